@@ -1,0 +1,5 @@
+"""`python -m batch_scheduler` runs the command-line interface."""
+
+from batch_scheduler.cli import main
+
+main()

@@ -1,0 +1,266 @@
+"""Settings: frozen objects with named defaults, and the one place that loads them.
+
+Precedence: command-line flag > environment variable > config file (TOML) > default.
+Secrets come only from the environment or the config file, never from the command line,
+and are wrapped in `Secret` so that no repr, log line or exception shows them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from batch_scheduler.errors import ConfigError
+
+PRODUCTION_TOKEN_URL = "https://auth.app.sqod.co.uk/oauth2/token"
+DEFAULT_STATE_DIR = Path.home() / ".batch_scheduler"
+
+ENV_BASE_URL = "BATCH_SCHEDULER_BASE_URL"
+ENV_TOKEN = "BATCH_SCHEDULER_TOKEN"
+ENV_CLIENT_ID = "BATCH_SCHEDULER_CLIENT_ID"
+ENV_CLIENT_SECRET = "BATCH_SCHEDULER_CLIENT_SECRET"
+ENV_TOKEN_URL = "BATCH_SCHEDULER_TOKEN_URL"
+ENV_STATE_DIR = "BATCH_SCHEDULER_STATE_DIR"
+
+
+class Secret:
+    """A string that never shows itself: repr and str are masked; `reveal()` gives it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+class BodyFormat(StrEnum):
+    FORM = "form"  # the vendor's example: x-www-form-urlencoded, claimant[name], 'true'
+    JSON = "json"  # the API reference page: nested claimant object, department_id
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    base_url: str
+    token: Secret | None = None
+    client_id: str | None = None
+    client_secret: Secret | None = None
+    token_url: str = PRODUCTION_TOKEN_URL
+    body_format: BodyFormat = BodyFormat.FORM
+    timeout: float = 30.0
+    # below uvicorn's and the vendor's 5 s idle timeout, so we never reuse a connection the
+    # server is about to close (a POST on such a connection has an unknown outcome)
+    keepalive_expiry: float = 2.0
+    token_renew_margin: float = 60.0  # renew this many seconds before expiry
+    verify_tls: bool = True
+    max_connections: int = 64
+
+
+@dataclass(frozen=True)
+class SendSettings:
+    rate: float = 10.0  # requests per second, at most
+    concurrency: int = 8  # requests in flight, at most
+    max_retries: int = 6  # per row, beyond the first attempt
+    row_deadline: float = 300.0  # seconds per row, all attempts included
+    backoff_initial: float = 0.5
+    backoff_max: float = 30.0
+    retry_after_floor: float = 1.0  # never wait less than this after a 429, even for "0"
+    jitter: bool = True
+    drain_timeout: float = 10.0  # on Ctrl-C/SIGTERM, wait this long for requests in flight
+    list_per_page: int = 100
+
+
+@dataclass(frozen=True)
+class IntakeSettings:
+    timezone: str = "Europe/London"
+    default_region: str = "GB"
+    default_duration: int = 30
+    departments: Mapping[str, int] = field(default_factory=dict)  # name -> id
+    defaults: Mapping[str, bool | str] = field(default_factory=dict)  # API option -> value
+    max_rows: int = 200_000
+    max_file_bytes: int = 200 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    api: ApiSettings | None = None  # None until a command needs the network
+    send: SendSettings = field(default_factory=SendSettings)
+    intake: IntakeSettings = field(default_factory=IntakeSettings)
+    state_dir: Path = DEFAULT_STATE_DIR
+
+
+def is_loopback_url(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(url: str) -> str:
+    """A base URL must be http(s) with a host, and https unless it is loopback."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"The base URL {url!r} is not an http(s) URL.")
+    if parts.scheme == "http" and not is_loopback_url(url):
+        raise ConfigError(
+            f"The base URL {url!r} is plain http: credentials and personal data would travel "
+            "unencrypted. Use https (plain http is allowed only on loopback, for the sandbox)."
+        )
+    return url.rstrip("/")
+
+
+def read_config_file(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"Config file {path} does not exist.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"Config file {path} is not valid TOML: {exc}") from None
+
+
+def _section(data: Mapping[str, Any], name: str) -> dict[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"Config file: [{name}] must be a table.")
+    return value
+
+
+def _typed(cls: type, values: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """Keep the keys `cls` knows, coerced to the default's type; unknown keys are an error."""
+    known = {f.name: f for f in fields(cls)}
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if value is None:
+            continue
+        if key not in known:
+            raise ConfigError(f"Config: unknown setting {where}.{key}.")
+        out[key] = value
+    return out
+
+
+def load_settings(
+    *,
+    config_path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    need_api: bool = False,
+) -> Settings:
+    """Build Settings from defaults, a TOML file, the environment and flag overrides.
+
+    `overrides` maps a section ("api", "send", "intake", "root") to the values given as
+    command-line flags (None values are ignored, so unset flags fall through).
+    """
+    env = os.environ if env is None else env
+    overrides = overrides or {}
+    data = read_config_file(config_path)
+
+    send_values = _typed(SendSettings, _section(data, "send"), "send")
+    send_values |= _typed(SendSettings, overrides.get("send", {}), "send")
+    intake_values = _typed(IntakeSettings, _section(data, "intake"), "intake")
+    intake_values["departments"] = _departments(_section(data, "departments"))
+    intake_values["defaults"] = dict(_section(data, "defaults"))
+    intake_values |= _typed(IntakeSettings, overrides.get("intake", {}), "intake")
+
+    root = dict(overrides.get("root", {}))
+    state_dir = root.get("state_dir") or env.get(ENV_STATE_DIR) or data.get("state_dir")
+    try:
+        ZoneInfo(str(intake_values.get("timezone", IntakeSettings.timezone)))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"Unknown time zone {intake_values.get('timezone')!r}.") from None
+
+    settings = Settings(
+        send=SendSettings(**send_values),
+        intake=IntakeSettings(**intake_values),
+        state_dir=Path(state_dir).expanduser() if state_dir else DEFAULT_STATE_DIR,
+    )
+    _check_send(settings.send)
+    if need_api:
+        api = _api_settings(_section(data, "api"), env, overrides.get("api", {}))
+        settings = replace(settings, api=api)
+    return settings
+
+
+def _departments(section: Mapping[str, Any]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for name, value in section.items():
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ConfigError(f"Config: department {name!r} must map to a whole-number id.")
+        out[str(name)] = value
+    return out
+
+
+def _check_send(send: SendSettings) -> None:
+    if send.rate <= 0:
+        raise ConfigError("--rate must be above 0 requests per second.")
+    if send.concurrency < 1:
+        raise ConfigError("--concurrency must be at least 1.")
+    if send.max_retries < 0:
+        raise ConfigError("--max-retries cannot be negative.")
+
+
+def _api_settings(
+    section: Mapping[str, Any], env: Mapping[str, str], flags: Mapping[str, Any]
+) -> ApiSettings:
+    section = dict(section)
+    base_url = flags.get("base_url") or env.get(ENV_BASE_URL) or section.pop("base_url", None)
+    section.pop("base_url", None)
+    if not base_url:
+        raise ConfigError(
+            f"No base URL: give --base-url, set {ENV_BASE_URL}, or put base_url under [api] "
+            "in the config file."
+        )
+    token = env.get(ENV_TOKEN) or section.pop("token", None)
+    section.pop("token", None)
+    client_id = env.get(ENV_CLIENT_ID) or section.pop("client_id", None)
+    section.pop("client_id", None)
+    secret = env.get(ENV_CLIENT_SECRET) or section.pop("client_secret", None)
+    section.pop("client_secret", None)
+    token_url = env.get(ENV_TOKEN_URL) or section.pop("token_url", None) or PRODUCTION_TOKEN_URL
+    section.pop("token_url", None)
+    if not token and not (client_id and secret):
+        raise ConfigError(
+            f"No credentials: set {ENV_TOKEN}, or {ENV_CLIENT_ID} and {ENV_CLIENT_SECRET} "
+            "(or put them under [api] in the config file). Secrets are never taken from "
+            "the command line."
+        )
+    values = _typed(ApiSettings, section, "api") | _typed(ApiSettings, flags, "api")
+    values.pop("base_url", None)
+    if "body_format" in values:
+        try:
+            values["body_format"] = BodyFormat(values["body_format"])
+        except ValueError:
+            raise ConfigError("api.body_format must be 'form' or 'json'.") from None
+    return ApiSettings(
+        base_url=check_base_url(str(base_url)),
+        token=Secret(token) if token else None,
+        client_id=client_id,
+        client_secret=Secret(secret) if secret else None,
+        token_url=token_url if is_loopback_url(token_url) else check_base_url(token_url),
+        **values,
+    )

@@ -1,0 +1,57 @@
+"""The few exceptions that stop a run. Problems found in rows are not exceptions: they are
+`models.Issue` data with stable codes.
+
+    BatchSchedulerError            base; carries an exit code and a message for people
+    ├── InputError                 exit 2: the input cannot be used; nothing was sent
+    │   └── StrictModeError        exit 2: --strict and some rows are invalid
+    ├── ConfigError                exit 3: missing or contradictory settings
+    ├── AuthError                  exit 3: bad credentials, 401 after renewal, 403
+    ├── StateLockedError           exit 3: another run holds the state directory
+    └── InterruptedRun             exit 130: Ctrl-C / SIGTERM; partial results were written
+
+Messages never contain secrets or personal data: they name files, columns and codes.
+"""
+
+
+class BatchSchedulerError(Exception):
+    """Base of every error that stops a run."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InputError(BatchSchedulerError):
+    """The input file cannot be used (unreadable, missing columns, too large)."""
+
+    exit_code = 2
+
+
+class StrictModeError(InputError):
+    """`--strict` was given and some rows are invalid; nothing was sent."""
+
+
+class ConfigError(BatchSchedulerError):
+    """Configuration is missing or contradictory (no base URL, bad TOML, ...)."""
+
+    exit_code = 3
+
+
+class AuthError(BatchSchedulerError):
+    """The API refused our credentials or privileges."""
+
+    exit_code = 3
+
+
+class StateLockedError(BatchSchedulerError):
+    """Another run is using the same state directory."""
+
+    exit_code = 3
+
+
+class InterruptedRun(BatchSchedulerError):
+    """The run was interrupted; the ledger is consistent and partial results are written."""
+
+    exit_code = 130

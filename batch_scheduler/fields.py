@@ -1,0 +1,278 @@
+"""The columns a sheet may have: canonical names, accepted headers, meaning, examples.
+
+One list, used by the reader (header matching), the schema (rules by kind), and the
+templates (friendly headers, Instructions sheet). Headers are matched after `fold_header`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    TEXT = "text"
+    DATETIME = "datetime"
+    DATE = "date"
+    TIME = "time"
+    INTEGER = "integer"
+    BOOLEAN = "boolean"
+    PHONE = "phone"
+    EMAIL = "email"
+    URL = "url"
+    BANDWIDTH = "bandwidth"
+    DEPARTMENT = "department"
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str  # canonical, the API's name (claimant fields prefixed claimant_)
+    header: str  # friendly header used in templates
+    kind: Kind
+    description: str
+    example: str
+    aliases: tuple[str, ...] = ()
+    required: bool = False
+    max_length: int | None = None
+
+
+_NON_ALNUM = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def fold_header(text: object) -> str:
+    """Fold a header for matching: Unicode-normalise, casefold, drop spaces and punctuation.
+
+    "Claimant name", "claimant[name]", "CLAIMANT_NAME" and "Claimant\u00a0Name " all fold to
+    "claimantname".
+    """
+    if text is None:
+        return ""
+    normal = unicodedata.normalize("NFKC", str(text)).casefold()
+    return _NON_ALNUM.sub("", normal)
+
+
+def _bool(name: str, header: str, description: str, *aliases: str) -> Field:
+    return Field(name, header, Kind.BOOLEAN, description, "No", aliases=aliases)
+
+
+FEATURE_FLAGS: tuple[str, ...] = (
+    "features_call_recording_enable",
+    "features_breakout_room_enable",
+    "features_webcam_access_agent_enable",
+    "features_webcam_access_claimant_enable",
+    "features_webcam_background_blurring_enable",
+    "features_microphone_access_enable",
+    "features_screen_sharing_enable",
+    "features_messages_chat_enable",
+    "features_participant_list_enable",
+)
+
+BOOK_FIELDS: tuple[Field, ...] = (
+    Field(
+        "reference",
+        "Reference",
+        Kind.TEXT,
+        "Your own reference for the appointment. Must be unique in the sheet. Leave blank and "
+        "one is made from the claimant and slot (the same on every run).",
+        "CASE-000123",
+        aliases=("Ref", "Booking ref", "Booking reference", "Appointment reference"),
+        max_length=255,
+    ),
+    Field(
+        "appointment_at",
+        "Appointment",
+        Kind.DATETIME,
+        "Date and time of the appointment, as a clock in the UK shows it (or the --timezone "
+        "given). Day first: 03/12/2026 14:30. Or use two columns, Appointment date and "
+        "Appointment time.",
+        "03/12/2026 14:30",
+        aliases=("Date/time", "Datetime", "Slot", "Appointment date and time", "Start", "When"),
+        required=True,
+    ),
+    Field(
+        "appointment_date",
+        "Appointment date",
+        Kind.DATE,
+        "Date of the appointment, when the time is in its own column.",
+        "03/12/2026",
+        aliases=("Date", "Appt date"),
+    ),
+    Field(
+        "appointment_time",
+        "Appointment time",
+        Kind.TIME,
+        "Time of the appointment (24-hour clock), when the date is in its own column.",
+        "14:30",
+        aliases=("Time", "Appt time", "Start time"),
+    ),
+    Field(
+        "duration_in_minutes",
+        "Duration (mins)",
+        Kind.INTEGER,
+        "Length of the appointment in whole minutes, 1 to 1440. Blank: the default (30).",
+        "30",
+        aliases=("Duration", "Length", "Minutes", "Duration minutes"),
+    ),
+    Field(
+        "claimant_name",
+        "Claimant name",
+        Kind.TEXT,
+        "The claimant's full name.",
+        "Siân Llewelyn",
+        aliases=("Name", "Full name", "Claimant", "claimant[name]", "claimant.name"),
+        required=True,
+        max_length=255,
+    ),
+    Field(
+        "claimant_date_of_birth",
+        "Date of birth",
+        Kind.DATE,
+        "The claimant's date of birth, day first. Optional.",
+        "14/02/1985",
+        aliases=("DOB", "Birth date", "claimant[date_of_birth]", "claimant.date_of_birth"),
+    ),
+    Field(
+        "claimant_phone_number",
+        "Phone",
+        Kind.PHONE,
+        "The claimant's phone number; UK numbers may be written 07700 900123. Type it as "
+        "text so Excel keeps the leading 0. Optional.",
+        "07700 900123",
+        aliases=(
+            "Mobile",
+            "Telephone",
+            "Phone number",
+            "Tel",
+            "claimant[phone_number]",
+            "claimant.phone_number",
+        ),
+    ),
+    Field(
+        "claimant_email",
+        "Email",
+        Kind.EMAIL,
+        "The claimant's email address. Optional.",
+        "sian.llewelyn@example.org",
+        aliases=("Email address", "E-mail", "claimant[email]", "claimant.email"),
+    ),
+    Field(
+        "is_interpreter_needed",
+        "Interpreter needed?",
+        Kind.BOOLEAN,
+        "Yes if the claimant needs an interpreter. Blank means No.",
+        "No",
+        aliases=("Interpreter", "Interpreter needed", "Needs interpreter"),
+    ),
+    Field(
+        "interpreter_language",
+        "Interpreter language",
+        Kind.TEXT,
+        "The language the interpreter must speak. Required when an interpreter is needed.",
+        "Welsh",
+        aliases=("Language",),
+        max_length=255,
+    ),
+    Field(
+        "department",
+        "Department",
+        Kind.DEPARTMENT,
+        "The department's id, or its name as listed in the config file. Optional.",
+        "1",
+        aliases=("Department id", "department_id", "Team", "Dept"),
+    ),
+    _bool(FEATURE_FLAGS[0], "Recording", "Record the call.", "Call recording"),
+    _bool(FEATURE_FLAGS[1], "Breakout rooms", "Allow breakout rooms.", "Breakout room"),
+    _bool(FEATURE_FLAGS[2], "Agent webcam", "Allow the agent's webcam.", "Webcam agent"),
+    _bool(FEATURE_FLAGS[3], "Claimant webcam", "Allow the claimant's webcam.", "Webcam claimant"),
+    _bool(
+        FEATURE_FLAGS[4], "Background blur", "Allow background blurring.", "Background blurring"
+    ),
+    _bool(FEATURE_FLAGS[5], "Microphone", "Allow microphones.", "Microphone access"),
+    _bool(FEATURE_FLAGS[6], "Screen sharing", "Allow screen sharing.", "Screen share"),
+    _bool(FEATURE_FLAGS[7], "Chat", "Allow chat messages.", "Messages chat", "Messages"),
+    _bool(FEATURE_FLAGS[8], "Participant list", "Show the participant list.", "Participants"),
+    Field(
+        "features_bandwidth",
+        "Bandwidth",
+        Kind.BANDWIDTH,
+        "Video quality: low, medium or high. Blank: the default.",
+        "medium",
+        aliases=("Video bandwidth",),
+    ),
+    _bool(
+        "use_custom_post_call_redirect",
+        "Redirect after call?",
+        "Yes to send people to your own pages when the call ends.",
+        "Redirect",
+        "Custom redirect",
+        "Use custom redirect",
+    ),
+    Field(
+        "custom_user_post_call_redirect_url",
+        "Claimant redirect URL",
+        Kind.URL,
+        "Where the claimant goes after the call (https only).",
+        "https://example.org/thank-you",
+        aliases=("Claimant redirect", "User redirect URL", "User redirect"),
+        max_length=2048,
+    ),
+    Field(
+        "custom_agent_post_call_redirect_url",
+        "Agent redirect URL",
+        Kind.URL,
+        "Where the agent goes after the call (https only).",
+        "https://example.org/agent-done",
+        aliases=("Agent redirect",),
+        max_length=2048,
+    ),
+)
+
+CANCEL_FIELDS: tuple[Field, ...] = (
+    Field(
+        "appointment_id",
+        "Appointment id",
+        Kind.TEXT,
+        "The appointment's id (a UUID, as in the results workbook of `book`). Give this or the "
+        "reference.",
+        "8f14e45f-ceea-4e7a-9c1b-2f1d3c4b5a69",
+        aliases=("ID", "Appointment", "appointment_id", "Appointment uuid"),
+    ),
+    Field(
+        "reference",
+        "Reference",
+        Kind.TEXT,
+        "Your reference for the appointment, as used when it was booked. Give this or the id.",
+        "CASE-000123",
+        aliases=("Ref", "Booking ref", "Booking reference"),
+        max_length=255,
+    ),
+    Field(
+        "cancellation_reason",
+        "Cancellation reason",
+        Kind.TEXT,
+        "Why it is cancelled (up to 255 characters). Blank: the --reason given, if any.",
+        "Claimant asked to rebook",
+        aliases=("Reason", "Cancel reason"),
+        max_length=255,
+    ),
+)
+
+
+def fields_for(kind: str) -> tuple[Field, ...]:
+    """The field list for a sheet kind: "book" or "cancel"."""
+    if kind == "book":
+        return BOOK_FIELDS
+    if kind == "cancel":
+        return CANCEL_FIELDS
+    raise ValueError(f"unknown sheet kind {kind!r}")
+
+
+def alias_index(fields: tuple[Field, ...]) -> dict[str, str]:
+    """Folded header -> canonical field name, over names, friendly headers and aliases."""
+    index: dict[str, str] = {}
+    for f in fields:
+        for spelling in (f.name, f.header, *f.aliases):
+            index.setdefault(fold_header(spelling), f.name)
+    return index
