@@ -44,6 +44,20 @@ class Issue:
     def is_error(self) -> bool:
         return self.severity is Severity.ERROR
 
+    @property
+    def where(self) -> str:
+        """'Row 14, column C (Appointment)', 'Column H ("Notes")' or 'The file'."""
+        parts = []
+        if self.row is not None:
+            parts.append(f"Row {self.row}")
+        if self.column is not None:
+            label = f"column {self.column}" if parts else f"Column {self.column}"
+            parts.append(f"{label} ({self.header})" if self.header else label)
+        return ", ".join(parts) if parts else "The file"
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
 
 # ---------------------------------------------------------------- requests (API-ready values)
 
