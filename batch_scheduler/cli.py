@@ -1,16 +1,283 @@
-"""Command-line interface: a thin translator from options to library calls and exit codes."""
+"""Command-line interface: a thin translator from options to library calls and exit codes.
+
+Library errors (errors.py) become a one-line message on stderr and their exit code; the
+library never prints, this module does.
+"""
 
 from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from batch_scheduler import __version__
+from batch_scheduler.config import Settings, load_settings
+from batch_scheduler.errors import BatchSchedulerError, ConfigError
+from batch_scheduler.logs import setup_logging
+from batch_scheduler.pipeline import RunReport, RunRequest, run
+from batch_scheduler.progress import CliProgress
+from batch_scheduler.sandbox.command import sandbox_command
+
+F = TypeVar("F", bound=Callable[..., Any])
+ENV_NOW = "BATCH_SCHEDULER_NOW"  # pins "now" (ISO time) for reproducible tests and replays
+FIRST_ISSUES = 20
 
 
-@click.group()
+def _options(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+    def apply(func: F) -> F:
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return apply
+
+
+input_options = _options(
+    click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path)),
+    click.option("--sheet", help="The sheet to read in an Excel file (default: the first)."),
+    click.option("--timezone", help="Time zone of the times in the sheet [Europe/London]."),
+    click.option(
+        "--config", "config_path", type=click.Path(path_type=Path), help="A TOML config file."
+    ),
+    click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors."),
+    click.option("-v", "--verbose", is_flag=True, help="Debug logging (never personal data)."),
+    click.option("--log-format", type=click.Choice(["text", "json"]), default="text"),
+)
+
+send_options = _options(
+    click.option("--out", "out_path", type=click.Path(path_type=Path), required=True,
+                 help="The results workbook to write (.xlsx)."),
+    click.option("--dry-run", is_flag=True, help="Read, validate and plan; send nothing."),
+    click.option("--summary-json", type=click.Path(path_type=Path),
+                 help="Also write the run's summary as JSON here."),
+    click.option("--base-url", help="The API's base URL (or BATCH_SCHEDULER_BASE_URL)."),
+    click.option("--rate", type=float, help="At most this many requests per second [10]."),
+    click.option("--concurrency", type=int, help="At most this many requests in flight [8]."),
+    click.option("--timeout", type=float, help="Seconds to wait for one answer [30]."),
+    click.option("--max-retries", type=int, help="Retries per row after the first try [6]."),
+    click.option("--state-dir", type=click.Path(path_type=Path),
+                 help="Where the ledger lives (or BATCH_SCHEDULER_STATE_DIR) [~/.batch_scheduler]."),
+)  # fmt: skip
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="batch-scheduler")
 def cli() -> None:
-    """Book and cancel SQOD video appointments in bulk from spreadsheets."""
+    """Book and cancel SQOD video appointments in bulk from spreadsheets, exactly once."""
+
+
+@cli.command()
+@input_options
+@click.option("--kind", type=click.Choice(["book", "cancel"]), default="book",
+              help="Which kind of sheet this is.")  # fmt: skip
+@click.option("--report", "out_path", type=click.Path(path_type=Path),
+              help="Write a report workbook (Results, Summary, Issues) here.")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the summary and issues as JSON.")
+def validate(as_json: bool, kind: str, **opts: Any) -> None:
+    """Check a sheet and explain every problem; send nothing.
+
+    Exit 0 when every row is valid, 1 when some are not, 2 when the file cannot be used.
+    """
+    settings = _settings(opts, need_api=False)
+    request = RunRequest(
+        "validate", opts["input_path"], opts.get("out_path"), sheet=opts.get("sheet"),
+        kind=kind, options_text=_options_text(opts),
+    )  # fmt: skip
+    report = _run(request, settings)
+    if as_json:
+        click.echo(json.dumps(_report_json(report), indent=2, default=str, ensure_ascii=False))
+    else:
+        _print_report(report)
+    sys.exit(report.exit_code)
+
+
+@cli.command()
+@input_options
+@send_options
+@click.option("--strict", is_flag=True, help="Send nothing if any row is invalid.")
+@click.option("--include-host-links", is_flag=True,
+              help="Also write each meeting's host link (it grants host rights).")  # fmt: skip
+def book(**opts: Any) -> None:
+    """Book one appointment per valid row and write a results workbook."""
+    _send_command("book", opts)
+
+
+@cli.command()
+@input_options
+@send_options
+@click.option("--reason", help="Cancellation reason for rows that give none.")
+def cancel(**opts: Any) -> None:
+    """Cancel the appointments listed (by appointment_id or reference)."""
+    _send_command("cancel", opts)
+
+
+@cli.command()
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--kind", type=click.Choice(["book", "cancel"]), default="book")
+@click.option("--config", "config_path", type=click.Path(path_type=Path))
+def template(out: Path, kind: str, config_path: Path | None) -> None:
+    """Write an Excel template for ops to fill in (with an Instructions sheet)."""
+    from batch_scheduler.templates import write_template
+
+    settings = _settings({"config_path": config_path}, need_api=False)
+    _guard(lambda: write_template(out, kind, settings.intake))
+    click.echo(f"Wrote the {kind} template to {out}")
+
+
+@cli.command()
+@click.option("--out-dir", type=click.Path(path_type=Path), default=Path("out"), show_default=True)
+def demo(out_dir: Path) -> None:
+    """Start the sandbox in-process, book a fresh sample sheet, write out/results.xlsx."""
+    from batch_scheduler.demo import run_demo
+
+    setup_logging(quiet=True)
+    report, path = _guard(lambda: run_demo(out_dir, progress=CliProgress()))
+    _print_report(report)
+    click.echo(f"\nThe results workbook is at {path.resolve()}")
+
+
+cli.add_command(sandbox_command, name="sandbox")
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _send_command(command: str, opts: dict[str, Any]) -> None:
+    settings = _settings(opts, need_api=not opts.get("dry_run"))
+    request = RunRequest(
+        command,
+        opts["input_path"],
+        opts["out_path"],
+        sheet=opts.get("sheet"),
+        dry_run=bool(opts.get("dry_run")),
+        strict=bool(opts.get("strict")),
+        summary_json=opts.get("summary_json"),
+        include_host_links=bool(opts.get("include_host_links")),
+        reason=opts.get("reason"),
+        options_text=_options_text(opts),
+    )
+    report = _run(request, settings, progress=CliProgress(), handle_signals=True)
+    _print_report(report)
+    if report.interrupted:
+        click.echo("Interrupted: partial results written; run again to finish.", err=True)
+    sys.exit(report.exit_code)
+
+
+def _settings(opts: Mapping[str, Any], *, need_api: bool) -> Settings:
+    overrides = {
+        "api": {"base_url": opts.get("base_url"), "timeout": opts.get("timeout")},
+        "send": {
+            "rate": opts.get("rate"),
+            "concurrency": opts.get("concurrency"),
+            "max_retries": opts.get("max_retries"),
+        },
+        "intake": {"timezone": opts.get("timezone")},
+        "root": {"state_dir": opts.get("state_dir")},
+    }
+    def load(need: bool) -> Settings:
+        return load_settings(
+            config_path=opts.get("config_path"), env=os.environ, overrides=overrides, need_api=need
+        )
+
+    settings = _guard(lambda: load(need_api))
+    if not need_api:
+        # a dry run still plans against the ledger when it knows which API it is about
+        try:
+            settings = load(True)
+        except ConfigError:
+            pass
+    secrets = [s.reveal() for s in (settings.api.token, settings.api.client_secret) if s] if (
+        settings.api
+    ) else []  # fmt: skip
+    setup_logging(
+        verbose=bool(opts.get("verbose")),
+        quiet=bool(opts.get("quiet")),
+        fmt=opts.get("log_format") or "text",
+        secrets=secrets,
+    )
+    return settings
+
+
+def _run(request: RunRequest, settings: Settings, **kwargs: Any) -> RunReport:
+    now = _now()
+    return _guard(lambda: run(request, settings, now=now, **kwargs))
+
+
+def _now() -> datetime:
+    pinned = os.environ.get(ENV_NOW)
+    if not pinned:
+        return datetime.now(UTC)
+    try:
+        value = datetime.fromisoformat(pinned)
+    except ValueError:
+        raise click.UsageError(f"{ENV_NOW} must be an ISO date-time, not {pinned!r}.") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+T = TypeVar("T")
+
+
+def _guard(action: Callable[[], T]) -> T:
+    """Run a library call; turn a run-stopping error into a message and its exit code."""
+    try:
+        return action()
+    except BatchSchedulerError as exc:
+        click.echo(f"Error: {exc.message}", err=True)
+        sys.exit(exc.exit_code)
+
+
+def _options_text(opts: Mapping[str, Any]) -> str:
+    shown = []
+    for key, value in sorted(opts.items()):
+        if value in (None, False) or key == "input_path":
+            continue
+        flag = "--" + key.replace("_path", "").replace("_", "-")
+        shown.append(flag if value is True else f"{flag} {value}")
+    return " ".join(shown)
+
+
+def _print_report(report: RunReport) -> None:
+    click.echo(f"{report.command}: {report.rows} rows")
+    for outcome, count in sorted(report.outcomes.items(), key=lambda kv: -kv[1]):
+        click.echo(f"  {outcome:<18} {count:>7}")
+    codes = report.issue_codes
+    if codes:
+        click.echo("Issues by code:")
+        for code, count in sorted(codes.items(), key=lambda kv: (-kv[1], kv[0])):
+            click.echo(f"  {code:<24} {count:>7}")
+        click.echo(f"First {min(FIRST_ISSUES, len(report.issues))} issues:")
+        for issue in report.issues[:FIRST_ISSUES]:
+            click.echo(f"  [{issue.severity}] {issue}")
+    if report.out_path:
+        click.echo(f"Wrote {report.out_path}")
+
+
+def _report_json(report: RunReport) -> dict[str, Any]:
+    return {
+        "command": report.command,
+        "rows": report.rows,
+        "outcomes": report.outcomes,
+        "issue_codes": report.issue_codes,
+        "issues": [
+            {
+                "row": i.row,
+                "column": i.column,
+                "header": i.header,
+                "code": i.code,
+                "severity": str(i.severity),
+                "message": i.message,
+            }
+            for i in report.issues
+        ],
+        "summary": report.summary,
+        "exit_code": report.exit_code,
+    }
 
 
 def main() -> None:

@@ -1,0 +1,159 @@
+"""Turning what came back from one HTTP call into an `ApiResult`, never an exception.
+
+The one rule that matters for exactly-once: a call that changes things and may have reached
+the server (a 500/502/504, a dropped connection, a timeout after sending, a 2xx we cannot
+read) is UNKNOWN, never RETRY_LATER, so the sender checks before sending it again. Reads are
+safe to repeat, so for them the same failures are RETRY_LATER.
+
+Messages describe what happened in plain words; they never include headers, the token or
+the request body.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+
+import httpx
+
+from batch_scheduler.models import ApiResult, ResultKind
+
+T = TypeVar("T")
+logger = logging.getLogger(__name__)
+
+MAX_MESSAGE = 500  # characters of the API's message kept
+
+# Transport errors raised before any byte of the request can have left.
+_NEVER_SENT: tuple[type[Exception], ...] = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+)
+
+_PLAIN_WORDS: tuple[tuple[type[Exception], str], ...] = (
+    (httpx.ConnectTimeout, "timed out while connecting to the API"),
+    (httpx.ConnectError, "could not connect to the API (refused or unreachable)"),
+    (httpx.PoolTimeout, "timed out waiting for a free connection to the API"),
+    (httpx.ReadTimeout, "no answer arrived before the timeout"),
+    (httpx.WriteTimeout, "timed out while sending the request"),
+    (httpx.RemoteProtocolError, "the connection was closed before an answer arrived"),
+    (httpx.ReadError, "the connection failed while waiting for the answer"),
+    (httpx.WriteError, "the connection failed while sending the request"),
+    (httpx.TimeoutException, "the request timed out"),
+)
+
+
+def describe_transport_error(exc: Exception) -> str:
+    """The error class in plain words (never str(exc): it might carry a URL or more)."""
+    for cls, words in _PLAIN_WORDS:
+        if isinstance(exc, cls):
+            return words
+    return f"a network error occurred ({type(exc).__name__})"
+
+
+def transport_result(exc: Exception, *, changing: bool) -> ApiResult[Any]:
+    """No HTTP answer: RETRY_LATER if the request provably never left, else it depends."""
+    message = describe_transport_error(exc)
+    if isinstance(exc, _NEVER_SENT) or not changing:
+        return ApiResult(ResultKind.RETRY_LATER, message=message)
+    return ApiResult(ResultKind.UNKNOWN, message=message + "; the change may have been applied")
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delay-seconds or an HTTP-date."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return max(float(text), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    now = now or datetime.now(UTC)
+    return max((when - now).total_seconds(), 0.0)
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def api_message(response: httpx.Response, body: Any) -> str:
+    """The API's own `message`, or the bare status line when there is none."""
+    message = body.get("message") if isinstance(body, Mapping) else None
+    if isinstance(message, str) and message.strip():
+        return message.strip()[:MAX_MESSAGE]
+    return f"HTTP {response.status_code} {response.reason_phrase}".strip()
+
+
+def field_errors(body: Any) -> dict[str, tuple[str, ...]]:
+    """Laravel's 422 `errors` dict: dot-notation field -> messages."""
+    errors = body.get("errors") if isinstance(body, Mapping) else None
+    if not isinstance(errors, Mapping):
+        return {}
+    out: dict[str, tuple[str, ...]] = {}
+    for key, value in errors.items():
+        values = value if isinstance(value, list | tuple) else [value]
+        out[str(key)] = tuple(str(item) for item in values if item is not None)
+    return out
+
+
+def classify(
+    response: httpx.Response, *, changing: bool, parse: Callable[[Any], T]
+) -> ApiResult[T]:
+    """Classify one HTTP answer; on 2xx, `parse` turns the JSON body into the value."""
+    status = response.status_code
+    if 200 <= status < 300:
+        return _success(response, changing=changing, parse=parse)
+    body = _json(response)
+    message = api_message(response, body)
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    if status == 401:
+        text = f"The API refused the access token (HTTP 401: {message}); check the credentials."
+        return ApiResult(ResultKind.FATAL, status, message=text)
+    if status == 403:
+        text = f"These credentials are not allowed to do this (HTTP 403: {message})."
+        return ApiResult(ResultKind.FATAL, status, message=text)
+    if status in (429, 503):
+        return ApiResult(ResultKind.RETRY_LATER, status, message=message, retry_after=retry_after)
+    if 400 <= status < 500:
+        errors = field_errors(body)
+        return ApiResult(ResultKind.REJECTED, status, message=message, field_errors=errors)
+    if status >= 500:
+        kind = ResultKind.UNKNOWN if changing else ResultKind.RETRY_LATER
+        return ApiResult(kind, status, message=message, retry_after=retry_after)
+    return _unexpected(status, changing=changing)
+
+
+def _unexpected(status: int, *, changing: bool) -> ApiResult[Any]:
+    """1xx/3xx: not an API answer (e.g. a redirect to a login page: check the base URL)."""
+    message = f"The API answered HTTP {status} instead of JSON; check the base URL."
+    kind = ResultKind.UNKNOWN if changing else ResultKind.REJECTED
+    return ApiResult(kind, status, message=message)
+
+
+def _success(
+    response: httpx.Response, *, changing: bool, parse: Callable[[Any], T]
+) -> ApiResult[T]:
+    try:
+        body = response.json() if response.content else None
+        value = parse(body)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        logger.debug("HTTP %s answer did not hold the expected JSON", response.status_code)
+        message = "The API answered success, but not with the expected JSON"
+        if changing:
+            return ApiResult(
+                ResultKind.UNKNOWN, response.status_code, message=message + "; it may be applied."
+            )
+        return ApiResult(ResultKind.RETRY_LATER, response.status_code, message=message + ".")
+    return ApiResult(ResultKind.SUCCESS, response.status_code, value=value)

@@ -1,0 +1,250 @@
+"""The SQOD appointments API: the only code that touches the network.
+
+Every call returns an `ApiResult` (see `answers.py` for how answers are classified); only
+`list_all` raises, because it is an iterator: `ListingError` when a page cannot be fetched,
+`AuthError` when the credentials are refused. The token is cached and renewed by `auth.py`;
+on a 401 the call is repeated once with a renewed token.
+
+The httpx transport is a constructor seam: tests pass `httpx.MockTransport`, a faster
+transport can be plugged in, and nothing here depends on which one is used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from types import TracebackType
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from batch_scheduler import __version__
+from batch_scheduler.answers import classify, transport_result
+from batch_scheduler.auth import ClientCredentials, StaticToken, TokenUnavailable
+from batch_scheduler.config import ApiSettings, BodyFormat
+from batch_scheduler.errors import AuthError, ConfigError
+from batch_scheduler.models import ApiResult, Appointment, AppointmentRequest, Page, ResultKind
+from batch_scheduler.resource import parse_appointment, parse_page, parse_single, request_body
+
+__all__ = ["ApiClient", "ListingError", "parse_appointment", "request_body"]
+
+T = TypeVar("T")
+logger = logging.getLogger(__name__)
+
+APPOINTMENTS = "/api/v1/appointments"
+LIST_ATTEMPTS = 3  # tries per page in list_all, for RETRY_LATER answers
+LIST_WAIT_CAP = 30.0  # seconds: never wait longer than this between page tries
+
+
+class ListingError(Exception):
+    """A page of the appointment list could not be fetched, even after retrying."""
+
+    def __init__(self, message: str, result: ApiResult[Any]) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+def _no_value(_body: Any) -> None:
+    return None
+
+
+class ApiClient:
+    """One pooled HTTP client for the API, with a token cache; use `async with`."""
+
+    # waits between page tries in list_all when the answer gives no Retry-After
+    list_retry_waits: tuple[float, ...] = (0.5, 2.0)
+
+    def __init__(
+        self,
+        settings: ApiSettings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.base_url = settings.base_url.rstrip("/")
+        self._body_format = settings.body_format
+        limits = httpx.Limits(
+            max_connections=settings.max_connections,
+            max_keepalive_connections=settings.max_connections,
+            keepalive_expiry=settings.keepalive_expiry,
+        )
+        self._http = httpx.AsyncClient(
+            transport=transport,
+            timeout=settings.timeout,
+            verify=settings.verify_tls,
+            limits=limits,
+            headers={"Accept": "application/json", "User-Agent": f"batch-scheduler/{__version__}"},
+            follow_redirects=False,
+        )
+        self._auth = _make_auth(settings, self._http, clock)
+
+    def __repr__(self) -> str:
+        kind = "client credentials" if self._auth.renewable else "static token"
+        return f"ApiClient(base_url={self.base_url!r}, auth={kind!r})"
+
+    async def __aenter__(self) -> ApiClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # ------------------------------------------------------------ the endpoints
+
+    async def create(self, request: AppointmentRequest) -> ApiResult[Appointment]:
+        body = request_body(request, self._body_format)
+        key = "json" if self._body_format is BodyFormat.JSON else "data"
+        return await self._call(
+            "POST", APPOINTMENTS, op="create", changing=True, parse=parse_single, **{key: body}
+        )
+
+    async def show(self, appointment_id: str) -> ApiResult[Appointment]:
+        path = _item_path(appointment_id)
+        return await self._call("GET", path, op="show", changing=False, parse=parse_single)
+
+    async def update(
+        self, appointment_id: str, changes: Mapping[str, Any]
+    ) -> ApiResult[Appointment]:
+        path = _item_path(appointment_id)
+        return await self._call(
+            "PATCH", path, op="update", changing=True, parse=parse_single, json=dict(changes)
+        )
+
+    async def cancel(
+        self, appointment_id: str, reason: str | None = None
+    ) -> ApiResult[Appointment]:
+        path = _item_path(appointment_id) + "/cancel"
+        body = {"cancellation_reason": reason} if reason is not None else None
+        return await self._call(
+            "POST", path, op="cancel", changing=True, parse=parse_single, json=body
+        )
+
+    async def send_message(self, appointment_id: str, message: str) -> ApiResult[None]:
+        path = _item_path(appointment_id) + "/messages"
+        return await self._call(
+            "POST", path, op="message", changing=True, parse=_no_value, json={"message": message}
+        )
+
+    async def list_page(self, page: int, per_page: int = 100) -> ApiResult[Page]:
+        return await self._list(page, per_page, {})
+
+    async def check_access(self) -> ApiResult[Page]:
+        """A cheap authenticated call, to fail fast on bad credentials."""
+        return await self.list_page(1, per_page=1)
+
+    async def list_all(
+        self, per_page: int = 100, reference: str | None = None
+    ) -> AsyncIterator[Appointment]:
+        """Every appointment, page by page; with `reference`, only those with that reference.
+
+        `?reference=` is passed in case the service filters, but the API documents no filter
+        and ignores unknown parameters, so every item is checked here too.
+        """
+        extra = {"reference": reference} if reference is not None else {}
+        seen: set[str] = set()
+        number = 1
+        while True:
+            page = await self._page_with_retries(number, per_page, extra)
+            for item in page.items:
+                if item.id in seen or (reference is not None and item.reference != reference):
+                    continue
+                seen.add(item.id)
+                yield item
+            if not page.items or (page.last_page is not None and number >= page.last_page):
+                return
+            number += 1
+
+    # ------------------------------------------------------------ plumbing
+
+    async def _list(self, page: int, per_page: int, extra: Mapping[str, str]) -> ApiResult[Page]:
+        params = {"page": page, "per_page": per_page, **extra}
+        return await self._call(
+            "GET",
+            APPOINTMENTS,
+            op="list",
+            changing=False,
+            parse=lambda body: parse_page(body, page),
+            params=params,
+        )
+
+    async def _page_with_retries(
+        self, number: int, per_page: int, extra: Mapping[str, str]
+    ) -> Page:
+        for attempt in range(LIST_ATTEMPTS):
+            result = await self._list(number, per_page, extra)
+            if result.kind is ResultKind.SUCCESS and result.value is not None:
+                return result.value
+            if result.kind is ResultKind.FATAL:
+                raise AuthError(result.message or "The API refused the credentials.")
+            if result.kind is not ResultKind.RETRY_LATER or attempt + 1 == LIST_ATTEMPTS:
+                break
+            await asyncio.sleep(self._list_wait(result, attempt))
+        message = f"Could not fetch page {number} of the appointment list: {result.message}"
+        raise ListingError(message, result)
+
+    def _list_wait(self, result: ApiResult[Any], attempt: int) -> float:
+        if result.retry_after is not None:
+            return min(result.retry_after, LIST_WAIT_CAP)
+        waits = self.list_retry_waits or (0.0,)
+        return waits[min(attempt, len(waits) - 1)]
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        op: str,
+        changing: bool,
+        parse: Callable[[Any], T],
+        **kwargs: Any,
+    ) -> ApiResult[T]:
+        """Send with a token; on a 401 renew it once and repeat; classify the answer."""
+        url = self.base_url + path
+        try:
+            token = await self._auth.token()
+            response = await self._send(method, url, token, **kwargs)
+            if response.status_code == 401 and self._auth.renewable:
+                token = await self._auth.renew(token)
+                response = await self._send(method, url, token, **kwargs)
+        except TokenUnavailable as exc:
+            logger.debug("%s: no token (%s)", op, exc.kind)
+            return ApiResult(
+                exc.kind, exc.status_code, message=exc.message, retry_after=exc.retry_after
+            )
+        except (httpx.RequestError, OSError) as exc:
+            logger.debug("%s: %s", op, type(exc).__name__)
+            return transport_result(exc, changing=changing)
+        result = classify(response, changing=changing, parse=parse)
+        logger.debug("%s: HTTP %s -> %s", op, response.status_code, result.kind)
+        return result
+
+    async def _send(self, method: str, url: str, token: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"}
+        return await self._http.request(method, url, headers=headers, **kwargs)
+
+
+def _item_path(appointment_id: str) -> str:
+    """The path of one appointment; the id is quoted so no sheet value can change the path."""
+    if not appointment_id or not appointment_id.strip():
+        raise ValueError("appointment_id must not be empty")
+    return f"{APPOINTMENTS}/{quote(appointment_id.strip(), safe='')}"
+
+
+def _make_auth(
+    settings: ApiSettings, http: httpx.AsyncClient, clock: Callable[[], float]
+) -> StaticToken | ClientCredentials:
+    if settings.token is not None:
+        return StaticToken(settings.token)
+    if settings.client_id and settings.client_secret is not None:
+        return ClientCredentials(settings, http, clock)
+    raise ConfigError("No API credentials: give a token, or a client id and client secret.")

@@ -1,0 +1,190 @@
+"""Every issue code and its message template, in one place.
+
+Codes are stable (scripts and the Summary sheet count them); messages are plain sentences a
+person fixing the sheet can act on. A message never says where the cell is: `Issue.__str__`
+adds "Row 14, column C (Appointment): " in front. Templates take named values with
+`str.format`; callers pass only what the template names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from batch_scheduler.models import Issue, Severity
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    severity: Severity
+    template: str
+
+
+_E = Severity.ERROR
+_W = Severity.WARNING
+
+_ALL: tuple[Code, ...] = (
+    Code("required", _E, "{label} is required but this cell is empty. Fill it in."),
+    Code(
+        "invalid-datetime",
+        _E,
+        "“{value}” is not a date and time we can read. Write it day first, like 03/12/2026 14:30, "
+        "or as 2026-12-03 14:30.",
+    ),
+    Code(
+        "nonexistent-local-time",
+        _E,
+        "{local} does not exist in {tz}: the clocks go forward from {gap_start} to {gap_end} "
+        "that night. Pick a time outside that hour.",
+    ),
+    Code(
+        "ambiguous-local-time",
+        _E,
+        "{local} happens twice in {tz}, because the clocks go back that night: it could be "
+        "{first} or, an hour later, {second}. Use a different time, or write it with an offset, "
+        "e.g. {example}.",
+    ),
+    Code(
+        "in-past",
+        _E,
+        "The appointment time {local} ({tz}) has already passed. Give a date and time in the "
+        "future.",
+    ),
+    Code(
+        "invalid-date",
+        _E,
+        "“{value}” is not a date we can read. Write it day first, like 14/02/1985, or as "
+        "1985-02-14.",
+    ),
+    Code(
+        "dob-in-future",
+        _E,
+        "The date of birth “{value}” is not in the past. Check the day, month and year "
+        "(day first: 14/02/1985).",
+    ),
+    Code(
+        "invalid-integer",
+        _E,
+        "“{value}” is not a whole number. Write {label} as a whole number, like 30.",
+    ),
+    Code("out-of-range", _E, "“{value}” is out of range: {rule}. Correct it."),
+    Code(
+        "invalid-phone",
+        _E,
+        "“{value}” is not a valid phone number. Write a UK number like 07700 900123, or an "
+        "international one with its country code, like +33 1 23 45 67 89.",
+    ),
+    Code(
+        "phone-mangled",
+        _E,
+        "Excel turned this phone number into a number and dropped the leading 0 (or wrote it in "
+        "scientific notation, losing digits).{likely} Format the column as Text and type the "
+        "number again.",
+    ),
+    Code(
+        "invalid-email",
+        _E,
+        "“{value}” is not a valid email address ({reason}). Check it, or leave the cell empty.",
+    ),
+    Code(
+        "invalid-boolean",
+        _E,
+        "“{value}” is not a yes/no answer. Write Yes or No (or leave it empty for {default}).",
+    ),
+    Code("not-in-list", _E, "“{value}” is not one of the allowed values: {allowed}. Use one of them."),
+    Code(
+        "duplicate-reference",
+        _E,
+        "The reference “{value}” is also used in {others}. Each appointment needs its own "
+        "reference: change or remove the repeats.",
+    ),
+    Code(
+        "duplicate-row",
+        _E,
+        "This row books the same claimant at the same time as {others}, so it would be the "
+        "same appointment. Remove the repeat, or give each row its own reference.",
+    ),
+    Code(
+        "too-long",
+        _E,
+        "{label} is {length} characters long; at most {limit} are allowed. Shorten it.",
+    ),
+    Code(
+        "insecure-url",
+        _E,
+        "“{value}” is a plain http address. Only https addresses are allowed: write https://.",
+    ),
+    Code(
+        "invalid-url",
+        _E,
+        "“{value}” is not a web address. Write a full https address, like "
+        "https://example.org/thank-you.",
+    ),
+    Code(
+        "language-required",
+        _E,
+        "An interpreter is needed but no interpreter language is given. Fill in the language "
+        "(e.g. Welsh), or set Interpreter needed to No.",
+    ),
+    Code(
+        "unknown-department",
+        _E,
+        "“{value}” is not a known department. Use one of: {known}.",
+    ),
+    Code(
+        "missing-id",
+        _E,
+        "This row has neither an appointment id nor a reference, so we cannot tell which "
+        "appointment to cancel. Fill in one of them.",
+    ),
+    Code(
+        "invalid-appointment-id",
+        _E,
+        "“{value}” is not an appointment id. Ids look like 8f14e45f-ceea-4e7a-9c1b-2f1d3c4b5a69: "
+        "copy it from the results workbook.",
+    ),
+    Code(
+        "unknown-column",
+        _W,
+        "“{value}” is not a column we know, so it is ignored (but kept in the results). Rename it "
+        "if it should be one of ours.",
+    ),
+    Code(
+        "language-not-needed",
+        _W,
+        "An interpreter language (“{value}”) is given but no interpreter is needed, so it is not "
+        "sent. Set Interpreter needed to Yes if one is needed.",
+    ),
+    Code(
+        "redirect-without-flag",
+        _W,
+        "A redirect address is given but Redirect after call is not Yes, so it will not be "
+        "used. Set Redirect after call to Yes, or clear the address.",
+    ),
+)
+
+CODES: dict[str, Code] = {c.code: c for c in _ALL}
+ALL_CODES: frozenset[str] = frozenset(CODES)
+
+
+def make_issue(code: str, **where_and_values: Any) -> Issue:
+    """Build an Issue for `code`: the message comes from the code's template.
+
+    Keyword arguments named like Issue's location fields (row, column, header, value, field)
+    fill the Issue; all keyword arguments are offered to the template.
+    """
+    spec = CODES[code]
+    values = dict(where_and_values)
+    values.setdefault("value", "")
+    message = spec.template.format(**values)
+    return Issue(
+        code=code,
+        severity=spec.severity,
+        message=message,
+        row=values.get("row"),
+        column=values.get("column"),
+        header=values.get("header"),
+        value=where_and_values.get("value"),
+        field=values.get("field"),
+    )

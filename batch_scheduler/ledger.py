@@ -1,0 +1,539 @@
+"""The durable exactly-once ledger: what was sent, and what came back, per key.
+
+A create whose outcome is unknown (timeout, dropped connection, 500/502/504) may have been
+stored by the server. So before each request goes out the sender marks its key SENDING
+(committed first), and when the answer comes back it records it. A re-run, a resume after a
+crash or kill -9, or next week's file with an overlapping row then finds the key and never
+books the same reference twice.
+
+Entries are keyed by (base_url, operation, key): key is the reference for "create" and the
+appointment id for "cancel". The base URL is part of the key, so a sandbox run never
+satisfies a production run.
+
+States and what may follow them (`mark_sending` enforces the arrows into SENDING):
+
+    (none), REJECTED, NOT_APPLIED --mark_sending--> SENDING --record--> any other state
+    SENDING found at start-up, UNKNOWN --> reconcile with the server, then record
+        DONE (found) or NOT_APPLIED (not there), and only then send again
+    DONE is final: the key is never sent again
+
+The file lives in the state directory (0700), is itself 0600 and holds personal data and
+host links from the API's answers: it is never logged. One run at a time holds the state
+directory (an exclusive flock on `lock`, released on close or when the process dies).
+
+Not thread-safe: one Ledger, one sqlite3 connection, used from the thread that opened it
+(the sender's event loop thread).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from batch_scheduler.errors import ConfigError, StateLockedError
+
+SCHEMA_VERSION = 1
+CREATE = "create"
+CANCEL = "cancel"
+OPERATIONS = frozenset({CREATE, CANCEL})
+LOCK_NAME = "lock"
+_CHUNK = 500  # keys per IN (...) query: far below SQLite's variable limit
+
+_SCHEMA = """
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+CREATE TABLE entries (
+    base_url TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    key TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    reference TEXT,
+    appointment_id TEXT,
+    status TEXT,
+    response TEXT,
+    error TEXT,
+    run_id TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (base_url, operation, key)
+) WITHOUT ROWID;
+CREATE INDEX entries_by_state ON entries (base_url, operation, state);
+"""
+
+_COLUMNS = (
+    "base_url, operation, key, state, attempts, reference, appointment_id, status, response, "
+    "error, run_id, updated_at"
+)
+
+_MARK_SENDING = """
+INSERT INTO entries (base_url, operation, key, state, attempts, reference, run_id, updated_at)
+VALUES (?, ?, ?, 'sending', 1, ?, ?, ?)
+ON CONFLICT (base_url, operation, key) DO UPDATE SET
+    state = 'sending',
+    attempts = attempts + 1,
+    reference = COALESCE(excluded.reference, reference),
+    error = NULL,
+    run_id = excluded.run_id,
+    updated_at = excluded.updated_at
+"""
+
+_RECORD = """
+INSERT INTO entries (base_url, operation, key, state, attempts, reference, appointment_id,
+                     status, response, error, updated_at)
+VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (base_url, operation, key) DO UPDATE SET
+    state = excluded.state,
+    reference = COALESCE(excluded.reference, reference),
+    appointment_id = COALESCE(excluded.appointment_id, appointment_id),
+    status = COALESCE(excluded.status, status),
+    response = COALESCE(excluded.response, response),
+    error = excluded.error,
+    updated_at = excluded.updated_at
+"""
+
+
+class LedgerError(ConfigError):
+    """The ledger file cannot be used (written by a newer version, or not a database)."""
+
+
+class LedgerConflictError(RuntimeError):
+    """A caller tried to send a key the ledger says must not be sent now (a bug, not data)."""
+
+
+class EntryState(StrEnum):
+    SENDING = "sending"  # intent recorded; the request may be on the wire
+    DONE = "done"  # the server confirmed it (created / cancelled / found by reconciliation)
+    REJECTED = "rejected"  # a final 4xx; nothing stored; a re-run may send again
+    UNKNOWN = "unknown"  # sent, no usable answer: reconcile before any resend
+    NOT_APPLIED = "not_applied"  # known not applied (429/503/refused); safe to send again
+
+
+_SENDABLE = frozenset({EntryState.REJECTED, EntryState.NOT_APPLIED})
+_UNRESOLVED = (EntryState.SENDING.value, EntryState.UNKNOWN.value)
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One key's last known state."""
+
+    base_url: str
+    operation: str
+    key: str
+    state: EntryState
+    attempts: int  # requests sent for this key, over all runs
+    reference: str | None
+    appointment_id: str | None
+    status: str | None  # the resource's status, e.g. "scheduled", "cancelled"
+    response: Mapping[str, Any] | None  # the last resource JSON (the "data" object)
+    error: str | None
+    run_id: str | None
+    updated_at: datetime  # aware UTC
+
+
+@dataclass(frozen=True)
+class LedgerUpdate:
+    """One answer to record."""
+
+    operation: str
+    key: str
+    state: EntryState
+    appointment_id: str | None = None
+    status: str | None = None
+    response: Mapping[str, Any] | None = None
+    error: str | None = None
+    reference: str | None = None
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def normalise_base_url(base_url: str) -> str:
+    """The base URL as stored: without a trailing slash, so both spellings match."""
+    url = base_url.strip().rstrip("/")
+    if not url:
+        raise ValueError("The ledger needs a non-empty base URL.")
+    return url
+
+
+def _check_operation(operation: str) -> None:
+    if operation not in OPERATIONS:
+        raise ValueError(f"Unknown ledger operation {operation!r}; expected one of {OPERATIONS}.")
+
+
+def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class Ledger:
+    """The SQLite ledger of one base URL, in one state directory. See the module docstring."""
+
+    FILE_NAME = "ledger.sqlite3"
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        base_url: str,
+        clock: Callable[[], datetime],
+        lock_fd: int | None,
+        readonly: bool,
+    ) -> None:
+        """Use `open` or `open_readonly`; this only wires the parts together."""
+        self.base_url = base_url
+        self._conn = conn
+        self._clock = clock
+        self._lock_fd = lock_fd
+        self._readonly = readonly
+
+    # ------------------------------------------------------------------ opening and closing
+
+    @classmethod
+    def open(
+        cls,
+        state_dir: Path,
+        *,
+        base_url: str,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> Ledger:
+        """Open (creating if needed) the ledger for writing, holding the state directory.
+
+        The directory is made 0700 and the database 0600 (it holds personal data). The
+        journal is WAL with synchronous=NORMAL: every commit reaches the operating system
+        before the call returns, so it survives a crash or kill -9 of this process, which
+        is what exactly-once needs; only an OS crash or power loss may lose the last
+        commits. Raises StateLockedError if another process (or another Ledger in this
+        one) holds the directory, LedgerError if the file is unusable.
+        """
+        url = normalise_base_url(base_url)
+        state_dir = Path(state_dir)
+        _make_private_dir(state_dir)
+        lock_fd = _acquire_lock(state_dir)
+        try:
+            conn = _connect_writable(state_dir / cls.FILE_NAME)
+        except BaseException:
+            os.close(lock_fd)
+            raise
+        return cls(conn, base_url=url, clock=clock, lock_fd=lock_fd, readonly=False)
+
+    @classmethod
+    def open_readonly(cls, state_dir: Path, *, base_url: str) -> Ledger:
+        """Open for reading only (--dry-run): no lock, no writes, nothing created.
+
+        Works while a real run holds the directory (WAL readers do not block the writer).
+        A missing database reads as an empty ledger.
+        """
+        url = normalise_base_url(base_url)
+        path = Path(state_dir) / cls.FILE_NAME
+        conn = _connect_readonly(path) if path.is_file() else None
+        if conn is None:
+            conn = sqlite3.connect(":memory:", isolation_level=None)
+            conn.executescript(_SCHEMA)
+        return cls(conn, base_url=url, clock=_utc_now, lock_fd=None, readonly=True)
+
+    def close(self) -> None:
+        """Close the database, then release the state directory."""
+        self._conn.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the descriptor releases the flock
+            self._lock_fd = None
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ reading
+
+    def get(self, operation: str, key: str) -> LedgerEntry | None:
+        _check_operation(operation)
+        row = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM entries WHERE base_url = ? AND operation = ? AND key = ?",
+            (self.base_url, operation, key),
+        ).fetchone()
+        return _entry(row) if row else None
+
+    def get_many(self, operation: str, keys: Iterable[str]) -> dict[str, LedgerEntry]:
+        """The entries that exist among `keys`, by key (missing keys are left out)."""
+        _check_operation(operation)
+        out: dict[str, LedgerEntry] = {}
+        for chunk in _chunks(list(dict.fromkeys(keys))):
+            marks = ",".join("?" * len(chunk))
+            rows = self._conn.execute(
+                f"SELECT {_COLUMNS} FROM entries "
+                f"WHERE base_url = ? AND operation = ? AND key IN ({marks})",
+                (self.base_url, operation, *chunk),
+            )
+            for row in rows:
+                out[row[2]] = _entry(row)
+        return out
+
+    def unresolved(self, operation: str) -> list[LedgerEntry]:
+        """SENDING or UNKNOWN entries: their outcome must be checked with the server."""
+        _check_operation(operation)
+        rows = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM entries "
+            "WHERE base_url = ? AND operation = ? AND state IN (?, ?) ORDER BY updated_at, key",
+            (self.base_url, operation, *_UNRESOLVED),
+        )
+        return [_entry(row) for row in rows]
+
+    def find_created(self, reference: str) -> LedgerEntry | None:
+        """The DONE create entry for `reference` (so a cancel by reference knows the id)."""
+        entry = self.get(CREATE, reference)
+        return entry if entry and entry.state is EntryState.DONE else None
+
+    # ------------------------------------------------------------------ writing
+
+    def mark_sending(
+        self,
+        operation: str,
+        keys: Sequence[str],
+        run_id: str,
+        references: Mapping[str, str] | None = None,
+    ) -> None:
+        """Record, in one committed transaction, that requests for `keys` are about to go out.
+
+        Call it before sending; attempts += 1. Refuses (LedgerConflictError, nothing
+        written) a duplicate key, or a key whose state is DONE, UNKNOWN or SENDING: those
+        must not be sent now. To resend after reconciliation found nothing, first record
+        NOT_APPLIED. For "create", the reference defaults to the key.
+        """
+        _check_operation(operation)
+        self._check_writable()
+        if len(set(keys)) != len(keys):
+            raise LedgerConflictError("mark_sending was given the same key twice in one batch.")
+        references = references or {}
+        now = self._now()
+        params = [
+            (
+                self.base_url,
+                operation,
+                key,
+                references.get(key, key if operation == CREATE else None),
+                run_id,
+                now,
+            )
+            for key in keys
+        ]
+        with self._transaction():
+            self._refuse_unsendable(operation, keys)
+            self._conn.executemany(_MARK_SENDING, params)
+
+    def record(self, updates: Sequence[LedgerUpdate]) -> None:
+        """Record a batch of answers in one committed transaction; attempts are unchanged.
+
+        Fields given as None keep their previous value, except `error`, which is replaced.
+        A key with no entry yet (e.g. found by reconciliation) is added with 0 attempts.
+        """
+        self._check_writable()
+        now = self._now()
+        params = [self._record_params(update, now) for update in updates]
+        with self._transaction():
+            self._conn.executemany(_RECORD, params)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _record_params(self, update: LedgerUpdate, now: str) -> tuple[Any, ...]:
+        _check_operation(update.operation)
+        state = EntryState(update.state)
+        if state is EntryState.SENDING:
+            raise ValueError("Use mark_sending, not record, to mark a key as sending.")
+        reference = update.reference
+        if reference is None and update.operation == CREATE:
+            reference = update.key
+        response = None if update.response is None else json.dumps(update.response)
+        return (
+            self.base_url,
+            update.operation,
+            update.key,
+            state.value,
+            reference,
+            update.appointment_id,
+            update.status,
+            response,
+            update.error,
+            now,
+        )
+
+    def _refuse_unsendable(self, operation: str, keys: Sequence[str]) -> None:
+        existing = self.get_many(operation, keys)
+        blocked = sorted(k for k, e in existing.items() if e.state not in _SENDABLE)
+        if blocked:
+            states = sorted({existing[k].state.value for k in blocked})
+            raise LedgerConflictError(
+                f"{len(blocked)} {operation} key(s) must not be sent now (ledger states: "
+                f"{', '.join(states)}); DONE is final, UNKNOWN/SENDING need reconciliation "
+                "and a NOT_APPLIED record first."
+            )
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    def _check_writable(self) -> None:
+        if self._readonly:
+            raise RuntimeError("This ledger was opened read-only (dry run); it cannot record.")
+
+    def _now(self) -> str:
+        now = self._clock()
+        if now.tzinfo is None:
+            raise ValueError("The ledger clock must return timezone-aware datetimes.")
+        return now.astimezone(UTC).isoformat()
+
+
+# ---------------------------------------------------------------------- module helpers
+
+
+def _entry(row: tuple[Any, ...]) -> LedgerEntry:
+    response = None if row[8] is None else json.loads(row[8])
+    return LedgerEntry(
+        base_url=row[0],
+        operation=row[1],
+        key=row[2],
+        state=EntryState(row[3]),
+        attempts=row[4],
+        reference=row[5],
+        appointment_id=row[6],
+        status=row[7],
+        response=response,
+        error=row[9],
+        run_id=row[10],
+        updated_at=datetime.fromisoformat(row[11]),
+    )
+
+
+def _make_private_dir(path: Path) -> None:
+    """Create the state directory 0700; an existing one is left as the user made it."""
+    if path.is_dir():
+        return
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask
+
+
+def _acquire_lock(state_dir: Path) -> int:
+    """Take the exclusive, non-blocking flock on state_dir/lock and write our pid into it.
+
+    The descriptor is not inherited by child processes (Python's default), so the lock
+    ends with this process, however it ends.
+    """
+    path = state_dir / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = _read_pid(fd)
+        os.close(fd)
+        raise StateLockedError(
+            f"Another batch-scheduler run (pid {holder}) is using the state directory "
+            f"{state_dir}; wait for it to finish, or use --state-dir"
+        ) from None
+    except BaseException:
+        os.close(fd)
+        raise
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
+def _read_pid(fd: int) -> str:
+    text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    return text if text.isdigit() else "unknown"
+
+
+def _connect_writable(path: Path) -> sqlite3.Connection:
+    # Create the file ourselves so it is 0600 from the first byte; SQLite gives the -wal
+    # and -shm files the database file's permissions.
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    os.chmod(path, 0o600)
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA busy_timeout = 5000")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        _ensure_schema(conn, path)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise LedgerError(f"The ledger {path} cannot be used ({exc}).") from None
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _connect_readonly(path: Path) -> sqlite3.Connection | None:
+    """A read-only connection, or None when the file holds no ledger yet."""
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+    try:
+        conn.execute("PRAGMA busy_timeout = 5000")
+        version = _schema_version(conn)
+        if version is None:
+            conn.close()
+            return None
+        _check_version(version, path)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise LedgerError(f"The ledger {path} cannot be used ({exc}).") from None
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _schema_version(conn: sqlite3.Connection) -> int | None:
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+    ).fetchone()
+    if not exists:
+        return None
+    row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+def _check_version(version: int, path: Path) -> None:
+    if version > SCHEMA_VERSION:
+        raise LedgerError(
+            f"The ledger {path} was written by a newer batch-scheduler (schema version "
+            f"{version}; this one understands up to {SCHEMA_VERSION}). Upgrade batch-scheduler, "
+            "or use --state-dir to start a separate ledger."
+        )
+    if version < 1:
+        raise LedgerError(f"The ledger {path} has an invalid schema version ({version}).")
+
+
+def _ensure_schema(conn: sqlite3.Connection, path: Path) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = _schema_version(conn)
+        if version is None:
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+        else:
+            _check_version(version, path)  # migrations from older versions go here
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

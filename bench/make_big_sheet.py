@@ -1,0 +1,146 @@
+"""Write a large, valid book sheet (xlsx or csv) for the benchmarks.
+
+Every row is valid for `book` on the given `today`: slots fall on weekdays 2-20 days ahead,
+phones use Ofcom's drama ranges and emails example.org, so nothing real is ever contacted.
+Run: python bench/make_big_sheet.py OUT.xlsx [--rows N] [--today YYYY-MM-DD]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Literal
+
+import xlsxwriter
+
+HEADERS: tuple[str, ...] = (
+    "Reference",
+    "Claimant name",
+    "Appointment",
+    "Duration (mins)",
+    "Date of birth",
+    "Phone",
+    "Email",
+    "Interpreter needed?",
+    "Interpreter language",
+    "Department",
+    "Recording",
+    "Breakout rooms",
+    "Agent webcam",
+    "Claimant webcam",
+    "Background blur",
+    "Microphone",
+    "Screen sharing",
+    "Chat",
+    "Participant list",
+    "Bandwidth",
+)
+
+_FIRST = ("Siân", "Dafydd", "Gwenllian", "Rhys", "Ffion", "Llinos", "Aoife", "Tomasz", "Amira",
+          "James", "Priya", "Oluwaseun", "Megan", "Iolo", "Catrin", "Zofia", "Yusuf", "Emma")  # fmt: skip
+_LAST = ("Jones", "Williams", "ap Iorwerth", "O'Connor", "Smith-Jones", "Evans", "Nowak", "Haddad",
+         "Davies", "Patel", "Adeyemi", "Hughes", "Roberts", "Kowalska", "Ali", "Thomas")  # fmt: skip
+_LANGS = ("Welsh", "Polish", "Arabic", "BSL")
+_DEPTS = ("Benefits", "Housing", "Employment support", "3")
+_BANDWIDTH = ("low", "medium", "high")
+
+Row = tuple[str | int | datetime | date, ...]
+
+
+def weekday_slots(today: date, first: int = 2, last: int = 20) -> list[datetime]:
+    """Every 30-minute slot 09:00-16:30 on weekdays `first`..`last` days after `today`."""
+    slots = []
+    for offset in range(first, last + 1):
+        day = today + timedelta(days=offset)
+        if day.weekday() < 5:
+            start = datetime.combine(day, time(9, 0))
+            slots.extend(start + timedelta(minutes=30 * k) for k in range(16))
+    return slots
+
+
+def big_rows(rows: int, today: date, seed: int = 20261125) -> Iterator[Row]:
+    """`rows` valid, deterministic rows matching HEADERS."""
+    rng = random.Random(seed)
+    slots = weekday_slots(today)
+    for i in range(rows):
+        first, last = rng.choice(_FIRST), rng.choice(_LAST)
+        interpreter = rng.random() < 0.1
+        yield (
+            f"BIG-{i:06d}",
+            f"{first} {last}",
+            slots[i % len(slots)],
+            rng.choice((30, 30, 45, 60)),
+            date(1940, 1, 1) + timedelta(days=rng.randrange(25_000)),
+            f"07700 900{i % 1000:03d}",
+            f"{first}.{last}.{i}@example.org".replace(" ", "").replace("'", "").lower(),
+            "Yes" if interpreter else "No",
+            rng.choice(_LANGS) if interpreter else "",
+            rng.choice(_DEPTS),
+            *("Yes" if rng.random() < 0.5 else "No" for _ in range(9)),
+            rng.choice(_BANDWIDTH),
+        )
+
+
+def _csv_text(value: str | int | datetime | date) -> str:
+    if isinstance(value, datetime):
+        return value.strftime("%d/%m/%Y %H:%M")
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    return str(value)
+
+
+def _write_csv(path: Path, rows: Iterator[Row]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADERS)
+        writer.writerows([_csv_text(v) for v in row] for row in rows)
+
+
+def _write_xlsx(path: Path, rows: Iterator[Row]) -> None:
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    sheet = book.add_worksheet("Appointments")
+    when = book.add_format({"num_format": "dd/mm/yyyy hh:mm"})
+    day = book.add_format({"num_format": "dd/mm/yyyy"})
+    sheet.write_row(0, 0, HEADERS)
+    for r, row in enumerate(rows, start=1):
+        sheet.write_row(r, 0, row[:2])
+        sheet.write_datetime(r, 2, row[2], when)
+        sheet.write_number(r, 3, row[3])
+        sheet.write_datetime(r, 4, row[4], day)
+        sheet.write_row(r, 5, row[5:])
+    book.close()
+
+
+def write_big_sheet(
+    path: Path,
+    rows: int = 100_000,
+    today: date = date(2026, 11, 25),
+    fmt: Literal["xlsx", "csv"] = "xlsx",
+) -> Path:
+    """Write `rows` valid book rows (20 columns) to `path` as xlsx or csv; return the path."""
+    data = big_rows(rows, today)
+    if fmt == "csv":
+        _write_csv(path, data)
+    elif fmt == "xlsx":
+        _write_xlsx(path, data)
+    else:
+        raise ValueError(f"fmt must be 'xlsx' or 'csv', not {fmt!r}")
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--today", type=date.fromisoformat, default=date.today())
+    args = parser.parse_args()
+    fmt: Literal["xlsx", "csv"] = "csv" if args.out.suffix.lower() == ".csv" else "xlsx"
+    write_big_sheet(args.out, args.rows, args.today, fmt)
+
+
+if __name__ == "__main__":
+    main()
