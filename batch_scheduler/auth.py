@@ -96,7 +96,7 @@ class ClientCredentials:
         self._clock = clock
         self._cached: _Cached | None = None
         self._lock = asyncio.Lock()
-        self._attempts = 0  # fetches tried, so waiters can tell one happened while they waited
+        self._attempts = 0  # fetches finished, so waiters can tell one ended while they waited
         self._last_failure: TokenUnavailable | None = None
 
     def _fresh(self) -> str | None:
@@ -120,26 +120,30 @@ class ClientCredentials:
     async def _renew_once(self, needed: Callable[[], bool]) -> str:
         seen = self._attempts
         async with self._lock:
-            if self._attempts != seen and self._last_failure is not None:
-                raise self._last_failure  # the fetch we waited for failed: share its answer
-            if needed():
-                await self._fetch()
-            fresh = self._fresh()
-        if fresh is None:  # pragma: no cover - _fetch either caches a token or raises
-            raise TokenUnavailable(ResultKind.RETRY_LATER, "No token could be obtained.")
-        return fresh
+            failure = self._last_failure
+            if self._attempts != seen and failure is not None:
+                # the fetch we waited for failed: share its answer rather than queue up to repeat it
+                raise TokenUnavailable(
+                    failure.kind, failure.message, failure.status_code, failure.retry_after
+                )
+            current = self._fresh()
+            if current is not None and not needed():
+                return current
+            return await self._fetch()
 
-    async def _fetch(self) -> None:
-        self._attempts += 1
-        self._last_failure = None
+    async def _fetch(self) -> str:
         started = self._clock()
+        self._last_failure = None
         try:
             self._cached = await self._request(started)
         except TokenUnavailable as failure:
             self._cached = None
             self._last_failure = failure
             raise
+        finally:
+            self._attempts += 1  # counted when finished, so those waiting see it
         logger.debug("obtained an access token")
+        return self._cached.token.reveal()
 
     async def _request(self, started: float) -> _Cached:
         try:
@@ -149,7 +153,7 @@ class ClientCredentials:
                 auth=httpx.BasicAuth(self._client_id, self._secret.reveal()),
                 headers={"Accept": "application/json"},
             )
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, OSError) as exc:
             raise TokenUnavailable(
                 ResultKind.RETRY_LATER, f"Token endpoint: {describe_transport_error(exc)}."
             ) from None

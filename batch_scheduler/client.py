@@ -27,7 +27,13 @@ from batch_scheduler.auth import ClientCredentials, StaticToken, TokenUnavailabl
 from batch_scheduler.config import ApiSettings, BodyFormat
 from batch_scheduler.errors import AuthError, ConfigError
 from batch_scheduler.models import ApiResult, Appointment, AppointmentRequest, Page, ResultKind
-from batch_scheduler.resource import parse_appointment, parse_page, parse_single, request_body
+from batch_scheduler.resource import (
+    json_ready,
+    parse_appointment,
+    parse_page,
+    parse_single,
+    request_body,
+)
 
 __all__ = ["ApiClient", "ListingError", "parse_appointment", "request_body"]
 
@@ -117,7 +123,7 @@ class ApiClient:
     ) -> ApiResult[Appointment]:
         path = _item_path(appointment_id)
         return await self._call(
-            "PATCH", path, op="update", changing=True, parse=parse_single, json=dict(changes)
+            "PATCH", path, op="update", changing=True, parse=parse_single, json=json_ready(changes)
         )
 
     async def cancel(

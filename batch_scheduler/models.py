@@ -106,7 +106,7 @@ class CancelRequest:
 class Meeting:
     id: int | None
     room_name: str | None
-    room_url: str | None  # grants HOST rights: never shown unless asked for
+    room_url: str | None = field(repr=False)  # grants HOST rights: never shown unless asked for
     start_date: datetime | None
     end_date: datetime | None
 

@@ -9,7 +9,7 @@ with the appointment, so its absence is a `ResourceError`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from batch_scheduler.config import BodyFormat
@@ -103,6 +103,21 @@ def _form_value(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def json_ready(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """PATCH changes as JSON values: datetimes as explicit UTC, dates as ISO (nested too)."""
+    return {key: _json_value(value) for key, value in changes.items()}
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, datetime):
+        return format_utc(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return json_ready(value)
+    return value
 
 
 def _without_none(mapping: Mapping[str, Any]) -> dict[str, Any]:

@@ -116,6 +116,8 @@ def test_retry_after_forms() -> None:
     assert parse_retry_after("-5", NOW) == 0.0
     assert parse_retry_after(None, NOW) is None
     assert parse_retry_after("soon", NOW) is None
+    assert parse_retry_after("nan", NOW) is None
+    assert parse_retry_after("1.5", NOW) == 1.5
     later = format_datetime(NOW + timedelta(seconds=90), usegmt=True)
     assert parse_retry_after(later, NOW) == 90.0
     earlier = format_datetime(NOW - timedelta(seconds=90), usegmt=True)
