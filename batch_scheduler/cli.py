@@ -180,6 +180,7 @@ def _settings(opts: Mapping[str, Any], *, need_api: bool) -> Settings:
         "intake": {"timezone": opts.get("timezone")},
         "root": {"state_dir": opts.get("state_dir")},
     }
+
     def load(need: bool) -> Settings:
         return load_settings(
             config_path=opts.get("config_path"), env=os.environ, overrides=overrides, need_api=need

@@ -29,8 +29,8 @@ _ALL: tuple[Code, ...] = (
     Code(
         "invalid-datetime",
         _E,
-        "“{value}” is not a date and time we can read. Write it day first, like 03/12/2026 14:30, "
-        "or as 2026-12-03 14:30.",
+        "“{value}” is not a date and time we can read{why}. Write it day first, like "
+        "03/12/2026 14:30, or as 2026-12-03 14:30.",
     ),
     Code(
         "nonexistent-local-time",
@@ -42,8 +42,14 @@ _ALL: tuple[Code, ...] = (
         "ambiguous-local-time",
         _E,
         "{local} happens twice in {tz}, because the clocks go back that night: it could be "
-        "{first} or, an hour later, {second}. Use a different time, or write it with an offset, "
+        "{first} or {second}. Use a different time, or write it with an offset, "
         "e.g. {example}.",
+    ),
+    Code(
+        "invalid-time",
+        _E,
+        "“{value}” is not a time of day we can read. Write it on the 24-hour clock, like 14:30 "
+        "(or 2:30pm).",
     ),
     Code(
         "in-past",
@@ -92,7 +98,9 @@ _ALL: tuple[Code, ...] = (
         _E,
         "“{value}” is not a yes/no answer. Write Yes or No (or leave it empty for {default}).",
     ),
-    Code("not-in-list", _E, "“{value}” is not one of the allowed values: {allowed}. Use one of them."),
+    Code(
+        "not-in-list", _E, "“{value}” is not one of the allowed values: {allowed}. Use one of them."
+    ),
     Code(
         "duplicate-reference",
         _E,
@@ -151,6 +159,11 @@ _ALL: tuple[Code, ...] = (
         "if it should be one of ours.",
     ),
     Code(
+        "sheet-ignored",
+        _W,
+        'A CSV file has no sheets, so the sheet name "{value}" was ignored.',
+    ),
+    Code(
         "language-not-needed",
         _W,
         "An interpreter language (“{value}”) is given but no interpreter is needed, so it is not "
@@ -164,6 +177,15 @@ _ALL: tuple[Code, ...] = (
     ),
 )
 
+
+class _Blank(dict[str, Any]):
+    """Template values where an optional placeholder left out reads as nothing."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+READER_CODES: frozenset[str] = frozenset({"unknown-column", "sheet-ignored"})  # made by reader.py
 CODES: dict[str, Code] = {c.code: c for c in _ALL}
 ALL_CODES: frozenset[str] = frozenset(CODES)
 
@@ -177,7 +199,7 @@ def make_issue(code: str, **where_and_values: Any) -> Issue:
     spec = CODES[code]
     values = dict(where_and_values)
     values.setdefault("value", "")
-    message = spec.template.format(**values)
+    message = spec.template.format_map(_Blank(values))
     return Issue(
         code=code,
         severity=spec.severity,

@@ -17,7 +17,9 @@ from batch_scheduler.pipeline import Progress, RunReport, RunRequest, run
 from batch_scheduler.samples import write_samples
 from batch_scheduler.sandbox import SandboxConfig, start_sandbox
 
-DEMO_FAULTS = SandboxConfig(seed=7, latency=0.02, latency_jitter=0.03, error_rate=0.08, drop_rate=0.05)
+DEMO_FAULTS = SandboxConfig(
+    seed=7, latency=0.02, latency_jitter=0.03, error_rate=0.08, drop_rate=0.05
+)
 DEMO_DEPARTMENTS = {"Benefits": 1, "Housing": 2, "Employment support": 3}
 
 

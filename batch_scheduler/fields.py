@@ -186,9 +186,7 @@ BOOK_FIELDS: tuple[Field, ...] = (
     _bool(FEATURE_FLAGS[1], "Breakout rooms", "Allow breakout rooms.", "Breakout room"),
     _bool(FEATURE_FLAGS[2], "Agent webcam", "Allow the agent's webcam.", "Webcam agent"),
     _bool(FEATURE_FLAGS[3], "Claimant webcam", "Allow the claimant's webcam.", "Webcam claimant"),
-    _bool(
-        FEATURE_FLAGS[4], "Background blur", "Allow background blurring.", "Background blurring"
-    ),
+    _bool(FEATURE_FLAGS[4], "Background blur", "Allow background blurring.", "Background blurring"),
     _bool(FEATURE_FLAGS[5], "Microphone", "Allow microphones.", "Microphone access"),
     _bool(FEATURE_FLAGS[6], "Screen sharing", "Allow screen sharing.", "Screen share"),
     _bool(FEATURE_FLAGS[7], "Chat", "Allow chat messages.", "Messages chat", "Messages"),

@@ -33,7 +33,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -52,6 +52,7 @@ _CHUNK = 500  # keys per IN (...) query: far below SQLite's variable limit
 _SCHEMA = """
 CREATE TABLE schema_version (version INTEGER NOT NULL);
 CREATE TABLE entries (
+    id INTEGER PRIMARY KEY,
     base_url TEXT NOT NULL,
     operation TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -64,15 +65,10 @@ CREATE TABLE entries (
     error TEXT,
     run_id TEXT,
     updated_at TEXT NOT NULL,
-    PRIMARY KEY (base_url, operation, key)
-) WITHOUT ROWID;
+    UNIQUE (base_url, operation, key)
+);
 CREATE INDEX entries_by_state ON entries (base_url, operation, state);
 """
-
-_COLUMNS = (
-    "base_url, operation, key, state, attempts, reference, appointment_id, status, response, "
-    "error, run_id, updated_at"
-)
 
 _MARK_SENDING = """
 INSERT INTO entries (base_url, operation, key, state, attempts, reference, run_id, updated_at)
@@ -117,13 +113,18 @@ class EntryState(StrEnum):
     NOT_APPLIED = "not_applied"  # known not applied (429/503/refused); safe to send again
 
 
-_SENDABLE = frozenset({EntryState.REJECTED, EntryState.NOT_APPLIED})
+_STATES = {state.value: state for state in EntryState}  # 10x faster than EntryState(text)
+_SENDABLE = (EntryState.REJECTED.value, EntryState.NOT_APPLIED.value)
 _UNRESOLVED = (EntryState.SENDING.value, EntryState.UNKNOWN.value)
 
 
 @dataclass(frozen=True)
 class LedgerEntry:
-    """One key's last known state."""
+    """One key's last known state.
+
+    `response` is a read-only Mapping decoded on first use (a StoredResponse); call
+    dict(entry.response) where a real dict is needed, e.g. for json.dumps.
+    """
 
     base_url: str
     operation: str
@@ -133,10 +134,15 @@ class LedgerEntry:
     reference: str | None
     appointment_id: str | None
     status: str | None  # the resource's status, e.g. "scheduled", "cancelled"
-    response: Mapping[str, Any] | None  # the last resource JSON (the "data" object)
+    # the last resource JSON (the "data" object); personal data, so kept out of repr
+    response: Mapping[str, Any] | None = field(repr=False)
     error: str | None
     run_id: str | None
     updated_at: datetime  # aware UTC
+
+
+_FIELDS = tuple(f.name for f in fields(LedgerEntry))
+_COLUMNS = ", ".join(_FIELDS)  # the table's columns carry the entry's field names
 
 
 @dataclass(frozen=True)
@@ -228,10 +234,11 @@ class Ledger:
 
     @classmethod
     def open_readonly(cls, state_dir: Path, *, base_url: str) -> Ledger:
-        """Open for reading only (--dry-run): no lock, no writes, nothing created.
+        """Open for reading only (--dry-run): no lock, no writes.
 
         Works while a real run holds the directory (WAL readers do not block the writer).
-        A missing database reads as an empty ledger.
+        A missing database reads as an empty ledger and nothing is created; on an existing
+        one SQLite may add its -wal and -shm side files (they hold no new data).
         """
         url = normalise_base_url(base_url)
         path = Path(state_dir) / cls.FILE_NAME
@@ -273,7 +280,7 @@ class Ledger:
         """The entries that exist among `keys`, by key (missing keys are left out)."""
         _check_operation(operation)
         out: dict[str, LedgerEntry] = {}
-        for chunk in _chunks(list(dict.fromkeys(keys))):
+        for chunk in _chunks(sorted(set(keys))):  # sorted: neighbouring index pages
             marks = ",".join("?" * len(chunk))
             rows = self._conn.execute(
                 f"SELECT {_COLUMNS} FROM entries "
@@ -358,7 +365,6 @@ class Ledger:
         reference = update.reference
         if reference is None and update.operation == CREATE:
             reference = update.key
-        response = None if update.response is None else json.dumps(update.response)
         return (
             self.base_url,
             update.operation,
@@ -367,19 +373,28 @@ class Ledger:
             reference,
             update.appointment_id,
             update.status,
-            response,
+            _json_text(update.response),
             update.error,
             now,
         )
 
     def _refuse_unsendable(self, operation: str, keys: Sequence[str]) -> None:
-        existing = self.get_many(operation, keys)
-        blocked = sorted(k for k, e in existing.items() if e.state not in _SENDABLE)
+        states: set[str] = set()
+        blocked = 0
+        for chunk in _chunks(keys):
+            marks = ",".join("?" * len(chunk))
+            rows = self._conn.execute(
+                "SELECT state FROM entries WHERE base_url = ? AND operation = ? "
+                f"AND key IN ({marks}) AND state NOT IN (?, ?)",
+                (self.base_url, operation, *chunk, *_SENDABLE),
+            )
+            for (state,) in rows:
+                states.add(state)
+                blocked += 1
         if blocked:
-            states = sorted({existing[k].state.value for k in blocked})
             raise LedgerConflictError(
-                f"{len(blocked)} {operation} key(s) must not be sent now (ledger states: "
-                f"{', '.join(states)}); DONE is final, UNKNOWN/SENDING need reconciliation "
+                f"{blocked} {operation} key(s) must not be sent now (ledger states: "
+                f"{', '.join(sorted(states))}); DONE is final, UNKNOWN/SENDING need reconciliation "
                 "and a NOT_APPLIED record first."
             )
 
@@ -407,30 +422,76 @@ class Ledger:
 # ---------------------------------------------------------------------- module helpers
 
 
+class StoredResponse(Mapping[str, Any]):
+    """A stored response JSON object, decoded on first use.
+
+    Planning a 100k-row run needs every entry's state but rarely its response, and decoding
+    is most of the cost of `get_many`; this keeps that cost where the data is used.
+    """
+
+    __slots__ = ("_text", "_value")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._value: dict[str, Any] | None = None
+
+    @property
+    def text(self) -> str:
+        """The JSON text as stored."""
+        return self._text
+
+    def _data(self) -> dict[str, Any]:
+        if self._value is None:
+            self._value = json.loads(self._text)
+        return self._value
+
+    def __getitem__(self, name: str) -> Any:
+        return self._data()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data())
+
+    def __len__(self) -> int:
+        return len(self._data())
+
+    def __repr__(self) -> str:  # never the contents: they hold personal data
+        return f"StoredResponse(<{len(self._text)} characters>)"
+
+
+def _json_text(response: Mapping[str, Any] | None) -> str | None:
+    if response is None:
+        return None
+    if isinstance(response, StoredResponse):  # re-recorded as read: keep it as stored
+        return response.text
+    return json.dumps(dict(response), ensure_ascii=False, separators=(",", ":"))
+
+
 def _entry(row: tuple[Any, ...]) -> LedgerEntry:
-    response = None if row[8] is None else json.loads(row[8])
-    return LedgerEntry(
-        base_url=row[0],
-        operation=row[1],
-        key=row[2],
-        state=EntryState(row[3]),
-        attempts=row[4],
-        reference=row[5],
-        appointment_id=row[6],
-        status=row[7],
-        response=response,
-        error=row[9],
-        run_id=row[10],
-        updated_at=datetime.fromisoformat(row[11]),
-    )
+    """Build an entry from a row in `_COLUMNS` order.
+
+    It skips the frozen dataclass __init__ (a guarded setattr per field), which was half
+    the cost of `get_many` for 100k keys; the values come from our own table.
+    """
+    values = list(row)
+    values[3] = _STATES[row[3]]
+    values[8] = None if row[8] is None else StoredResponse(row[8])
+    values[11] = datetime.fromisoformat(row[11])
+    entry = object.__new__(LedgerEntry)
+    entry.__dict__.update(zip(_FIELDS, values, strict=True))
+    return entry
 
 
 def _make_private_dir(path: Path) -> None:
     """Create the state directory 0700; an existing one is left as the user made it."""
     if path.is_dir():
         return
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask
+    except OSError as exc:
+        raise LedgerError(
+            f"The state directory {path} cannot be created ({exc.strerror}); use --state-dir."
+        ) from None
 
 
 def _acquire_lock(state_dir: Path) -> int:
@@ -440,7 +501,12 @@ def _acquire_lock(state_dir: Path) -> int:
     ends with this process, however it ends.
     """
     path = state_dir / LOCK_NAME
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise LedgerError(
+            f"The state directory {state_dir} cannot be used ({exc.strerror}); use --state-dir."
+        ) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -453,6 +519,7 @@ def _acquire_lock(state_dir: Path) -> int:
     except BaseException:
         os.close(fd)
         raise
+    os.fchmod(fd, 0o600)  # the umask may have narrowed it at creation
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
     return fd

@@ -125,7 +125,9 @@ def run(
         raise ValueError(f"unknown command {request.command!r}")
     now = now or datetime.now(UTC)
     started, clock0 = datetime.now(UTC), time.monotonic()
-    table = read_table(request.input_path, kind=request.sheet_kind, sheet=request.sheet, settings=settings.intake)
+    table = read_table(
+        request.input_path, kind=request.sheet_kind, sheet=request.sheet, settings=settings.intake
+    )
     if len(table) == 0:
         raise InputError(f"{table.source.name} has a header row but no rows: nothing to do.")
     validation = _validate(table, settings, now=now, reason=request.reason)
@@ -185,7 +187,9 @@ def _dry_run(
         if command == "cancel":
             cancel_plan = plan_cancels(_typed_cancels(items), ledger)
             results = dict(cancel_plan.done)
-            pending = [p for p, _, _ in cancel_plan.to_send] + [p for p, _ in cancel_plan.to_resolve]
+            pending = [p for p, _, _ in cancel_plan.to_send] + [
+                p for p, _ in cancel_plan.to_resolve
+            ]
             results |= {pos: RowResult(Outcome.WOULD_CANCEL) for pos in pending}
             return results
         create_plan = plan_creates(_typed_creates(items), ledger)
@@ -223,8 +227,15 @@ def _send(
     with Ledger.open(settings.state_dir, base_url=settings.api.base_url) as ledger:
         return asyncio.run(
             _send_async(
-                command, items, settings, ledger, progress, stats, run_id,
-                transport=transport, handle_signals=handle_signals,
+                command,
+                items,
+                settings,
+                ledger,
+                progress,
+                stats,
+                run_id,
+                transport=transport,
+                handle_signals=handle_signals,
             )  # fmt: skip
         )
 
@@ -293,7 +304,7 @@ def _write_outputs(
     interrupted: bool,
 ) -> RunReport:
     issues = list(validation.issues) + _api_field_issues(table, results)
-    lines = tuple(_line(pos, table, validation, results, issues) for pos in range(len(table)))
+    lines = _lines(table, validation, results, issues)
     outcomes = Counter(line.outcome.value for line in lines)
     summary = _summary(request, table, settings, stats, started, clock0, interrupted)
     if request.out_path is not None:
@@ -319,25 +330,34 @@ def _write_outputs(
     )
 
 
-def _line(
-    pos: int,
+def _lines(
     table: RawTable,
     validation: BookValidation | CancelValidation,
     results: Mapping[int, RowResult],
     issues: Sequence[Issue],
-) -> ResultLine:
-    reference = _reference(pos, validation)
-    if pos in validation.invalid_positions():
-        row = table.source_rows[pos]
-        errors = [i for i in issues if i.row == row and i.severity is Severity.ERROR]
-        return ResultLine(
-            Outcome.INVALID, reference=reference, error=" ".join(str(i) for i in errors) or None
-        )
-    result = results.get(pos)
+) -> tuple[ResultLine, ...]:
+    """One ResultLine per input row, in input order."""
+    invalid = validation.invalid_positions()
+    errors_by_row: dict[int, list[Issue]] = {}
+    for issue in issues:
+        if issue.row is not None and issue.severity is Severity.ERROR:
+            errors_by_row.setdefault(issue.row, []).append(issue)
+    lines = []
+    for pos in range(len(table)):
+        reference = _reference(pos, validation)
+        if pos in invalid:
+            errors = errors_by_row.get(table.source_rows[pos], [])
+            text = " ".join(str(i) for i in errors) or None
+            lines.append(ResultLine(Outcome.INVALID, reference=reference, error=text))
+        else:
+            lines.append(_sent_line(results.get(pos), validation.requests.get(pos), reference))
+    return tuple(lines)
+
+
+def _sent_line(result: RowResult | None, request: object, reference: str | None) -> ResultLine:
     if result is None:
         return ResultLine(Outcome.NOT_ATTEMPTED, reference=reference)
     appointment = result.appointment
-    request = validation.requests.get(pos)
     when = appointment.appointment_at if appointment else None
     if when is None and isinstance(request, AppointmentRequest):
         when = request.appointment_at

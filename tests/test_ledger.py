@@ -90,9 +90,7 @@ HOLD_IN_CHILD = """
 # ---------------------------------------------------------------------- round trips
 
 
-@pytest.mark.parametrize(
-    "state", [s for s in EntryState if s is not EntryState.SENDING], ids=str
-)
+@pytest.mark.parametrize("state", [s for s in EntryState if s is not EntryState.SENDING], ids=str)
 def test_every_answer_state_round_trips(ledger: Ledger, state: EntryState) -> None:
     ledger.mark_sending("create", ["REF-1"], "run-1")
     response = {"id": "a1", "reference": "REF-1", "claimant": {"name": "Zoë", "data": []}}
@@ -154,6 +152,33 @@ def test_response_json_round_trips_exactly(ledger: Ledger) -> None:
 
     assert entry is not None
     assert entry.response == response
+
+
+def test_a_response_read_back_can_be_recorded_again(ledger: Ledger) -> None:
+    response = {"id": "a1", "status": "cancelled", "claimant": {"name": "Zoë"}}
+    ledger.mark_sending("create", ["R"], "run-1")
+    ledger.record([LedgerUpdate("create", "R", EntryState.DONE, response=response)])
+    read = ledger.get("create", "R")
+    assert read is not None and read.response is not None
+
+    ledger.record([LedgerUpdate("cancel", "a1", EntryState.DONE, response=read.response)])
+    again = ledger.get("cancel", "a1")
+
+    assert again is not None
+    assert again.response == response
+    assert dict(read.response) == response
+
+
+def test_entries_do_not_show_personal_data_in_repr(ledger: Ledger) -> None:
+    ledger.mark_sending("create", ["R"], "run-1")
+    response = {"claimant": {"name": "Zoë Example", "email": "zoe@example.test"}}
+    ledger.record([LedgerUpdate("create", "R", EntryState.DONE, response=response)])
+
+    entry = ledger.get("create", "R")
+
+    assert entry is not None
+    assert "Zoë" not in repr(entry)
+    assert "zoe@" not in repr(entry.response)
 
 
 def test_record_keeps_known_fields_and_replaces_error(ledger: Ledger) -> None:
@@ -353,9 +378,10 @@ def test_get_many_with_ten_thousand_keys(ledger: Ledger) -> None:
 # ---------------------------------------------------------------------- files
 
 
-def test_files_are_private_whatever_the_umask(tmp_path: Path) -> None:
-    state_dir = tmp_path / "deep" / "state"
-    old = os.umask(0)
+@pytest.mark.parametrize("umask", [0o000, 0o277], ids=oct)
+def test_files_are_private_whatever_the_umask(tmp_path: Path, umask: int) -> None:
+    state_dir = tmp_path / "state"
+    old = os.umask(umask)
     try:
         with Ledger.open(state_dir, base_url=BASE) as ledger:
             ledger.mark_sending("create", ["R"], "run-1")
@@ -369,7 +395,7 @@ def test_files_are_private_whatever_the_umask(tmp_path: Path) -> None:
     assert set(modes.values()) == {0o600}
 
 
-def test_the_journal_is_wal_with_normal_sync(state_dir: Path) -> None:
+def test_the_journal_is_wal(state_dir: Path) -> None:
     Ledger.open(state_dir, base_url=BASE).close()
 
     conn = sqlite3.connect(state_dir / Ledger.FILE_NAME)
@@ -398,6 +424,16 @@ def test_a_newer_schema_version_is_refused_clearly(state_dir: Path) -> None:
         conn.execute("UPDATE schema_version SET version = 1")
     conn.close()
     Ledger.open(state_dir, base_url=BASE).close()
+
+
+def test_a_state_dir_that_cannot_be_made_is_refused_clearly(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+
+    with pytest.raises(LedgerError, match="cannot be created") as info:
+        Ledger.open(blocker / "state", base_url=BASE)
+
+    assert info.value.exit_code == 3
 
 
 def test_a_file_that_is_not_a_database_is_refused_clearly(state_dir: Path) -> None:

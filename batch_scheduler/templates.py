@@ -1,0 +1,195 @@
+"""The blank workbooks ops fill in: one data sheet with friendly headers, plus Instructions.
+
+Everything comes from fields.py (and, when given, the schema's rule text), so the template
+cannot drift from what the reader accepts. The examples are notes on the headers and a
+column of the Instructions sheet, not a data row: a forgotten example row would be booked
+for real, and an example date in a cell would go stale. Output is deterministic (fixed
+document dates), so the checked-in templates can be compared with the generator.
+
+Regenerate the checked-in files with `python -m batch_scheduler.templates templates`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from xlsxwriter.worksheet import Worksheet
+
+from batch_scheduler.atomicfile import atomic_path
+from batch_scheduler.config import IntakeSettings
+from batch_scheduler.fields import Field, Kind, fields_for
+from batch_scheduler.xlsx_cells import MAX_ROWS, Formats, open_book
+
+DOCUMENT_DATE = datetime(2026, 1, 1)  # fixed, so regenerating gives the same file
+SHEET_NAMES = {"book": "Book", "cancel": "Cancel"}
+ALTERNATIVES = frozenset({"appointment_date", "appointment_time"})  # Instructions only
+TEXT_FIELDS = frozenset({"reference", "appointment_id"})  # keep leading zeros, like phones
+INSTRUCTION_COLUMNS = (
+    ("Column", 24),
+    ("Required?", 22),
+    ("What it means", 60),
+    ("Allowed values", 50),
+    ("Example", 28),
+    ("Also accepted as", 40),
+)
+_REQUIRED_NOTES = {
+    ("book", "appointment_at"): "Yes (or Appointment date + Appointment time)",
+    ("book", "appointment_date"): "Only instead of Appointment, with Appointment time",
+    ("book", "appointment_time"): "Only instead of Appointment, with Appointment date",
+    ("book", "interpreter_language"): "When an interpreter is needed",
+    ("cancel", "appointment_id"): "Appointment id or Reference",
+    ("cancel", "reference"): "Appointment id or Reference",
+}
+_LIST_RULES: dict[Kind, tuple[str, ...]] = {
+    Kind.BOOLEAN: ("Yes", "No"),
+    Kind.BANDWIDTH: ("low", "medium", "high"),
+}
+
+Rules = Callable[[Field], str]
+
+
+def write_template(
+    path: Path, kind: str, settings: IntakeSettings, *, rules: Rules | None = None
+) -> None:
+    """Write the template for `kind` ("book" or "cancel") to `path`, atomically."""
+    fields = fields_for(kind)
+    columns = [f for f in fields if f.name not in ALTERNATIVES]
+    # no personal data in a template: readable by all, like any shared form
+    with atomic_path(Path(path), mode=0o644) as temp, open_book(temp) as book:
+        book.set_properties({"title": f"{SHEET_NAMES[kind]} template", "created": DOCUMENT_DATE})
+        formats = Formats(book)
+        data = book.add_worksheet(SHEET_NAMES[kind])
+        instructions = book.add_worksheet("Instructions")
+        _write_data_sheet(data, formats, columns)
+        if settings.departments:
+            _write_list(book.add_worksheet("Lists"), list(settings.departments))
+        _add_dropdowns(data, columns, settings)
+        _write_instructions(instructions, formats, kind, fields, settings, rules)
+
+
+def describe_kind(field: Field, settings: IntakeSettings) -> str:
+    """A plain-words rule from the field's kind, used until the schema's rules are wired in."""
+    limit = f", up to {field.max_length} characters" if field.max_length else ""
+    departments = ", ".join(settings.departments)
+    texts = {
+        Kind.TEXT: f"Any text{limit}.",
+        Kind.DATETIME: "A date and time, day first (03/12/2026 14:30), ISO (2026-12-03 14:30) "
+        f"or an Excel date cell; the clock time in {settings.timezone}; in the future.",
+        Kind.DATE: "A date, day first (03/12/2026), ISO (2026-12-03) or an Excel date cell.",
+        Kind.TIME: "A 24-hour time (14:30) or an Excel time cell.",
+        Kind.INTEGER: "A whole number.",
+        Kind.BOOLEAN: "Yes or No (also true/false, y/n, 1/0, any case). Blank: the default.",
+        Kind.PHONE: "A phone number; without a country code it is read as a "
+        f"{settings.default_region} number.",
+        Kind.EMAIL: "An email address.",
+        Kind.URL: f"An https:// address{limit}.",
+        Kind.BANDWIDTH: "low, medium or high (any case). Blank: the default.",
+        Kind.DEPARTMENT: "A department id (a whole number)"
+        + (f", or one of these names: {departments}." if departments else "."),
+    }
+    return texts[field.kind]
+
+
+def _write_data_sheet(sheet: Worksheet, formats: Formats, columns: list[Field]) -> None:
+    bold, text = formats.get(bold=True), formats.get("@")
+    for col, field in enumerate(columns):
+        width = max(len(field.header), len(field.example), 10) + 4
+        as_text = field.kind is Kind.PHONE or field.name in TEXT_FIELDS
+        sheet.set_column(col, col, width, text if as_text else None)
+        sheet.write_string(0, col, field.header, bold)
+        sheet.write_comment(0, col, _header_note(field), {"x_scale": 2.5, "y_scale": 2})
+    sheet.freeze_panes(1, 0)
+
+
+def _header_note(field: Field) -> str:
+    required = "Required. " if field.required else ""
+    return f"{required}{field.description}\nExample: {field.example}"
+
+
+def _write_list(sheet: Worksheet, names: list[str]) -> None:
+    """Department names on a hidden sheet: a literal list breaks on commas and 255 chars."""
+    sheet.hide()
+    for row, name in enumerate(names):
+        sheet.write_string(row, 0, name)
+
+
+def _add_dropdowns(data: Worksheet, columns: list[Field], settings: IntakeSettings) -> None:
+    """Yes/No, bandwidth and department dropdowns; other values warn but are allowed."""
+    names = list(settings.departments)
+    for col, field in enumerate(columns):
+        if field.kind in _LIST_RULES:
+            source: object = list(_LIST_RULES[field.kind])
+        elif field.kind is Kind.DEPARTMENT and names:
+            source = f"=Lists!$A$1:$A${len(names)}"
+        else:
+            continue
+        rule = {
+            "validate": "list",
+            "source": source,
+            "error_type": "warning",
+            "error_title": field.header,
+            "error_message": "This value is not in the list. Keep it only if you are sure "
+            "(see the Instructions sheet).",
+        }
+        data.data_validation(1, col, MAX_ROWS - 1, col, rule)
+
+
+def _write_instructions(
+    sheet: Worksheet,
+    formats: Formats,
+    kind: str,
+    fields: tuple[Field, ...],
+    settings: IntakeSettings,
+    rules: Rules | None,
+) -> None:
+    bold, wrap = formats.get(bold=True), formats.get(wrap=True)
+    for col, (title, width) in enumerate(INSTRUCTION_COLUMNS):
+        sheet.set_column(col, col, width, wrap)
+        sheet.write_string(0, col, title, bold)
+    sheet.freeze_panes(1, 0)
+    for row, field in enumerate(fields, 1):
+        cells = (
+            field.header,
+            _REQUIRED_NOTES.get((kind, field.name), "Yes" if field.required else "No"),
+            field.description,
+            rules(field) if rules else describe_kind(field, settings),
+            field.example,
+            ", ".join(field.aliases),
+        )
+        for col, value in enumerate(cells):
+            sheet.write_string(row, col, value, wrap)
+    for offset, note in enumerate(_notes(kind, settings), len(fields) + 2):
+        sheet.write_string(offset, 0, note)
+
+
+def _notes(kind: str, settings: IntakeSettings) -> list[str]:
+    notes = [
+        f"Fill one row per {'appointment' if kind == 'book' else 'cancellation'} on the "
+        f"{SHEET_NAMES[kind]} sheet, from row 2. Keep the header row; columns may be in any order.",
+        "Hover over a header to see what it means and an example.",
+        "Other columns are allowed: they are kept and copied to the results workbook.",
+    ]
+    if kind == "book":
+        notes += [
+            "Instead of one Appointment column you may use two: Appointment date and "
+            "Appointment time.",
+            f"Times are the clock time in {settings.timezone}.",
+        ]
+    return notes
+
+
+def generate(directory: Path) -> list[Path]:
+    """(Re)write the checked-in templates with the default settings."""
+    written = []
+    for kind in SHEET_NAMES:
+        target = Path(directory) / f"{kind}.xlsx"
+        write_template(target, kind, IntakeSettings())
+        written.append(target)
+    return written
+
+
+if __name__ == "__main__":
+    generate(Path(sys.argv[1] if len(sys.argv) > 1 else "templates"))

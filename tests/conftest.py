@@ -1,0 +1,38 @@
+"""Shared fixtures. The sandbox is a real HTTP server on a free loopback port."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from batch_scheduler.sandbox import RunningSandbox, SandboxConfig, start_sandbox
+
+
+@pytest.fixture
+def sandbox() -> Iterator[RunningSandbox]:
+    """A fresh sandbox with the default config (static token "sandbox-token")."""
+    with start_sandbox() as running:
+        yield running
+
+
+SandboxFactory = Callable[..., RunningSandbox]
+
+
+@pytest.fixture
+def sandbox_factory() -> Iterator[SandboxFactory]:
+    """Start sandboxes: factory(SandboxConfig(...)), factory(error_rate=1.0) or both
+    (keywords override the config). Every one is stopped at teardown."""
+    started: list[RunningSandbox] = []
+
+    def make(config: SandboxConfig | None = None, **knobs: Any) -> RunningSandbox:
+        config = dataclasses.replace(config or SandboxConfig(), **knobs)
+        running = start_sandbox(config)
+        started.append(running)
+        return running
+
+    yield make
+    for running in started:
+        running.stop()

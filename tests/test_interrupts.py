@@ -1,0 +1,94 @@
+"""A real `batch-scheduler book` process killed mid-run (SIGKILL) or stopped (SIGTERM), then re-run:
+exactly one appointment per valid row afterwards, whatever moment the process died."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from openpyxl import load_workbook
+
+from batch_scheduler.sandbox import SandboxConfig
+from tests.sheets import NOW, book_sheet
+
+ROWS = 120
+
+
+def start_book(sheet: Path, out: Path, base_url: str, state: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "BATCH_SCHEDULER_TOKEN": "sandbox-token",
+        "BATCH_SCHEDULER_STATE_DIR": str(state),
+        "BATCH_SCHEDULER_NOW": NOW.isoformat(),
+    }
+    cmd = [sys.executable, "-m", "batch_scheduler", "book", str(sheet), "--out", str(out),
+           "--base-url", base_url, "--concurrency", "4", "--rate", "1000", "--timezone",
+           "Europe/London"]  # fmt: skip
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def wait_for_creates(server: Any, count: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while len(server.appointments()) < count:
+        assert time.monotonic() < deadline, "the run never got going"
+        time.sleep(0.01)
+
+
+def outcomes(path: Path) -> Counter[str]:
+    rows = list(load_workbook(path)["Results"].iter_rows(values_only=True))
+    column = rows[0].index("outcome")
+    return Counter(row[column] for row in rows[1:])
+
+
+def test_sigkill_twice_then_rerun_books_each_row_once(sandbox_factory: Any, tmp_path: Path) -> None:
+    server = sandbox_factory(SandboxConfig(seed=3, latency=0.03, drop_rate=0.05, error_rate=0.05))
+    sheet = book_sheet(tmp_path / "in.xlsx", ROWS)
+    out, state = tmp_path / "results.xlsx", tmp_path / "state"
+
+    for killed_after in (15, 50):
+        process = start_book(sheet, out, server.base_url, state)
+        wait_for_creates(server, killed_after)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+        assert process.returncode == -signal.SIGKILL
+    assert len(server.appointments()) < ROWS
+
+    final = start_book(sheet, out, server.base_url, state)
+    stdout, stderr = final.communicate(timeout=120)
+
+    assert final.returncode == 0, stderr.decode()
+    assert Counter(a["reference"] for a in server.appointments()) == Counter(
+        f"REF-{i:05d}" for i in range(ROWS)
+    )
+    counts = outcomes(out)
+    assert set(counts) <= {"created", "already_exists"}
+    assert counts["already_exists"] >= 50
+
+
+def test_sigterm_writes_partial_results_and_exits_130(sandbox_factory: Any, tmp_path: Path) -> None:
+    server = sandbox_factory(SandboxConfig(seed=4, latency=0.05))
+    sheet = book_sheet(tmp_path / "in.xlsx", ROWS)
+    out, state = tmp_path / "results.xlsx", tmp_path / "state"
+
+    process = start_book(sheet, out, server.base_url, state)
+    wait_for_creates(server, 10)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+
+    assert process.returncode == 130, stderr.decode()
+    partial = outcomes(out)
+    assert partial["not_attempted"] > 0
+    assert partial["created"] == len(server.appointments())
+
+    final = start_book(sheet, out, server.base_url, state)
+    _, stderr = final.communicate(timeout=120)
+    assert final.returncode == 0, stderr.decode()
+    assert Counter(a["reference"] for a in server.appointments()) == Counter(
+        f"REF-{i:05d}" for i in range(ROWS)
+    )

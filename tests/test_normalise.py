@@ -1,0 +1,244 @@
+"""normalise.py: cells -> API-ready values, and the fast paths agreeing with the libraries."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta, timezone
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from batch_scheduler import normalise
+
+PIVOT = 2076  # two-digit years: 00..76 -> 20xx
+
+
+def col(*values: object) -> pd.Series:
+    return pd.Series(list(values), dtype=object)
+
+
+def read(*values: object) -> normalise.Moments:
+    return normalise.read_moments(
+        col(*values), serials=normalise.APPOINTMENT_SERIALS, pivot_year=PIVOT
+    )
+
+
+# ---------------------------------------------------------------- dates and times
+
+SHAPES = {
+    "iso T": "{d:%Y-%m-%dT%H:%M}",
+    "iso space": "{d:%Y-%m-%d %H:%M}",
+    "iso seconds": "{d:%Y-%m-%d %H:%M:%S}",
+    "uk": "{d:%d/%m/%Y %H:%M}",
+    "uk unpadded pm": "{d.day}/{d.month}/{d.year} {h12}:{d:%M}{ampm}",
+    "uk short year dot": "{d.day}/{d.month}/{d:%y} {d:%H.%M}",
+    "month name": "{d.day} {d:%b %Y %H:%M}",
+    "dashes": "{d:%d-%m-%Y %H:%M}",
+}
+
+
+def shape(fmt: str, moment: datetime) -> str:
+    h12 = moment.hour % 12 or 12
+    return fmt.format(d=moment, h12=h12, ampm="pm" if moment.hour >= 12 else "am")
+
+
+naive_minutes = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2075, 12, 31)).map(
+    lambda d: d.replace(second=0, microsecond=0)
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(moment=naive_minutes, name=st.sampled_from(sorted(SHAPES)))
+def test_every_text_shape_reads_back_the_same_wall_clock_time(moment: datetime, name: str) -> None:
+    m = read(shape(SHAPES[name], moment))
+    assert not m.bad.iat[0]
+    assert m.local.iat[0] == pd.Timestamp(moment)
+    assert m.has_time.iat[0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(moment=naive_minutes, minutes=st.integers(-12 * 60, 14 * 60), z=st.booleans())
+def test_text_with_an_offset_is_that_instant(moment: datetime, minutes: int, z: bool) -> None:
+    zone = timezone(timedelta(minutes=minutes))
+    aware = moment.replace(tzinfo=UTC if z and minutes == 0 else zone)
+    text = aware.isoformat().replace("+00:00", "Z") if z else aware.isoformat()
+    m = read(text)
+    assert pd.isna(m.local.iat[0])
+    assert m.instant.iat[0] == pd.Timestamp(aware)
+
+
+@settings(max_examples=40, deadline=None)
+@given(day=st.integers(1, 12), month=st.integers(1, 12))
+def test_numeric_dates_are_read_day_first(day: int, month: int) -> None:
+    m = read(f"{day:02d}/{month:02d}/2027 10:00")
+    assert m.local.iat[0] == pd.Timestamp(2027, month, day, 10, 0)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "31/02/2027 10:00",
+        "03/12/2027 25:00",
+        "03/12/2027 14:61",
+        "3/12/2027 0:30am",
+        "soon",
+        "2027",
+    ],
+)
+def test_impossible_or_unreadable_text_is_bad(text: str) -> None:
+    assert read(text).bad.iat[0]
+
+
+def test_cells_of_every_kind() -> None:
+    aware = datetime(2027, 7, 14, 14, 30, tzinfo=UTC)
+    m = read(datetime(2027, 7, 14, 14, 30), 46582.6041666667, aware, date(2027, 7, 14), None, "  ")
+    assert m.local.iat[0] == pd.Timestamp(2027, 7, 14, 14, 30)
+    assert m.local.iat[1] == pd.Timestamp(2027, 7, 14, 14, 30)  # Excel serial
+    assert m.instant.iat[2] == pd.Timestamp(aware)
+    assert not m.has_time.iat[3]
+    assert list(m.missing) == [False, False, False, False, True, True]
+
+
+@pytest.mark.parametrize("serial", [5.5, 80000.0])
+def test_serial_numbers_outside_a_sane_range_are_bad(serial: float) -> None:
+    assert read(serial).bad.iat[0]
+
+
+def test_times_of_day() -> None:
+    p = normalise.read_times(col("14:30", "2:30pm", time(9, 15), 0.5, "25:00", "x", None))
+    assert p.values.iloc[:4].tolist() == [
+        pd.Timedelta(hours=14, minutes=30),
+        pd.Timedelta(hours=14, minutes=30),
+        pd.Timedelta(hours=9, minutes=15),
+        pd.Timedelta(hours=12),
+    ]
+    assert p.codes.tolist()[4:6] == ["invalid-time", "invalid-time"]
+    assert p.missing.iat[6]
+
+
+def test_localize_finds_gap_and_overlap() -> None:
+    local = pd.Series(pd.to_datetime(["2027-03-28 01:30", "2027-10-31 01:30", "2027-07-14 14:30"]))
+    utc, codes = normalise.localize(local, "Europe/London")
+    assert codes.tolist()[:2] == ["nonexistent-local-time", "ambiguous-local-time"]
+    assert utc.iat[2] == pd.Timestamp("2027-07-14 13:30", tz="UTC")
+
+
+# ---------------------------------------------------------------- numbers and booleans
+
+
+def test_integers() -> None:
+    p = normalise.parse_integer(col(30, 30.0, "45", " 45 mins ", 30.5, "thirty", True, None))
+    assert p.values.iloc[:4].tolist() == [30, 30, 45, 45]
+    assert p.codes.iloc[4:7].tolist() == ["invalid-integer"] * 3
+    assert p.missing.iat[7]
+
+
+def test_booleans() -> None:
+    p = normalise.parse_boolean(col("Yes", "n", "TRUE", "f", 1, 0.0, True, "maybe", 2, None))
+    assert p.values.iloc[:7].tolist() == [True, False, True, False, True, False, True]
+    assert p.codes.iloc[7:9].tolist() == ["invalid-boolean"] * 2
+    assert p.missing.iat[9]
+
+
+# ---------------------------------------------------------------- phones
+
+
+def test_phones() -> None:
+    p = normalise.parse_phone(
+        col("07911 123456", "+44 7911 123456", "020 7946 0000", "+33 1 23 45 67 89", "123", None),
+        "GB",
+    )
+    assert p.values.iloc[:4].tolist() == [
+        "+447911123456",
+        "+447911123456",
+        "+442079460000",
+        "+33123456789",
+    ]
+    assert p.codes.iat[4] == "invalid-phone"
+
+
+def test_numbers_excel_mangled_are_caught_with_the_likely_number() -> None:
+    p = normalise.parse_phone(col(7911123456, "4.47911123456E+11", "7.7009E+09"), "GB")
+    assert p.codes.tolist() == ["phone-mangled"] * 3
+    assert p.details is not None
+    assert p.details.tolist() == ["07911 123456", "07911 123456", None]  # digits lost: no guess
+
+
+uk_mobile_text = st.builds(
+    lambda lead, digits, gap: f"{lead}7{digits[:3]}{gap}{digits[3:]}",
+    st.sampled_from(["0", "+44", "+44 "]),
+    st.text("0123456789", min_size=9, max_size=9),
+    st.sampled_from(["", " "]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=uk_mobile_text, region=st.sampled_from(["GB", "FR"]))
+def test_phone_fast_path_agrees_with_phonenumbers(text: str, region: str) -> None:
+    fast = normalise.fast_phone(text, region)
+    if fast is not None:
+        assert fast == normalise.library_phone(text, region)
+
+
+def test_phone_fast_path_answers_the_common_shapes() -> None:
+    assert normalise.fast_phone("07400 123456", "GB") == "+447400123456"
+    assert normalise.fast_phone("+44 7400 123456", "GB") == "+447400123456"
+
+
+# ---------------------------------------------------------------- emails
+
+email_text = st.one_of(
+    st.from_regex(r"\A[A-Za-z0-9_+\-.]{1,20}@[A-Za-z0-9\-.]{1,20}\.[A-Za-z]{2,6}\Z"),
+    st.from_regex(r"\A[a-z]{1,8}(\.[a-z]{1,8})?@([a-z0-9\-]{1,10}\.){1,3}(com|org|test|local)\Z"),
+    st.text(max_size=30),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=email_text)
+def test_email_fast_path_agrees_with_email_validator(text: str) -> None:
+    fast = normalise.fast_email(text)
+    if fast is not None:
+        assert fast == normalise.library_email(text)[0]
+
+
+def test_emails() -> None:
+    p = normalise.parse_email(col("Foo.Bar@Example.COM", "bad@", "x@test", None))
+    assert p.values.iat[0] == "Foo.Bar@example.com"
+    assert p.codes.iloc[1:3].tolist() == ["invalid-email"] * 2
+    assert p.details is not None and "@" in str(p.details.iat[1])
+    assert p.missing.iat[3]
+
+
+# ---------------------------------------------------------------- urls, ids, departments
+
+
+@pytest.mark.parametrize(
+    ("url", "code"),
+    [
+        ("https://example.org/done", None),
+        ("http://example.org/done", "insecure-url"),
+        ("example.org", "invalid-url"),
+        ("ftp://example.org", "invalid-url"),
+        ("https://exa mple.org", "invalid-url"),
+    ],
+)
+def test_urls(url: str, code: str | None) -> None:
+    assert normalise.url_problem(url) == code
+
+
+def test_uuids_are_lower_cased() -> None:
+    p = normalise.parse_uuid(col("8F14E45F-CEEA-4E7A-9C1B-2F1D3C4B5A69", "12345"))
+    assert p.values.iat[0] == "8f14e45f-ceea-4e7a-9c1b-2f1d3c4b5a69"
+    assert p.codes.iat[1] == "invalid-appointment-id"
+
+
+def test_departments_by_id_or_name() -> None:
+    known = {"Benefits": 1, "Housing Team": 2}
+    p = normalise.parse_department(col(1, "2", " benefits ", "HOUSING-team", "Nope", 99), known)
+    assert p.values.iloc[:4].tolist() == [1, 2, 1, 2]
+    assert p.codes.iloc[4:].tolist() == ["unknown-department"] * 2
+    anything = normalise.parse_department(col(7, "Benefits"), {})
+    assert anything.values.iat[0] == 7
+    assert anything.codes.iat[1] == "unknown-department"
