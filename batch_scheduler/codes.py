@@ -78,7 +78,7 @@ _ALL: tuple[Code, ...] = (
     Code(
         "invalid-phone",
         _E,
-        "“{value}” is not a valid phone number. Write a UK number like 07700 900123, or an "
+        "“{value}” is not a valid phone number. Write a UK number like 07400 900123, or an "
         "international one with its country code, like +33 1 23 45 67 89.",
     ),
     Code(

@@ -137,9 +137,9 @@ BOOK_FIELDS: tuple[Field, ...] = (
         "claimant_phone_number",
         "Phone",
         Kind.PHONE,
-        "The claimant's phone number; UK numbers may be written 07700 900123. Type it as "
+        "The claimant's phone number; UK numbers may be written 07400 900123. Type it as "
         "text so Excel keeps the leading 0. Optional.",
-        "07700 900123",
+        "07400 900123",
         aliases=(
             "Mobile",
             "Telephone",

@@ -273,7 +273,7 @@ async def _send_async(
                 "ledger": ledger,
                 "settings": settings.send,
                 "run_id": run_id,
-                "on_result": progress.advance,
+                "on_result": lambda _position, result: progress.advance(result),
                 "stop": stop,
                 "stats": stats,
             }

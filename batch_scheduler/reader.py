@@ -582,14 +582,12 @@ def _results_columns(folded: Sequence[str]) -> int | None:
 
 
 def _unknown_column(letter: str, header: str) -> Issue:
-    if header:
-        label, problem = f'Column {letter} ("{header}")', "is not a column we know"
-    else:
-        label, problem = f"Column {letter}", "has data but no header"
+    """Issue.where already names the column; the message says what it means for the run."""
+    problem = "is not one we know" if header else "has data but no header"
     return Issue(
         code="unknown-column",
         severity=Severity.WARNING,
-        message=f"{label} {problem}; it is kept and copied to the results but not sent.",
+        message=f"This column {problem}; it is kept and copied to the results but not sent.",
         column=letter,
         header=header or None,
     )

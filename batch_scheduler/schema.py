@@ -686,7 +686,7 @@ _FORMATS = {
     Kind.TIME: "A time of day on the 24-hour clock: 14:30 (also 2:30pm, or an Excel time cell).",
     Kind.INTEGER: "A whole number.",
     Kind.BOOLEAN: "Yes or No (also Y/N, True/False, 1/0, any case).",
-    Kind.PHONE: "A phone number: UK numbers like 07700 900123, others with their country code "
+    Kind.PHONE: "A phone number: UK numbers like 07400 900123, others with their country code "
     "(+33 1 23 45 67 89). Format the column as Text so Excel keeps the leading 0.",
     Kind.EMAIL: "An email address.",
     Kind.URL: "A full https address (https://...).",

@@ -21,6 +21,7 @@ from xlsxwriter.worksheet import Worksheet
 from batch_scheduler.atomicfile import atomic_path
 from batch_scheduler.config import IntakeSettings
 from batch_scheduler.fields import Field, Kind, fields_for
+from batch_scheduler.schema import describe_rules
 from batch_scheduler.xlsx_cells import MAX_ROWS, Formats, open_book
 
 DOCUMENT_DATE = datetime(2026, 1, 1)  # fixed, so regenerating gives the same file
@@ -48,6 +49,7 @@ _LIST_RULES: dict[Kind, tuple[str, ...]] = {
     Kind.BANDWIDTH: ("low", "medium", "high"),
 }
 
+# The "allowed values" text comes from the schema: one source of truth for rules and help.
 Rules = Callable[[Field], str]
 
 
@@ -68,29 +70,6 @@ def write_template(
             _write_list(book.add_worksheet("Lists"), list(settings.departments))
         _add_dropdowns(data, columns, settings)
         _write_instructions(instructions, formats, kind, fields, settings, rules)
-
-
-def describe_kind(field: Field, settings: IntakeSettings) -> str:
-    """A plain-words rule from the field's kind, used until the schema's rules are wired in."""
-    limit = f", up to {field.max_length} characters" if field.max_length else ""
-    departments = ", ".join(settings.departments)
-    texts = {
-        Kind.TEXT: f"Any text{limit}.",
-        Kind.DATETIME: "A date and time, day first (03/12/2026 14:30), ISO (2026-12-03 14:30) "
-        f"or an Excel date cell; the clock time in {settings.timezone}; in the future.",
-        Kind.DATE: "A date, day first (03/12/2026), ISO (2026-12-03) or an Excel date cell.",
-        Kind.TIME: "A 24-hour time (14:30) or an Excel time cell.",
-        Kind.INTEGER: "A whole number.",
-        Kind.BOOLEAN: "Yes or No (also true/false, y/n, 1/0, any case). Blank: the default.",
-        Kind.PHONE: "A phone number; without a country code it is read as a "
-        f"{settings.default_region} number.",
-        Kind.EMAIL: "An email address.",
-        Kind.URL: f"An https:// address{limit}.",
-        Kind.BANDWIDTH: "low, medium or high (any case). Blank: the default.",
-        Kind.DEPARTMENT: "A department id (a whole number)"
-        + (f", or one of these names: {departments}." if departments else "."),
-    }
-    return texts[field.kind]
 
 
 def _write_data_sheet(sheet: Worksheet, formats: Formats, columns: list[Field]) -> None:
@@ -155,7 +134,7 @@ def _write_instructions(
             field.header,
             _REQUIRED_NOTES.get((kind, field.name), "Yes" if field.required else "No"),
             field.description,
-            rules(field) if rules else describe_kind(field, settings),
+            rules(field) if rules else describe_rules(field, settings),
             field.example,
             ", ".join(field.aliases),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -36,3 +37,20 @@ def sandbox_factory() -> Iterator[SandboxFactory]:
     yield make
     for running in started:
         running.stop()
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """The CLI configures the package's loggers; put them back so tests stay independent."""
+    names = ("batch_scheduler", "httpx", "httpcore")
+    saved = {
+        name: (lg.level, lg.propagate, list(lg.handlers))
+        for name in names
+        for lg in [logging.getLogger(name)]
+    }
+    yield
+    for name, (level, propagate, handlers) in saved.items():
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        logger.propagate = propagate
+        logger.handlers[:] = handlers

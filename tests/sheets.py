@@ -36,7 +36,7 @@ def book_row(index: int, *, now: datetime = NOW, **changes: Any) -> dict[str, An
         "Reference": f"REF-{index:05d}",
         "Claimant name": f"Claimant {index}",
         "Appointment": slot(index, now),
-        "Phone": f"07700 900{index % 1000:03d}",
+        "Phone": f"07400 900{index % 1000:03d}",
         "Email": f"person{index}@example.org",
         "Interpreter needed?": "no",
         "Interpreter language": None,

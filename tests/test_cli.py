@@ -80,7 +80,7 @@ def test_book_writes_results_that_match_the_server(sandbox: Any, tmp_path: Path,
         assert line["status"] == appointment["status"] == "scheduled"
         assert line["meeting_url"] == appointment["url"]
         assert "host_url" not in line
-    notes = load_workbook(tmp_path / "results.xlsx")["Results"]["K2"]
+    notes = load_workbook(tmp_path / "results.xlsx")["Results"]["J2"]
     assert notes.value == "=note 0" and notes.data_type == "s"  # never a formula
 
 
@@ -228,13 +228,14 @@ def test_missing_required_column_is_exit_2(tmp_path: Path, env: Any) -> None:
 
 def test_validate_report_and_json(tmp_path: Path, env: Any) -> None:
     rows = [book_row(i) for i in range(3)]
-    rows[1]["Phone"] = 7700900123  # Excel dropped the leading zero
+    rows[1]["Phone"] = 7400900123  # Excel dropped the leading zero
     sheet = write_xlsx(tmp_path / "in.xlsx", rows)
 
-    result = invoke(env, "validate", sheet, "--report", tmp_path / "report.xlsx", "--json")
+    result = invoke(env, "validate", sheet, "--report", tmp_path / "report.xlsx", "--json",
+                    "--config", tmp_path / "config.toml")  # fmt: skip
 
     assert result.exit_code == 1
-    payload = json.loads(result.output)
+    payload = json.loads(result.stdout)
     assert payload["outcomes"] == {"valid": 2, "invalid": 1}
     mangled = [i for i in payload["issues"] if i["code"] == "phone-mangled"]
     assert [(i["row"], i["column"]) for i in mangled] == [(3, "D")]

@@ -639,6 +639,8 @@ async def test_sandbox_no_secret_in_results_or_debug_logs(
     sandbox: RunningSandbox, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="httpx")
+    caplog.set_level(logging.DEBUG, logger="httpcore")
     results = []
     async with ApiClient(sandbox_oauth(sandbox)) as client:
         results.append(await client.create(vendor_example("LEAK-1")))

@@ -29,8 +29,14 @@ def start_book(sheet: Path, out: Path, base_url: str, state: Path) -> subprocess
     }
     cmd = [sys.executable, "-m", "batch_scheduler", "book", str(sheet), "--out", str(out),
            "--base-url", base_url, "--concurrency", "4", "--rate", "1000", "--timezone",
-           "Europe/London"]  # fmt: skip
+           "Europe/London", "--config", str(write_config(state.parent))]  # fmt: skip
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def write_config(folder: Path) -> Path:
+    path = folder / "config.toml"
+    path.write_text("[departments]\nBenefits = 1\n\n[send]\nbackoff_initial = 0.02\n")
+    return path
 
 
 def wait_for_creates(server: Any, count: int, timeout: float = 30.0) -> None:

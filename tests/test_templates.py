@@ -164,3 +164,43 @@ def test_unknown_kind_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="kind"):
         write_template(tmp_path / "x.xlsx", "move", IntakeSettings())
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_filled_in_template_validates_clean(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from batch_scheduler.reader import read_table
+    from batch_scheduler.schema import validate_book
+
+    settings = IntakeSettings(departments={"Benefits": 1})
+    path = tmp_path / "book.xlsx"
+    write_template(path, "book", settings)
+    workbook = load_workbook(path)
+    sheet = workbook["Book"]
+    values = {
+        "reference": "CASE-1",
+        "appointment_at": "03/12/2026 14:30",
+        "duration_in_minutes": 45,
+        "claimant_name": "Siân Llewelyn",
+        "claimant_date_of_birth": "14/02/1985",
+        "claimant_phone_number": "07400 900123",
+        "claimant_email": "sian@example.org",
+        "is_interpreter_needed": "Yes",
+        "interpreter_language": "Welsh",
+        "department": "Benefits",
+        "features_bandwidth": "medium",
+    }
+    by_header = {f.header: f for f in BOOK_FIELDS}
+    for column, cell in enumerate(sheet[1], start=1):
+        field = by_header[str(cell.value)]
+        filled = "No" if field.kind is Kind.BOOLEAN else None
+        sheet.cell(row=2, column=column, value=values.get(field.name, filled))
+    workbook.save(path)
+
+    table = read_table(path, kind="book", settings=settings)
+    result = validate_book(table, settings, now=datetime(2026, 11, 25, tzinfo=UTC))
+
+    assert result.issues == ()
+    request = result.requests[0]
+    assert request.claimant.phone_number == "+447400900123"
+    assert request.department_id == 1 and request.interpreter_language == "Welsh"

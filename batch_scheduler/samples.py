@@ -1,0 +1,258 @@
+"""Write the sample book and cancel sheets, with slots relative to a given `today`.
+
+The checked-in files were made for today=2026-11-25; the demo and tests call
+`write_samples(folder, today)` with their own clock, so the samples never go stale.
+Phones use Ofcom's drama ranges and emails example.org/.com: no real person is contacted.
+A handful of rows carry the mistakes ops really make (see MISTAKES), so `validate` has
+something to say. Run: python sample_data/make_samples.py [FOLDER] [--today YYYY-MM-DD]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
+
+BOOK_HEADERS: tuple[str, ...] = (
+    "Ref",
+    "Claimant Name",
+    "Date/Time",
+    "Duration",
+    "DOB",
+    "Mobile",
+    "Email address",
+    "Interpreter?",
+    "Language",
+    "Department",
+    "Recording",
+    "Chat",
+    "Bandwidth",
+    "Notes",
+)
+CANCEL_HEADERS: tuple[str, ...] = ("Reference", "Reason")
+
+# Reference of each row that carries a deliberate mistake, and what it is.
+MISTAKES: dict[str, str] = {
+    "SQ-1007": "phone typed as a number: Excel dropped the leading 0 (7400900123)",
+    "SQ-1012": "phone shown by Excel in scientific notation (4.47400900123E+11)",
+    "SQ-1016": "invalid email address",
+    "SQ-1020": "interpreter needed but no language given",
+    "SQ-1024": "appointment three days in the past",
+    "SQ-1026": "reference used twice (the row after SQ-1026 reuses it)",
+    "SQ-1030": "bad yes/no value (maybe) for Recording",
+    "SQ-1035": "time that does not exist (clocks go forward at 01:00 that night)",
+}
+
+_PEOPLE: tuple[tuple[str, str], ...] = (
+    ("Siân Llewelyn", "sian.llewelyn"),
+    ("Dafydd Jones", "dafydd.jones"),
+    ("Gwenllian Prys", "gwenllian.prys"),
+    ("Rhys ap Gruffudd", "rhys.apgruffudd"),
+    ("Ffion Hughes", "ffion.hughes"),
+    ("Llinos ap Iorwerth", "llinos.apiorwerth"),
+    ("Siobhán O'Connor", "siobhan.oconnor"),
+    ("Mark Smith-Jones", "mark.smith-jones"),
+    ("Tomasz Nowak", "tomasz.nowak"),
+    ("Amira Haddad", "amira.haddad"),
+    ("Iolo Morgan", "iolo.morgan"),
+    ("Catrin Wyn Davies", "catrin.davies"),
+    ("Zofia Kowalska", "zofia.kowalska"),
+    ("Yusuf Ali", "yusuf.ali"),
+    ("Megan Roberts", "megan.roberts"),
+    ("Oluwaseun Adeyemi", "seun.adeyemi"),
+    ("Priya Patel", "priya.patel"),
+    ("Gareth Evans", "gareth.evans"),
+    ("Angharad Thomas", "angharad.thomas"),
+    ("Bethan Lloyd", "bethan.lloyd"),
+    ("Owain Glyn", "owain.glyn"),
+    ("Nia Pritchard", "nia.pritchard"),
+    ("Aled Rees", "aled.rees"),
+    ("Eleri Griffiths", "eleri.griffiths"),
+    ("Jan Wiśniewski", "jan.wisniewski"),
+    ("Fatima Rahman", "fatima.rahman"),
+    ("Ceri Powell", "ceri.powell"),
+    ("Hywel Bowen", "hywel.bowen"),
+    ("Mari Jenkins", "mari.jenkins"),
+    ("Connor McCarthy", "connor.mccarthy"),
+    ("Rhiannon Price", "rhiannon.price"),
+    ("Emrys Parry", "emrys.parry"),
+    ("Lowri Vaughan", "lowri.vaughan"),
+    ("Dewi Sant-Williams", "dewi.santwilliams"),
+    ("Heledd Owen", "heledd.owen"),
+    ("Karim Mansour", "karim.mansour"),
+    ("Tegan Harris", "tegan.harris"),
+    ("Sioned Edwards", "sioned.edwards"),
+    ("Osian Ellis", "osian.ellis"),
+    ("Anna Kowalczyk", "anna.kowalczyk"),
+)
+_PHONES = (
+    "07400 900{n:03d}",
+    "+44 7400 900{n:03d}",
+    "07400900{n:03d}",
+    "020 7946 0{n:03d}",
+    "0113 496 0{n:03d}",
+    "(020) 7946 0{n:03d}",
+    "+44 (0)7400 900{n:03d}",
+    "",
+)
+_DEPARTMENTS = ("Benefits", "Housing", "Employment support", "2", "")
+_LANGUAGES = ("Welsh", "Polish", "Arabic", "BSL")
+_NOTES = ("", "Prefers afternoons", "Called to confirm, happy with video", "", "Carer will join")
+
+Cell = str | int | float | bool | date | datetime | None
+
+
+def weekday_slots(today: date, first: int = 2, last: int = 20) -> list[datetime]:
+    """Every 30-minute slot 09:00-16:30 on weekdays `first`..`last` days after `today`."""
+    slots: list[datetime] = []
+    for offset in range(first, last + 1):
+        day = today + timedelta(days=offset)
+        if day.weekday() < 5:
+            start = datetime.combine(day, time(9, 0))
+            slots.extend(start + timedelta(minutes=30 * k) for k in range(16))
+    return slots
+
+
+def spring_forward_gap(today: date) -> datetime:
+    """01:30 on the next last Sunday of March after `today`: a UK time that does not exist
+    (clocks go from 01:00 to 02:00), and always less than a year ahead."""
+    for year in (today.year, today.year + 1):
+        march_end = date(year, 3, 31)
+        sunday = march_end - timedelta(days=(march_end.weekday() + 1) % 7)
+        if sunday > today:
+            break
+    return datetime.combine(sunday, time(1, 30))
+
+
+def _good_row(i: int, slot: datetime) -> dict[str, Cell]:
+    name, email = _PEOPLE[i % len(_PEOPLE)]
+    interpreter = i % 6 == 3
+    return {
+        "Ref": f"SQ-{1000 + i}" if i % 9 != 4 else None,
+        "Claimant Name": name,
+        "Date/Time": slot.strftime("%Y-%m-%dT%H:%M") if i % 13 == 5 else slot,
+        "Duration": (30, 45, 60, None)[i % 4],
+        "DOB": date(1950 + (i * 7) % 50, 1 + i % 12, 1 + (i * 5) % 28) if i % 3 else None,
+        "Mobile": _PHONES[i % len(_PHONES)].format(n=100 + i * 7),
+        "Email address": f"{email}@{'example.org' if i % 2 else 'example.com'}" if i % 5 else None,
+        "Interpreter?": "Yes" if interpreter else ("No" if i % 2 else None),
+        "Language": _LANGUAGES[(i // 6) % len(_LANGUAGES)] if interpreter else None,
+        "Department": _DEPARTMENTS[i % len(_DEPARTMENTS)] or None,
+        "Recording": ("Yes", "No", None)[i % 3],
+        "Chat": (True, False, "y", "N")[i % 4],
+        "Bandwidth": ("medium", "High", "low", None)[i % 4],
+        "Notes": _NOTES[i % len(_NOTES)] or None,
+    }
+
+
+def make_book_rows(today: date) -> list[dict[str, Cell]]:
+    """About 40 book rows keyed by BOOK_HEADERS; the rows in MISTAKES are wrong on purpose."""
+    slots = weekday_slots(today)
+    rows = [_good_row(i, slots[(i * 11) % len(slots)]) for i in range(40)]
+    by_ref = {row["Ref"]: row for row in rows}
+    by_ref["SQ-1007"]["Mobile"] = 7400900123
+    by_ref["SQ-1012"]["Mobile"] = 447400900123.0
+    by_ref["SQ-1016"]["Email address"] = "ffion.hughes@@example.org"
+    by_ref["SQ-1020"].update({"Interpreter?": "Yes", "Language": None})
+    by_ref["SQ-1024"]["Date/Time"] = datetime.combine(today - timedelta(days=3), time(10, 0))
+    by_ref["SQ-1027"]["Ref"] = "SQ-1026"
+    by_ref["SQ-1030"]["Recording"] = "maybe"
+    by_ref["SQ-1035"]["Date/Time"] = spring_forward_gap(today)
+    return rows
+
+
+def make_cancel_rows(today: date) -> list[dict[str, Cell]]:
+    """Cancellations of a few booked references (one unknown, one without a reason)."""
+    refs = [row["Ref"] for row in make_book_rows(today) if row["Ref"]][:5]
+    reasons = ("Claimant asked to rebook", "Duplicate booking", None, "Claimant unwell")
+    rows: list[dict[str, Cell]] = [
+        {"Reference": ref, "Reason": reasons[i % len(reasons)]} for i, ref in enumerate(refs)
+    ]
+    rows.append({"Reference": "SQ-9999", "Reason": "Booked in error"})
+    return rows
+
+
+def _csv_cell(value: Cell) -> str:
+    """What Excel would write when saving as CSV (day-first dates, 11-digit floats)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, datetime):
+        return value.strftime("%d/%m/%Y %H:%M")
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    if isinstance(value, float):
+        return f"{value:.11E}" if abs(value) >= 1e11 else f"{value:g}"
+    return str(value)
+
+
+def write_csv(path: Path, headers: tuple[str, ...], rows: list[dict[str, Cell]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(headers)
+        writer.writerows([_csv_cell(row.get(h)) for h in headers] for row in rows)
+    return path
+
+
+def write_xlsx(path: Path, headers: tuple[str, ...], rows: list[dict[str, Cell]]) -> Path:
+    """An xlsx as ops would type it: real date cells, text phones, the odd number cell."""
+    book = xlsxwriter.Workbook(str(path))
+    book.set_properties({"created": datetime(2026, 11, 25, 9, 0)})  # reproducible bytes
+    sheet = book.add_worksheet("Appointments")
+    bold = book.add_format({"bold": True, "bg_color": "#DDEBF7"})
+    formats: dict[type, Format] = {
+        datetime: book.add_format({"num_format": "dd/mm/yyyy hh:mm"}),
+        date: book.add_format({"num_format": "dd/mm/yyyy"}),
+    }
+    sheet.write_row(0, 0, headers, bold)
+    for r, row in enumerate(rows, start=1):
+        for c, header in enumerate(headers):
+            _write_cell(sheet, r, c, row.get(header), formats)
+    sheet.set_column(0, len(headers) - 1, 16)
+    sheet.freeze_panes(1, 0)
+    book.close()
+    return path
+
+
+def _write_cell(sheet: Worksheet, r: int, c: int, value: Cell, formats: dict[type, Format]) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool):
+        sheet.write_boolean(r, c, value)
+    elif isinstance(value, datetime):
+        sheet.write_datetime(r, c, value, formats[datetime])
+    elif isinstance(value, date):
+        sheet.write_datetime(r, c, value, formats[date])
+    elif isinstance(value, int | float):
+        sheet.write_number(r, c, value)
+    else:
+        sheet.write_string(r, c, value)  # never a formula, even if it starts with "="
+
+
+def write_samples(folder: Path, today: date) -> dict[str, Path]:
+    """Write book.xlsx, book.csv and cancel.csv into `folder` for `today`; return their paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    book = make_book_rows(today)
+    return {
+        "book.xlsx": write_xlsx(folder / "book.xlsx", BOOK_HEADERS, book),
+        "book.csv": write_csv(folder / "book.csv", BOOK_HEADERS, book),
+        "cancel.csv": write_csv(folder / "cancel.csv", CANCEL_HEADERS, make_cancel_rows(today)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path, nargs="?", default=Path("sample_data"))
+    parser.add_argument("--today", type=date.fromisoformat, default=date(2026, 11, 25))
+    args = parser.parse_args()
+    write_samples(args.folder, args.today)
+
+
+if __name__ == "__main__":
+    main()
