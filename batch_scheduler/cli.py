@@ -6,6 +6,7 @@ library never prints, this module does.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -62,7 +63,7 @@ send_options = _options(
     click.option("--timeout", type=float, help="Seconds to wait for one answer [30]."),
     click.option("--max-retries", type=int, help="Retries per row after the first try [6]."),
     click.option("--state-dir", type=click.Path(path_type=Path),
-                 help="Where the ledger lives (or BATCH_SCHEDULER_STATE_DIR) [~/.batch_scheduler]."),
+                 help="Where the ledger lives (or BATCH_SCHEDULER_STATE_DIR)."),
 )  # fmt: skip
 
 
@@ -189,10 +190,8 @@ def _settings(opts: Mapping[str, Any], *, need_api: bool) -> Settings:
     settings = _guard(lambda: load(need_api))
     if not need_api:
         # a dry run still plans against the ledger when it knows which API it is about
-        try:
+        with contextlib.suppress(ConfigError):
             settings = load(True)
-        except ConfigError:
-            pass
     secrets = [s.reveal() for s in (settings.api.token, settings.api.client_secret) if s] if (
         settings.api
     ) else []  # fmt: skip

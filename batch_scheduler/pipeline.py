@@ -236,7 +236,7 @@ def _send(
                 run_id,
                 transport=transport,
                 handle_signals=handle_signals,
-            )  # fmt: skip
+            )
         )
 
 

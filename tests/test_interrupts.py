@@ -66,7 +66,7 @@ def test_sigkill_twice_then_rerun_books_each_row_once(sandbox_factory: Any, tmp_
     assert len(server.appointments()) < ROWS
 
     final = start_book(sheet, out, server.base_url, state)
-    stdout, stderr = final.communicate(timeout=120)
+    _stdout, stderr = final.communicate(timeout=120)
 
     assert final.returncode == 0, stderr.decode()
     assert Counter(a["reference"] for a in server.appointments()) == Counter(
