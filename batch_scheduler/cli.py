@@ -254,6 +254,13 @@ def _print_report(report: RunReport) -> None:
         click.echo(f"First {min(FIRST_ISSUES, len(report.issues))} issues:")
         for issue in report.issues[:FIRST_ISSUES]:
             click.echo(f"  [{issue.severity}] {issue}")
+    summary = report.summary
+    if "requests_sent" in summary:
+        retried = sum(1 for line in report.lines if line.attempts > 1)
+        click.echo(
+            f"Sent {summary['requests_sent']} requests in {summary['duration_seconds']} s "
+            f"({summary['achieved_rate_per_second']}/s); {retried} rows needed retries."
+        )
     if report.out_path:
         click.echo(f"Wrote {report.out_path}")
 
