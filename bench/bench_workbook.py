@@ -119,7 +119,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.runs):
             out = Path(tmp) / f"results{i}.xlsx"
-            command = [sys.executable, __file__, "--rows", str(args.rows), "--child", str(out)]
+            command = [sys.executable, "-m", "bench.bench_workbook", "--rows", str(args.rows),
+                       "--child", str(out)]  # fmt: skip
             done = subprocess.run(command, check=True, capture_output=True, text=True)
             runs.append(json.loads(done.stdout))
     for key, unit in (

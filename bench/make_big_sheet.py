@@ -81,7 +81,7 @@ def big_rows(rows: int, today: date, seed: int = 20261125) -> Iterator[Row]:
             slots[i % len(slots)],
             rng.choice((30, 30, 45, 60)),
             date(1940, 1, 1) + timedelta(days=rng.randrange(25_000)),
-            f"07700 900{i % 1000:03d}",
+            f"07400 9{i % 100_000:05d}",
             _email(f"{first}.{last}.{i}"),
             "Yes" if interpreter else "No",
             rng.choice(_LANGS) if interpreter else "",
