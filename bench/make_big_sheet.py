@@ -12,11 +12,13 @@ import csv
 import random
 import unicodedata
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
 import xlsxwriter
+
+from batch_scheduler.samples import weekday_slots
 
 HEADERS: tuple[str, ...] = (
     "Reference",
@@ -50,17 +52,6 @@ _DEPTS = ("Benefits", "Housing", "Employment support", "3")
 _BANDWIDTH = ("low", "medium", "high")
 
 Row = tuple[str | int | datetime | date, ...]
-
-
-def weekday_slots(today: date, first: int = 2, last: int = 20) -> list[datetime]:
-    """Every 30-minute slot 09:00-16:30 on weekdays `first`..`last` days after `today`."""
-    slots: list[datetime] = []
-    for offset in range(first, last + 1):
-        day = today + timedelta(days=offset)
-        if day.weekday() < 5:
-            start = datetime.combine(day, time(9, 0))
-            slots.extend(start + timedelta(minutes=30 * k) for k in range(16))
-    return slots
 
 
 def _email(local: str) -> str:
