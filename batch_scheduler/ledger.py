@@ -536,37 +536,38 @@ def _connect_writable(path: Path) -> sqlite3.Connection:
     os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
     os.chmod(path, 0o600)
     conn = sqlite3.connect(path, isolation_level=None)
-    try:
+    with _closed_on_error(conn, path):
         conn.execute("PRAGMA busy_timeout = 5000")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         _ensure_schema(conn, path)
-    except sqlite3.DatabaseError as exc:
-        conn.close()
-        raise LedgerError(f"The ledger {path} cannot be used ({exc}).") from None
-    except BaseException:
-        conn.close()
-        raise
     return conn
 
 
 def _connect_readonly(path: Path) -> sqlite3.Connection | None:
     """A read-only connection, or None when the file holds no ledger yet."""
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
-    try:
+    with _closed_on_error(conn, path):
         conn.execute("PRAGMA busy_timeout = 5000")
         version = _schema_version(conn)
         if version is None:
             conn.close()
             return None
         _check_version(version, path)
+    return conn
+
+
+@contextlib.contextmanager
+def _closed_on_error(conn: sqlite3.Connection, path: Path) -> Iterator[None]:
+    """Close a half-opened connection on any error; explain a file SQLite cannot use."""
+    try:
+        yield
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise LedgerError(f"The ledger {path} cannot be used ({exc}).") from None
     except BaseException:
         conn.close()
         raise
-    return conn
 
 
 def _schema_version(conn: sqlite3.Connection) -> int | None:
