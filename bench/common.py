@@ -1,0 +1,82 @@
+"""What every benchmark returns: figures with a target, printed as one table by `make bench`.
+
+A bench module exposes `figures(quick: bool) -> list[Figure]` and may also be run on its own
+(`python -m bench.bench_x`), printing the same table for its figures. `quick` asks for fewer
+rows/runs so the bench can be smoke-tested; the published figures use quick=False.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One measured figure: the median of `samples`, beside its target."""
+
+    name: str
+    samples: tuple[float, ...]
+    unit: str
+    target: float | None  # None: reported, no target
+    higher_is_better: bool = False
+    note: str = ""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    @property
+    def spread(self) -> str:
+        if len(self.samples) < 2:
+            return "1 run"
+        digits = _digits(self.unit)
+        return f"{min(self.samples):.{digits}f}..{max(self.samples):.{digits}f}"
+
+    @property
+    def met(self) -> bool | None:
+        if self.target is None:
+            return None
+        if self.higher_is_better:
+            return self.median >= self.target
+        return self.median <= self.target
+
+    @property
+    def target_text(self) -> str:
+        if self.target is None:
+            return "-"
+        sign = ">=" if self.higher_is_better else "<="
+        return f"{sign} {self.target:g} {self.unit}".rstrip()
+
+
+def figure(
+    name: str,
+    samples: Sequence[float],
+    unit: str,
+    target: float | None,
+    *,
+    higher_is_better: bool = False,
+    note: str = "",
+) -> Figure:
+    return Figure(name, tuple(samples), unit, target, higher_is_better, note)
+
+
+def _digits(unit: str) -> int:
+    return 0 if unit in ("MiB", "req/s", "rows", "x", "count") else 2
+
+
+def table(figures: Sequence[Figure]) -> str:
+    """A plain-text table: figure, median, spread, target, verdict, note."""
+    head = ("figure", "median", "spread (min..max)", "target", "ok", "note")
+    rows = [head]
+    for f in figures:
+        verdict = {True: "yes", False: "NO", None: "-"}[f.met]
+        value = f"{f.median:.{_digits(f.unit)}f} {f.unit}".rstrip()
+        rows.append((f.name, value, f.spread, f.target_text, verdict, f.note))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
