@@ -1,8 +1,10 @@
 """The workbooks and JSON we hand back: results (book/cancel), report (validate), summary.
 
-Sheets: Results (every input row echoed exactly, then what happened), Summary, Issues.
-Input is never turned into a formula, files are written atomically and readable by the
-owner only (they hold personal data). Templates live in `templates.py`.
+Sheets: Results (every input row echoed exactly, then what happened), Summary, Issues. A
+path ending in .csv gets the Results sheet alone as CSV (see results_csv.py). Input is never
+turned into a formula, files are written atomically and readable by the owner only (they
+hold personal data). The xlsx is streamed by xlsx_stream.py (100,000 rows in a few seconds,
+flat memory). Templates live in `templates.py`.
 """
 
 from __future__ import annotations
@@ -12,26 +14,23 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from enum import Enum
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from xlsxwriter.worksheet import Worksheet
-
 from batch_scheduler.atomicfile import atomic_path, write_bytes_atomic
 from batch_scheduler.models import Issue, Outcome, RawTable, ResultLine, Severity
+from batch_scheduler.results_csv import write_csv
 from batch_scheduler.templates import write_template
 from batch_scheduler.xlsx_cells import (
     MAX_COLUMNS,
     MAX_LINKS,
     MAX_ROWS,
-    Formats,
     display_width,
     fit,
     is_web_link,
-    open_book,
-    write_text,
-    write_value,
 )
+from batch_scheduler.xlsx_stream import StreamBook, StreamSheet
 
 RESULT_COLUMNS: tuple[str, ...] = (
     "outcome",
@@ -51,6 +50,9 @@ PROBLEM_FILL = {Severity.ERROR: "#FFC7CE", Severity.WARNING: "#FFF2CC"}
 _OUTCOME_FILL = {Outcome.REJECTED: AMBER, Outcome.INVALID: AMBER, Outcome.FAILED: RED}
 _CHUNK = 2_048  # input rows taken from the frame at a time (bounds memory)
 _WIDTH_SAMPLE = 200  # rows looked at to size columns
+# Past this many cells the sheet XML may pass 2 GiB, which needs Zip64 (Excel is strict
+# about Zip64, so it is used only then; the default intake limit, 200,000 rows, stays under).
+_ZIP64_CELLS = 20_000_000
 
 __all__ = [
     "RESULT_COLUMNS",
@@ -81,17 +83,25 @@ def write_results(
     summary: Mapping[str, object],
     include_host_links: bool = False,
 ) -> None:
-    """Write the Results, Summary and Issues sheets; lines[j] belongs to table row j."""
+    """Write the Results, Summary and Issues sheets; lines[j] belongs to table row j.
+
+    A path ending in .csv gets the Results sheet only, as CSV (formula-looking text
+    neutralised); the Summary is then in --summary-json and the issues in the error column.
+    """
+    path = Path(path)
     if len(lines) != len(table) or len(table.frame) != len(table):
         raise ValueError(f"{len(lines)} result lines for a table of {len(table)} rows")
-    if len(table) >= MAX_ROWS or 1 + len(table.keys) + len(RESULT_COLUMNS) + 1 > MAX_COLUMNS:
+    width = 1 + len(table.keys) + len(RESULT_COLUMNS) + 1
+    if len(table) >= MAX_ROWS or width > MAX_COLUMNS:
         raise ValueError(f"{len(table)} rows of {len(table.keys)} columns do not fit one sheet")
-    with atomic_path(Path(path)) as temp, open_book(temp) as book:
-        formats = Formats(book)
-        sheet = book.add_worksheet("Results")
-        _ResultsWriter(sheet, formats, table, issues, include_host_links).write(lines)
-        _write_summary(book.add_worksheet("Summary"), formats, summary, lines, issues)
-        _write_issues(book.add_worksheet("Issues"), formats, issues)
+    results = _Results(table, lines, issues, include_host_links)
+    if path.suffix.lower() == ".csv":
+        write_csv(path, results.headers, (values for values, _ in results.rows()))
+        return
+    with atomic_path(path) as temp, StreamBook(temp, big=len(table) * width > _ZIP64_CELLS) as book:
+        results.write(book)
+        _write_summary(book, summary, lines, issues)
+        _write_issues(book, issues)
 
 
 def write_summary_json(
@@ -123,111 +133,84 @@ def summary_counts(
 
 # ---------------------------------------------------------------- Results sheet
 
+CellIssues = Mapping[int, list[Issue]]  # sheet column -> the issues shown on that cell
 
-class _ResultsWriter:
-    """Writes the Results sheet row by row (xlsxwriter's constant_memory needs row order)."""
+
+class _Results:
+    """The Results rows (input echoed, then the result columns) and how the sheet shows them."""
 
     def __init__(
         self,
-        sheet: Worksheet,
-        formats: Formats,
         table: RawTable,
+        lines: Sequence[ResultLine],
         issues: Sequence[Issue],
         include_host_links: bool,
     ) -> None:
-        self.sheet, self.formats, self.table = sheet, formats, table
+        self.table, self.lines = table, lines
         self.result_columns = RESULT_COLUMNS + ((HOST_COLUMN,) if include_host_links else ())
-        self.first_result = 1 + len(table.keys)
-        self.outcome_col = self.first_result
+        self.headers = ("source_row", *table.headers, *self.result_columns)
+        self.outcome_col = 1 + len(table.keys)
+        self.link_cols = [self.outcome_col + self.result_columns.index("meeting_url")]
+        if include_host_links:
+            self.link_cols.append(self.outcome_col + self.result_columns.index(HOST_COLUMN))
         self.by_cell = _issues_by_cell(table, issues, self.outcome_col)
-        self.links = 0
-        self.outcome_formats = {o: formats.get(fill=outcome_fill(o)) for o in Outcome}
 
-    def write(self, lines: Sequence[ResultLine]) -> None:
-        headers = ("source_row", *self.table.headers, *self.result_columns)
-        self._layout(headers, lines)
-        bold = self.formats.get(bold=True)
-        for col, header in enumerate(headers):
-            self.sheet.write_string(0, col, str(header), bold)
+    def rows(self) -> Iterator[tuple[list[object], CellIssues]]:
+        """Each row's values, in sheet order, with the issues shown on its cells."""
+        source_rows, lines, by_cell = self.table.source_rows, self.lines, self.by_cell
+        hosts = len(self.result_columns) > len(RESULT_COLUMNS)
         for j, values in enumerate(_input_rows(self.table)):
-            self._write_row(j, values, lines[j])
+            line, cell_issues = lines[j], by_cell.get(j, {})
+            at = line.appointment_at_utc
+            row: list[object] = [source_rows[j], *values, line.outcome.value, line.reference]
+            row += [line.appointment_id, line.status, line.meeting_url]
+            row += [None if at is None else _naive_utc(at), _error_text(line, cell_issues)]
+            row.append(line.attempts)
+            if hosts:
+                row.append(line.host_url)
+            yield row, cell_issues
 
-    def _layout(self, headers: Sequence[str], lines: Sequence[ResultLine]) -> None:
-        sample = [
-            (self.table.source_rows[j], *values, *self._result_values(lines[j]))
-            for j, values in zip(range(_WIDTH_SAMPLE), _input_rows(self.table), strict=False)
-        ]
-        for col, header in enumerate(headers):
+    def write(self, book: StreamBook) -> None:
+        """The Results sheet: bold frozen header, filter, outcome colours, links, notes."""
+        sheet = book.add_sheet("Results", widths=self._widths(), freeze_header=True)
+        bold = book.style(bold=True)
+        sheet.append(self.headers, [bold] * len(self.headers))
+        outcome_styles = {o.value: book.style(fill=outcome_fill(o)) for o in Outcome}
+        link_style = book.link_style()
+        fills = {s: book.style(fill=fill) for s, fill in PROBLEM_FILL.items()}
+        plain: list[int | None] = [None] * len(self.headers)
+        links = 0
+        for row, (values, cell_issues) in enumerate(self.rows(), 1):
+            styles = plain.copy()
+            styles[self.outcome_col] = outcome_styles[str(values[self.outcome_col])]
+            for col in self.link_cols:
+                url = values[col]
+                if links < MAX_LINKS and is_web_link(url):
+                    links += 1
+                    styles[col] = link_style
+                    sheet.add_link(row, col, str(url))
+            for col, found in cell_issues.items():
+                if col != self.outcome_col:
+                    styles[col] = fills[_worst(found)]
+                _note(sheet, row, col, found)
+            sheet.append(values, styles)
+        sheet.autofilter()
+
+    def _widths(self) -> list[float]:
+        """Column widths from the header and the first rows (values as Excel shows them)."""
+        sample = [values for values, _ in islice(self.rows(), _WIDTH_SAMPLE)]
+        widths: list[float] = []
+        for col, header in enumerate(self.headers):
             widest = max([len(str(header))] + [display_width(row[col]) for row in sample])
-            self.sheet.set_column(col, col, min(max(widest + 2, 8), 60))
-        self.sheet.freeze_panes(1, 0)
-        self.sheet.autofilter(0, 0, len(self.table), len(headers) - 1)
+            widths.append(min(max(widest + 2, 8), 60))
+        return widths
 
-    def _write_row(self, j: int, values: Sequence[object], line: ResultLine) -> None:
-        row, sheet = j + 1, self.sheet
-        sheet.write_number(row, 0, self.table.source_rows[j])
-        cell_issues = self.by_cell.get(j)
-        if cell_issues:
-            self._write_problem_inputs(row, values, cell_issues)
-        else:
-            for col, value in enumerate(values, 1):
-                if type(value) is str:
-                    sheet.write_string(row, col, value)
-                elif value is not None:
-                    write_value(sheet, row, col, value, self.formats)
-        self._write_result(row, line, cell_issues or {})
 
-    def _write_problem_inputs(
-        self, row: int, values: Sequence[object], cell_issues: Mapping[int, list[Issue]]
-    ) -> None:
-        for col, value in enumerate(values, 1):
-            found = cell_issues.get(col)
-            fill = _problem_fill(found) if found else None
-            write_value(self.sheet, row, col, value, self.formats, fill)
-            if found:
-                self._comment(row, col, found)
-
-    def _write_result(
-        self, row: int, line: ResultLine, cell_issues: Mapping[int, list[Issue]]
-    ) -> None:
-        sheet, col = self.sheet, self.first_result
-        sheet.write_string(row, col, line.outcome.value, self.outcome_formats[line.outcome])
-        if self.outcome_col in cell_issues:
-            self._comment(row, col, cell_issues[self.outcome_col])
-        write_text(sheet, row, col + 1, line.reference)
-        write_text(sheet, row, col + 2, line.appointment_id)
-        write_text(sheet, row, col + 3, line.status)
-        self._link(row, col + 4, line.meeting_url)
-        if line.appointment_at_utc is not None:
-            write_value(sheet, row, col + 5, _naive_utc(line.appointment_at_utc), self.formats)
-        write_text(sheet, row, col + 6, _error_text(line, cell_issues))
-        sheet.write_number(row, col + 7, line.attempts)
-        if len(self.result_columns) > len(RESULT_COLUMNS):
-            self._link(row, col + 8, line.host_url)
-
-    def _result_values(self, line: ResultLine) -> tuple[object, ...]:
-        values: dict[str, object] = {
-            "outcome": line.outcome.value,
-            "appointment_at_utc": line.appointment_at_utc,
-        }
-        return tuple(values.get(name, getattr(line, name)) for name in self.result_columns)
-
-    def _link(self, row: int, col: int, url: str | None) -> None:
-        """A clickable link while Excel allows more on this sheet; plain text otherwise."""
-        if url is None:
-            return
-        if is_web_link(url) and self.links < MAX_LINKS:
-            self.links += 1
-            if self.sheet.write_url(row, col, url, self.formats.link, string=url) == 0:
-                return
-        self.sheet.write_string(row, col, url)
-
-    def _comment(self, row: int, col: int, found: Sequence[Issue]) -> None:
-        text = fit("\n".join(_comment_line(issue) for issue in found))
-        lines = sum(1 + len(issue.message) // 48 for issue in found)
-        options = {"x_scale": 2.5, "y_scale": min(max(lines * 0.5, 1.0), 8.0)}
-        if self.sheet.write_comment(row, col, text, options) != 0:
-            raise RuntimeError(f"could not attach a comment at row {row + 1}, column {col + 1}")
+def _note(sheet: StreamSheet, row: int, col: int, found: Sequence[Issue]) -> None:
+    """The cell's issues as a note: one line per issue, saying error or warning and why."""
+    text = "\n".join(_comment_line(issue) for issue in found)
+    lines = sum(1 + len(issue.message) // 48 for issue in found)
+    sheet.add_note(row, col, text, lines=lines + 1)
 
 
 def _input_rows(table: RawTable) -> Iterator[tuple[object, ...]]:
@@ -258,9 +241,8 @@ def _issues_by_cell(
     return found
 
 
-def _problem_fill(found: Sequence[Issue]) -> str:
-    worst = Severity.ERROR if any(i.is_error for i in found) else Severity.WARNING
-    return PROBLEM_FILL[worst]
+def _worst(found: Sequence[Issue]) -> Severity:
+    return Severity.ERROR if any(i.is_error for i in found) else Severity.WARNING
 
 
 def _comment_line(issue: Issue) -> str:
@@ -268,7 +250,7 @@ def _comment_line(issue: Issue) -> str:
     return f"{label} ({issue.code}): {issue.message}"
 
 
-def _error_text(line: ResultLine, cell_issues: Mapping[int, list[Issue]]) -> str | None:
+def _error_text(line: ResultLine, cell_issues: CellIssues) -> str | None:
     """The row's error: the line's own, else the messages of the row's error issues."""
     if line.error:
         return fit(line.error)
@@ -287,30 +269,21 @@ def _naive_utc(moment: datetime) -> datetime:
 
 
 def _write_summary(
-    sheet: Worksheet,
-    formats: Formats,
+    book: StreamBook,
     summary: Mapping[str, object],
     lines: Sequence[ResultLine],
     issues: Sequence[Issue],
 ) -> None:
-    bold = formats.get(bold=True)
-    sheet.set_column(0, 0, 28)
-    sheet.set_column(1, 1, 60)
-    row = 0
+    sheet = book.add_sheet("Summary", widths=(28, 60))
+    bold = book.style(bold=True)
     for key, value in summary.items():
-        sheet.write_string(row, 0, str(key), bold)
-        write_value(sheet, row, 1, _summary_value(value), formats)
-        row += 1
+        sheet.append((str(key), _summary_value(value)), (bold, None))
     titles = {"outcomes": "Outcome", "issues": "Issue code", "severities": "Severity"}
     for group, counts in summary_counts(lines, issues).items():
-        row += 1
-        sheet.write_string(row, 0, titles[group], bold)
-        sheet.write_string(row, 1, "Rows" if group == "outcomes" else "Issues", bold)
+        sheet.append(())
+        sheet.append((titles[group], "Rows" if group == "outcomes" else "Issues"), (bold, bold))
         for name, count in counts.items():
-            row += 1
-            sheet.write_string(row, 0, name)
-            sheet.write_number(row, 1, count)
-        row += 1
+            sheet.append((name, count))
 
 
 def _summary_value(value: object) -> object:
@@ -326,26 +299,20 @@ def _summary_value(value: object) -> object:
     return value
 
 
-def _write_issues(sheet: Worksheet, formats: Formats, issues: Sequence[Issue]) -> None:
-    bold = formats.get(bold=True)
-    widths = (10, 8, 24, 24, 24, 10, 80)
-    for col, (name, width) in enumerate(zip(ISSUE_COLUMNS, widths, strict=True)):
-        sheet.set_column(col, col, width)
-        sheet.write_string(0, col, name, bold)
-    sheet.freeze_panes(1, 0)
+def _write_issues(book: StreamBook, issues: Sequence[Issue]) -> None:
+    sheet = book.add_sheet("Issues", widths=(10, 8, 24, 24, 24, 10, 80), freeze_header=True)
+    bold = book.style(bold=True)
+    sheet.append(ISSUE_COLUMNS, [bold] * len(ISSUE_COLUMNS))
+    fills = {s: book.style(fill=fill) for s, fill in PROBLEM_FILL.items()}
     room = MAX_ROWS - 2  # keep one row to say how many did not fit
-    for row, issue in enumerate(issues[:room], 1):
-        if issue.row is not None:
-            sheet.write_number(row, 0, issue.row)
+    for issue in issues[:room]:
         values = (issue.column, issue.header, issue.value, issue.code, issue.severity.value)
-        for col, text in enumerate(values, 1):
-            write_text(sheet, row, col, None if text is None else fit(str(text)))
-        sheet.write_string(
-            row, 6, fit(issue.message), formats.get(fill=PROBLEM_FILL[issue.severity])
-        )
+        texts = [None if text is None else fit(str(text)) for text in values]
+        styles = (None, None, None, None, None, None, fills[issue.severity])
+        sheet.append((issue.row, *texts, fit(issue.message)), styles)
     if len(issues) > room:
-        sheet.write_string(MAX_ROWS - 1, 6, f"{len(issues) - room} more issues are not shown.")
-    sheet.autofilter(0, 0, min(len(issues), room), len(ISSUE_COLUMNS) - 1)
+        sheet.append((None,) * 6 + (f"{len(issues) - room} more issues are not shown.",))
+    sheet.autofilter(len(ISSUE_COLUMNS), rows=min(len(issues), room) + 1)
 
 
 def _json_default(value: Any) -> object:

@@ -1,8 +1,9 @@
-"""Cell writing for xlsxwriter: values as values, strings always text, formats made once.
+"""What a cell can hold: value classification, Excel's limits, and xlsxwriter helpers.
 
-Why xlsxwriter and not openpyxl: on the same rows it takes ~2.5x less CPU than openpyxl's
-write-only mode (see bench/bench_workbook.py), it escapes control characters instead of
-raising, and with `strings_to_formulas` off a string is never a formula ("=1+1" stays text).
+`value_kind` decides how any value is written (text, number, bool, date) for both the
+streamed results workbook (xlsx_stream.py) and the CSV output (results_csv.py). The
+xlsxwriter helpers (`open_book`, `Formats`) serve the small template workbooks
+(templates.py); with `strings_to_formulas` off a string is never a formula there either.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from typing import Any
 
 import xlsxwriter
 from xlsxwriter.format import Format
-from xlsxwriter.worksheet import Worksheet
 
 MAX_ROWS = 1_048_576  # Excel's rows per sheet
 MAX_COLUMNS = 16_384  # Excel's columns per sheet
 MAX_TEXT = 32_767  # Excel's characters per cell
 MAX_URL = 2_079  # Excel's characters per hyperlink
 MAX_LINKS = 65_530  # Excel's hyperlinks per sheet
+# A spreadsheet runs text typed (or opened from CSV) with one of these first as a formula.
+FORMULA_START = frozenset("=+-@\t\r")
 
 BOOK_OPTIONS: Mapping[str, object] = {
     "constant_memory": True,  # rows go to disk as written: flat memory for any row count
@@ -126,35 +128,6 @@ def _date_kind(value: datetime | date | time) -> tuple[str | None, object]:
     if isinstance(value, date):
         return ("str", value.isoformat()) if value.year < 1900 else ("date", value)
     return ("time_s" if value.second or value.microsecond else "time"), value
-
-
-def write_value(
-    sheet: Worksheet, row: int, col: int, value: object, formats: Formats, fill: str | None = None
-) -> None:
-    """Write any value with its natural type; strings are always text cells."""
-    kind, value = value_kind(value)
-    if kind is None:
-        if fill:
-            sheet.write_blank(row, col, None, formats.get(fill=fill))
-        return
-    if kind == "str":
-        fmt = formats.get(fill=fill) if fill else None
-        sheet.write_string(row, col, str(value), fmt)
-    elif kind == "bool":
-        sheet.write_boolean(row, col, bool(value), formats.get(fill=fill) if fill else None)
-    elif kind == "num":
-        fmt = formats.get(fill=fill) if fill else None
-        sheet.write_number(row, col, value, fmt)
-    else:
-        sheet.write_datetime(row, col, value, formats.get(kind, fill))
-
-
-def write_text(
-    sheet: Worksheet, row: int, col: int, text: str | None, fmt: Format | None = None
-) -> None:
-    """Write a string as text (never a formula); None leaves the cell empty."""
-    if text is not None:
-        sheet.write_string(row, col, text, fmt)
 
 
 def fit(text: str, limit: int = MAX_TEXT) -> str:

@@ -1,11 +1,12 @@
 """Time write_results on a big results workbook (target: 100,000 rows in <= 12 s, <= 400 MiB).
 
-    .venv/bin/python bench/bench_workbook.py [--rows 100000] [--runs 3]
+    .venv/bin/python -m bench.bench_workbook [--quick]
 
 Each run is a fresh subprocess (so peak RSS is that run's own): it builds a RawTable with
-20 input columns shaped like the reader's output, plus result lines and ~1% problem cells,
-then times write_results alone. Printed: median wall and CPU seconds and peak RSS, with
-min..max (CPU seconds are the steadier figure on a shared machine).
+20 input columns shaped like the reader's output, plus result lines and ~1% problem cells
+(filled, with a note), then times write_results alone. Figures: median wall seconds with
+min..max, CPU seconds (the steadier figure on a shared machine), peak RSS of the process
+(including the ~200 MiB the test data itself takes), and the .csv output for comparison.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from bench.common import Figure, figure, table
 
 FLAGS = ("Recording", "Breakout", "Agent cam", "Claimant cam", "Blur", "Mic", "Share", "Chat")
 
@@ -106,35 +109,47 @@ def child(rows: int, out: Path) -> None:
     )
 
 
+def measure(rows: int, runs: int, suffix: str = ".xlsx") -> list[dict[str, float]]:
+    """`runs` fresh subprocesses writing `rows` rows; each run's figures."""
+    root = Path(__file__).resolve().parent.parent
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(runs):
+            out = Path(tmp) / f"results{i}{suffix}"
+            command = [sys.executable, "-m", "bench.bench_workbook", "--rows", str(rows),
+                       "--child", str(out)]  # fmt: skip
+            done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=root)
+            results.append(json.loads(done.stdout))
+    return results
+
+
+def figures(quick: bool) -> list[Figure]:
+    """Seconds and peak MiB against the targets, CPU seconds and the CSV output reported."""
+    rows, runs = (10_000, 1) if quick else (100_000, 3)
+    xlsx = measure(rows, runs)
+    csv_runs = measure(rows, 1, ".csv")
+    note = f"{rows:,} rows x 20 cols, file {xlsx[0]['file_mib']:.1f} MiB"
+    target_s, target_mib = (12.0, 400.0) if not quick else (None, None)
+    return [
+        figure("results xlsx: seconds", [r["seconds"] for r in xlsx], "s", target_s, note=note),
+        figure("results xlsx: CPU seconds", [r["cpu_seconds"] for r in xlsx], "s", None),
+        figure("results xlsx: peak RSS", [r["peak_mib"] for r in xlsx], "MiB", target_mib,
+               note=f"test data alone {statistics.median(r['data_mib'] for r in xlsx):.0f} MiB"),
+        figure("results csv: seconds", [r["seconds"] for r in csv_runs], "s", None,
+               note="1 run"),
+    ]  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="10,000 rows, one run")
+    parser.add_argument("--rows", type=int, default=100_000, help=argparse.SUPPRESS)
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.rows, args.child)
-        return
-    runs = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for i in range(args.runs):
-            out = Path(tmp) / f"results{i}.xlsx"
-            command = [sys.executable, "-m", "bench.bench_workbook", "--rows", str(args.rows),
-                       "--child", str(out)]  # fmt: skip
-            done = subprocess.run(command, check=True, capture_output=True, text=True)
-            runs.append(json.loads(done.stdout))
-    for key, unit in (
-        ("seconds", "s"),
-        ("cpu_seconds", "s"),
-        ("peak_mib", "MiB"),
-        ("data_mib", "MiB"),
-    ):
-        values = [r[key] for r in runs]
-        print(
-            f"{key:11} median {statistics.median(values):7.1f} {unit}"
-            f"  (min {min(values):.1f}, max {max(values):.1f}, runs {len(values)})"
-        )
-    print(f"rows {args.rows}, file {runs[0]['file_mib']:.1f} MiB")
+    else:
+        print(table(figures(args.quick)))
 
 
 if __name__ == "__main__":

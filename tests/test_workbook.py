@@ -151,8 +151,10 @@ def test_formula_like_input_and_results_are_text(tmp_path: Path, text: str) -> N
     for name in ("Name", "error", "status", "reference", "appointment_id"):
         cell = ws.cell(2, col(ws, name))
         assert (cell.value, cell.data_type) == (text, "s"), name
+        assert cell.quotePrefix, name  # editing the cell in Excel keeps it text
     summary = sheet(path, "Summary")
     assert (summary["B1"].value, summary["B1"].data_type) == (text, "s")
+    assert not ws.cell(2, col(ws, "outcome")).quotePrefix  # ordinary text: no prefix
     for xml in sheet_xml(path):
         assert "<f>" not in xml and "<f " not in xml
 
@@ -502,3 +504,29 @@ def test_many_rows_keep_their_order(tmp_path: Path) -> None:
     assert [r[0] for r in rows] == [float(s) for s in table.source_rows]
     assert all(r[1] == r[4] == f"{j:05d}" and r[2] == j for j, r in enumerate(rows))
     assert not any(isinstance(v, float) and math.isnan(v) for r in rows for v in r)
+
+
+def test_openpyxl_and_calamine_read_the_same_workbook(tmp_path: Path) -> None:
+    """Two independent readers agree on every cell of every sheet."""
+    table = make_table(
+        {
+            "Name": ["Ann", "=1+1", None, "  padded "],
+            "When": [datetime(2030, 1, 2, 9, 30), None, date(1985, 2, 14), "tomorrow"],
+            "N": [1, 2.5, True, "007"],
+        }
+    )
+    lines = [created(0), ResultLine(Outcome.INVALID), created(2), ResultLine(Outcome.FAILED)]
+    issues = [issue("required", ERR, 4, "A"), issue("in-past", WARN, 8, None)]
+    path = write(tmp_path, table, lines, issues=issues, summary=SUMMARY)
+
+    calamine = CalamineWorkbook.from_path(str(path))
+    for name in ("Results", "Summary", "Issues"):
+        by_openpyxl = [
+            ["" if v is None else v for v in row]
+            for row in sheet(path, name).iter_rows(values_only=True)
+        ]
+        by_calamine = [
+            [datetime.combine(v, time()) if type(v) is date else v for v in row]
+            for row in calamine.get_sheet_by_name(name).to_python()
+        ]
+        assert by_openpyxl == by_calamine, name
