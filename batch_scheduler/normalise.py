@@ -6,7 +6,8 @@ normalised values, which cells were empty, and an issue code for each cell that 
 be read. Range and length rules are not checked here: the pandera schema does that on the
 normalised values (schema.py).
 
-Speed: everything is vectorised with pandas, and the slow per-value libraries
+Speed: columns are worked on whole, as numpy arrays (pandas only where it does the work),
+text is trimmed and looked up once per distinct value, and the slow per-value libraries
 (phonenumbers, email_validator) see each distinct value once, after an exact fast path for
 the common shapes has answered the rest (tests prove the fast paths agree with them).
 """
@@ -80,21 +81,42 @@ class Cells:
 def cells(raw: pd.Series) -> Cells:
     """Classify each cell; NaN/NaT and blank or whitespace-only text count as missing."""
     raw = raw.astype(object)
-    missing = raw.isna()
-    kind: pd.Series
-    if pd.api.types.infer_dtype(raw, skipna=True) in ("string", "empty"):
-        kind = pd.Series(np.where(missing, MISSING, TEXT), index=raw.index)  # the common case
+    values = raw.to_numpy()
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        kind, text = _text_cells(values)  # the common case
     else:
-        kind = raw.map(type).map(_KIND_OF_TYPE).fillna(OTHER).astype(int)
-        kind[missing] = MISSING
-    is_text = kind == TEXT
-    text = pd.Series(pd.NA, index=raw.index, dtype=object)
-    if is_text.any():
-        stripped = per_distinct(raw[is_text], lambda u: u.str.strip())
-        text[is_text] = stripped
-        kind[stripped.index[stripped == ""]] = MISSING
-        text[kind == MISSING] = pd.NA
-    return Cells(raw, kind, text)
+        kind, text = _mixed_cells(values)
+    index = raw.index
+    return Cells(raw, pd.Series(kind, index=index), pd.Series(text, index=index, dtype=object))
+
+
+def _text_cells(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Kinds and trimmed text of a column of text and NA, worked out once per distinct value.
+
+    Besides saving work, the text comes back as one object per distinct value: a fresh
+    sheet's cells lie scattered in memory, and every later pass over them is faster so.
+    """
+    codes, uniques = pd.factorize(values)  # NA -> -1, which picks the last entry below
+    trimmed = [u.strip() for u in uniques.tolist()]
+    kinds = np.array([TEXT if t else MISSING for t in trimmed] + [MISSING], dtype=np.int64)
+    texts = np.array([t if t else pd.NA for t in trimmed] + [pd.NA], dtype=object)
+    return kinds[codes], texts[codes]
+
+
+def _mixed_cells(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Kinds and trimmed text of a column holding anything, cell by cell."""
+    kind = np.fromiter(
+        (_KIND_OF_TYPE.get(type(v), OTHER) for v in values), dtype=np.int64, count=len(values)
+    )
+    kind[pd.isna(values)] = MISSING
+    text = np.full(len(values), pd.NA, dtype=object)
+    at = np.flatnonzero(kind == TEXT)
+    if at.size:
+        text[at] = [v.strip() for v in values[at].tolist()]  # no copy when nothing to strip
+        blank = at[text[at] == ""]
+        kind[blank] = MISSING
+        text[blank] = pd.NA
+    return kind, text
 
 
 def per_distinct(values: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Series:
@@ -105,14 +127,34 @@ def per_distinct(values: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.
     return pd.Series(answers[codes], index=values.index, dtype=object)
 
 
+def _each_distinct(values: np.ndarray, fn: Callable[[Any], Any]) -> np.ndarray:
+    """`fn` called once per distinct value of `values` (no NA), answers in `values`' order."""
+    codes, uniques = pd.factorize(values)
+    answers = np.fromiter(map(fn, uniques.tolist()), dtype=object, count=len(uniques))
+    return answers[codes]
+
+
+def _distinct_parts(values: np.ndarray, fn: Callable[[Any], tuple[Any, ...]]) -> list[np.ndarray]:
+    """`fn` (which answers a tuple) called once per distinct value of `values` (no NA, not
+    empty); each part of the answers spread back over `values`, one array per part."""
+    codes, uniques = pd.factorize(values)
+    parts = zip(*map(fn, uniques.tolist()), strict=True)
+    return [np.fromiter(part, dtype=object, count=len(uniques))[codes] for part in parts]
+
+
 def as_text(raw: pd.Series) -> Parsed:
     """Any cell as trimmed text: whole floats lose their ".0", dates become ISO text."""
-    c = cells(raw)
-    values = c.text.copy()
-    other = ~c.missing & (c.kind != TEXT)
-    if other.any():
-        values[other] = c.raw[other].map(cell_text)
-    return Parsed(values, c.missing, _no_codes(raw))
+    return _as_text(cells(raw))
+
+
+def _as_text(c: Cells) -> Parsed:
+    values = c.text.to_numpy(copy=True)
+    kind = c.kind.to_numpy()
+    other = np.flatnonzero((kind != MISSING) & (kind != TEXT))
+    if other.size:
+        values[other] = [cell_text(v) for v in c.raw.to_numpy()[other].tolist()]
+    index = c.raw.index
+    return Parsed(pd.Series(values, index=index, dtype=object), c.missing, _no_codes(c.raw))
 
 
 def cell_text(value: Any) -> str:
@@ -129,8 +171,12 @@ def _no_codes(like: pd.Series) -> pd.Series:
 
 
 def _codes_where(mask: pd.Series, code: str) -> pd.Series:
-    out = _no_codes(mask)
-    out[mask] = code
+    return pd.Series(_code_array(mask.to_numpy(dtype=bool), code), index=mask.index, dtype=object)
+
+
+def _code_array(flags: np.ndarray, code: str) -> np.ndarray:
+    out = np.full(len(flags), None, dtype=object)
+    out[flags] = code
     return out
 
 
@@ -409,13 +455,19 @@ _INTEGER_TEXT = re.compile(r"^[+-]?\d+(?:\.0*)?(?:\s*(?:m|mins?|minutes?))?$", r
 
 def parse_integer(raw: pd.Series) -> Parsed:
     """Whole numbers: 30, 30.0, "30", " 30 mins "; 30.5, "thirty" and booleans are invalid."""
-    c = cells(raw)
-    out = pd.Series(pd.NA, index=raw.index, dtype="Float64")
+    return _integers(cells(raw))
+
+
+def _integers(c: Cells) -> Parsed:
+    out = pd.Series(pd.NA, index=c.raw.index, dtype="Float64")
     numbers = c.of(NUMBER).astype(float)
-    out[numbers.index] = numbers.where(numbers.mod(1) == 0)
+    if len(numbers):
+        out[numbers.index] = numbers.where(numbers.mod(1) == 0)
     texts = c.text[c.kind == TEXT]
     if len(texts):
-        out[texts.index] = _num(per_distinct(texts, _integer_text))
+        codes, uniques = pd.factorize(texts)
+        whole = _num(_integer_text(pd.Series(uniques, dtype=object)))
+        out[texts.index] = whole.to_numpy(dtype=float)[codes]
     ints = out.where(out.abs() < 2**53).round().astype("Int64")
     bad = ~c.missing & ints.isna()
     return Parsed(ints, c.missing, _codes_where(bad, "invalid-integer"))
@@ -434,26 +486,31 @@ _BOOL_WORDS = {w: True for w in TRUE_WORDS} | {w: False for w in FALSE_WORDS}
 def parse_boolean(raw: pd.Series) -> Parsed:
     """yes/no/true/false/y/n/1/0 in any case, real booleans, and the numbers 1 and 0."""
     c = cells(raw)
-    answers = pd.Series(None, index=raw.index, dtype=object)
-    flags = c.of(BOOL)
-    answers[flags.index] = flags.astype(bool)
-    numbers = c.of(NUMBER).astype(float)
-    answers[numbers.index] = numbers.map({1.0: True, 0.0: False})
-    texts = c.text[c.kind == TEXT]
-    if len(texts):
-        answers[texts.index] = per_distinct(texts, lambda u: u.str.lower().map(_BOOL_WORDS))
-    out = pd.Series(pd.array(answers.tolist(), dtype="boolean"), index=raw.index)
+    kind, values = c.kind.to_numpy(), c.raw.to_numpy()
+    answers = np.full(len(values), None, dtype=object)
+    for code, read in ((BOOL, bool), (NUMBER, lambda v: _NUMBER_WORDS.get(float(v)))):
+        at = np.flatnonzero(kind == code)
+        if at.size:
+            answers[at] = [read(v) for v in values[at].tolist()]
+    at = np.flatnonzero(kind == TEXT)
+    if at.size:
+        answers[at] = _each_distinct(c.text.to_numpy()[at], lambda t: _BOOL_WORDS.get(t.lower()))
+    out = pd.Series(pd.array(answers, dtype="boolean"), index=raw.index)
     bad = ~c.missing & out.isna()
     return Parsed(out, c.missing, _codes_where(bad, "invalid-boolean"))
+
+
+_NUMBER_WORDS = {1.0: True, 0.0: False}
 
 
 def parse_choice(raw: pd.Series) -> Parsed:
     """Enum text: trimmed and lower-cased (the schema checks it is one of the choices)."""
     text = as_text(raw)
-    present = text.values[~text.missing]
-    lowered = text.values.copy()
-    lowered[present.index] = per_distinct(present, lambda u: u.str.lower())
-    return Parsed(lowered, text.missing, text.codes)
+    lowered = text.values.to_numpy(copy=True)
+    at = np.flatnonzero(~text.missing.to_numpy())
+    if at.size:
+        lowered[at] = _each_distinct(lowered[at], str.lower)
+    return Parsed(pd.Series(lowered, index=raw.index, dtype=object), text.missing, text.codes)
 
 
 # ---------------------------------------------------------------- phones
@@ -517,31 +574,43 @@ def _mangled_text(text: str) -> tuple[float, bool]:
     return value, significant < whole
 
 
-def _phones(texts: list[str], region: str) -> pd.Series:
-    return pd.Series([fast_phone(t, region) or library_phone(t, region) for t in texts])
+def _phone_text(text: str, region: str) -> tuple[str | None, str | None, str | None]:
+    """(E.164 or None, issue code or None, detail) for one trimmed text cell."""
+    e164 = fast_phone(text, region)  # the common shapes never look scientific
+    if e164 is None and _SCIENTIFIC.match(text):
+        value, lost = _mangled_text(text)
+        return None, "phone-mangled", likely_phone(value, region, digits_lost=lost)
+    e164 = e164 or library_phone(text, region)
+    return e164, None if e164 else "invalid-phone", None
 
 
 def parse_phone(raw: pd.Series, region: str) -> Parsed:
     """Phone numbers -> E.164 (valid numbers only). Numbers Excel mangled -> phone-mangled."""
     c = cells(raw)
-    out = pd.Series(pd.NA, index=raw.index, dtype=object)
-    codes, details = _no_codes(raw), _no_codes(raw)
-    texts = c.text[c.kind == TEXT]
-    sci = texts.str.match(_SCIENTIFIC)
-    mangled = texts[sci]
-    for label, text in zip(mangled.index, mangled.tolist(), strict=True):
-        value, lost = _mangled_text(text)
-        details.loc[label] = likely_phone(value, region, digits_lost=lost)
-    numbers = c.of(NUMBER)
-    for label, number in zip(numbers.index, numbers.tolist(), strict=True):
-        details.loc[label] = likely_phone(float(number), region, digits_lost=False)
-    codes[mangled.index.union(numbers.index)] = "phone-mangled"
-    plain = texts[~sci]
-    if len(plain):
-        out[plain.index] = per_distinct(plain, lambda u: _phones(u.tolist(), region))
-    bad = ~c.missing & out.isna() & codes.isna()
-    codes[bad] = "invalid-phone"
-    return Parsed(out, c.missing, codes, details)
+    kind, n = c.kind.to_numpy(), len(raw)
+    out = np.full(n, pd.NA, dtype=object)
+    codes, details = np.full(n, None, dtype=object), np.full(n, None, dtype=object)
+    at = np.flatnonzero(kind == TEXT)
+    if at.size:
+        texts = c.text.to_numpy()[at]
+        e164, code, detail = _distinct_parts(texts, lambda t: _phone_text(t, region))
+        mangled = code == "phone-mangled"
+        out[at[~mangled]] = e164[~mangled]  # None when not a valid number
+        codes[at], details[at] = code, detail
+    at = np.flatnonzero(kind == NUMBER)
+    if at.size:
+        numbers = c.raw.to_numpy()[at].tolist()
+        codes[at] = "phone-mangled"
+        details[at] = [likely_phone(float(v), region, digits_lost=False) for v in numbers]
+    bad = (kind != MISSING) & pd.isna(out) & pd.isna(codes)
+    codes[bad] = "invalid-phone"  # neither text nor a number: a date, a boolean...
+    index = raw.index
+    return Parsed(
+        pd.Series(out, index=index, dtype=object),
+        c.missing,
+        pd.Series(codes, index=index, dtype=object),
+        pd.Series(details, index=index, dtype=object),
+    )
 
 
 # ---------------------------------------------------------------- emails
@@ -586,18 +655,20 @@ def _email(text: str) -> tuple[str | None, str | None]:
 def parse_email(raw: pd.Series) -> Parsed:
     """Email addresses -> email_validator's normalised form (no network)."""
     text = as_text(raw)
-    present = text.values[~text.missing]
-    out = pd.Series(pd.NA, index=raw.index, dtype=object)
-    details = _no_codes(raw)
-    if len(present):
-        codes, uniques = pd.factorize(present)
-        found = [_email(u) for u in uniques.tolist()]
-        addresses = np.array([f[0] for f in found], dtype=object)
-        reasons = np.array([f[1] for f in found], dtype=object)
-        out[present.index] = addresses[codes]
-        details[present.index] = reasons[codes]
-    bad = ~text.missing & out.isna()
-    return Parsed(out, text.missing, _codes_where(bad, "invalid-email"), details)
+    n = len(raw)
+    out, details = np.full(n, pd.NA, dtype=object), np.full(n, None, dtype=object)
+    present = ~text.missing.to_numpy()
+    at = np.flatnonzero(present)
+    if at.size:
+        out[at], details[at] = _distinct_parts(text.values.to_numpy()[at], _email)
+    bad = present & pd.isna(out)
+    index = raw.index
+    return Parsed(
+        pd.Series(out, index=index, dtype=object),
+        text.missing,
+        pd.Series(_code_array(bad, "invalid-email"), index=index, dtype=object),
+        pd.Series(details, index=index, dtype=object),
+    )
 
 
 # ---------------------------------------------------------------- urls, ids, departments
@@ -650,13 +721,14 @@ def fold_name(name: str) -> str:
 
 def parse_department(raw: pd.Series, departments: Mapping[str, int]) -> Parsed:
     """An id (whole number) or a configured name -> the department id."""
-    ids = parse_integer(raw)
-    text = as_text(raw)
+    c = cells(raw)
+    ids, text = _integers(c), _as_text(c)
     by_name = {fold_name(k): v for k, v in departments.items()}
     named = text.values[ids.codes.notna()]
     floats = ids.values.astype("Float64")
-    found = [by_name.get(fold_name(n)) for n in named.tolist()]
-    floats.loc[named.index] = pd.array(found, dtype="Float64")
+    if len(named):
+        found = _each_distinct(named.to_numpy(), lambda n: by_name.get(fold_name(n)))
+        floats.loc[named.index] = pd.array(found, dtype="Float64")
     values = floats.astype("Int64")
     if departments:
         known = set(departments.values())

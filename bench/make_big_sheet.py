@@ -97,8 +97,10 @@ def _write_csv(path: Path, rows: Iterator[Row]) -> None:
         writer.writerows([_csv_text(v) for v in row] for row in rows)
 
 
-def _write_xlsx(path: Path, rows: Iterator[Row]) -> None:
-    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+def _write_xlsx(path: Path, rows: Iterator[Row], shared_strings: bool) -> None:
+    # Excel (and LibreOffice, openpyxl) keep text in a shared-strings table; xlsxwriter's
+    # constant_memory mode writes every text inline instead, which calamine reads slower.
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": not shared_strings})
     sheet = book.add_worksheet("Appointments")
     when = book.add_format({"num_format": "dd/mm/yyyy hh:mm"})
     day = book.add_format({"num_format": "dd/mm/yyyy"})
@@ -117,13 +119,19 @@ def write_big_sheet(
     rows: int = 100_000,
     today: date = date(2026, 11, 25),
     fmt: Literal["xlsx", "csv"] = "xlsx",
+    *,
+    shared_strings: bool = False,
 ) -> Path:
-    """Write `rows` valid book rows (20 columns) to `path` as xlsx or csv; return the path."""
+    """Write `rows` valid book rows (20 columns) to `path` as xlsx or csv; return the path.
+
+    `shared_strings` writes the xlsx text as Excel does (slower to write, more memory);
+    without it every text cell is written inline, in constant memory.
+    """
     data = big_rows(rows, today)
     if fmt == "csv":
         _write_csv(path, data)
     elif fmt == "xlsx":
-        _write_xlsx(path, data)
+        _write_xlsx(path, data, shared_strings)
     else:
         raise ValueError(f"fmt must be 'xlsx' or 'csv', not {fmt!r}")
     return path
@@ -134,9 +142,10 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--today", type=date.fromisoformat, default=date.today())
+    parser.add_argument("--shared-strings", action="store_true", help="xlsx text as Excel has it")
     args = parser.parse_args()
     fmt: Literal["xlsx", "csv"] = "csv" if args.out.suffix.lower() == ".csv" else "xlsx"
-    write_big_sheet(args.out, args.rows, args.today, fmt)
+    write_big_sheet(args.out, args.rows, args.today, fmt, shared_strings=args.shared_strings)
 
 
 if __name__ == "__main__":

@@ -100,6 +100,27 @@ def test_cells_of_every_kind() -> None:
     assert list(m.missing) == [False, False, False, False, True, True]
 
 
+text_cells = st.lists(
+    st.one_of(
+        st.none(),
+        st.just(float("nan")),
+        st.sampled_from(["Yes", " yes ", "", "   ", "\t07400 123456\n", "No"]),
+        st.text(alphabet=" \t\nab\u00a0\u2003", max_size=4),
+    ),
+    max_size=30,
+)
+
+
+@given(text_cells)
+@settings(max_examples=200, deadline=None)
+def test_a_text_column_reads_the_same_as_one_with_other_kinds(values: list[object]) -> None:
+    """Text-only columns are read once per distinct value; mixed ones cell by cell."""
+    alone = normalise.cells(col(*values))
+    mixed = normalise.cells(col(*values, 7))  # the number sends the column down the other path
+    assert alone.kind.tolist() == mixed.kind.tolist()[:-1]
+    assert alone.text.tolist() == mixed.text.tolist()[:-1]
+
+
 @pytest.mark.parametrize("serial", [5.5, 80000.0])
 def test_serial_numbers_outside_a_sane_range_are_bad(serial: float) -> None:
     assert read(serial).bad.iat[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -10,7 +11,7 @@ import pandas as pd
 import pytest
 
 from batch_scheduler import fields
-from batch_scheduler.codes import ALL_CODES, READER_CODES
+from batch_scheduler.codes import ALL_CODES, ALLOCATION_CODES, READER_CODES
 from batch_scheduler.config import IntakeSettings
 from batch_scheduler.errors import InputError
 from batch_scheduler.models import Issue, RawTable, Severity, SourceInfo
@@ -197,7 +198,7 @@ def test_every_code_is_produced_somewhere(all_cases: BookValidation) -> None:
     seen |= set(codes(book({"Reference": "R"}, {"Reference": "R"})))
     seen |= set(codes(book({"Reference": ""}, {"Reference": ""})))
     seen |= _cancel_codes() | _two_column_codes()
-    assert seen == ALL_CODES - READER_CODES
+    assert seen == ALL_CODES - READER_CODES - ALLOCATION_CODES  # those: test_allocation_schema
 
 
 def test_messages_never_carry_pandera_text(all_cases: BookValidation) -> None:
@@ -293,6 +294,17 @@ def test_two_columns_date_and_time() -> None:
 def test_no_appointment_column_stops_the_run() -> None:
     with pytest.raises(InputError):
         validate_book(raw_table(["Name"], [["A"]]), SETTINGS, now=NOW)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_validation_leaves_the_cycle_collector_as_it_found_it(enabled: bool) -> None:
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        assert book({}).requests  # validation pauses the collector while it works
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
 
 
 def test_now_must_be_aware() -> None:
