@@ -164,6 +164,43 @@ _ALL: tuple[Code, ...] = (
         'A CSV file has no sheets, so the sheet name "{value}" was ignored.',
     ),
     Code(
+        "merged-cell",
+        _E,
+        "This cell is covered by the merged cells {span}, so it reads as empty: Excel keeps the "
+        "value in {first} only. Unmerge the cells and fill in every row.",
+    ),
+    Code(
+        "formula-not-calculated",
+        _E,
+        "This cell holds a formula whose result was never calculated (the file was written by "
+        "a program and never saved in Excel), so its value is unknown. Open the file in Excel "
+        "and save it, or type the value in.",
+    ),
+    Code(
+        "control-characters",
+        _E,
+        "{label} contains invisible control characters ({chars}), probably pasted in by "
+        "mistake. Retype the value without them.",
+    ),
+    Code(
+        "hidden-row",
+        _W,
+        "This row is hidden in Excel (or filtered out), but it is read and sent like every "
+        "other row. Unhide it to check it, or delete it if it should not be sent.",
+    ),
+    Code(
+        "hidden-column",
+        _W,
+        "This column is hidden in Excel, but it is read like every other column. Unhide it to "
+        "check it.",
+    ),
+    Code(
+        "hidden-sheet",
+        _W,
+        "The first sheet(s) of the workbook, {hidden}, are hidden, so the first visible sheet, "
+        '"{sheet}", was read. To read a hidden sheet, give its name with --sheet.',
+    ),
+    Code(
         "language-not-needed",
         _W,
         "An interpreter language (“{value}”) is given but no interpreter is needed, so it is not "
@@ -178,6 +215,25 @@ _ALL: tuple[Code, ...] = (
 )
 
 
+# Codes only the allocation sheets (Claimants, Slots) produce; the rest are shared with intake.
+_ALLOCATION: tuple[Code, ...] = (
+    Code(
+        "window-reversed",
+        _E,
+        "The latest date {latest} is before the earliest date {earliest}, so no day fits. "
+        "Swap them, or correct one of them.",
+    ),
+    Code(
+        "duplicate-claimant",
+        _E,
+        "This claimant (same name and date of birth, no reference) is already listed in "
+        "{others}, so they "
+        "would get two appointments. Remove the repeat, or give each row its own reference if "
+        "they really are two people.",
+    ),
+)
+
+
 class _Blank(dict[str, Any]):
     """Template values where an optional placeholder left out reads as nothing."""
 
@@ -185,9 +241,30 @@ class _Blank(dict[str, Any]):
         return ""
 
 
-READER_CODES: frozenset[str] = frozenset({"unknown-column", "sheet-ignored"})  # made by reader.py
-CODES: dict[str, Code] = {c.code: c for c in _ALL}
+READER_CODES: frozenset[str] = frozenset(  # made by reader.py
+    {
+        "unknown-column",
+        "sheet-ignored",
+        "merged-cell",
+        "formula-not-calculated",
+        "control-characters",
+        "hidden-row",
+        "hidden-column",
+        "hidden-sheet",
+    }
+)
+CODES: dict[str, Code] = {c.code: c for c in (*_ALL, *_ALLOCATION)}
 ALL_CODES: frozenset[str] = frozenset(CODES)
+ALLOCATION_CODES: frozenset[str] = frozenset(c.code for c in _ALLOCATION)
+
+
+_QUOTED = 100  # characters of a value a message quotes
+
+
+def _shortened(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > _QUOTED:
+        return f"{value[:_QUOTED]}… ({len(value):,} characters)"
+    return value
 
 
 def make_issue(code: str, **where_and_values: Any) -> Issue:
@@ -199,7 +276,8 @@ def make_issue(code: str, **where_and_values: Any) -> Issue:
     spec = CODES[code]
     values = dict(where_and_values)
     values.setdefault("value", "")
-    message = spec.template.format_map(_Blank(values))
+    shown = {k: _shortened(v) for k, v in values.items()}  # a 100k-character cell stays a line
+    message = spec.template.format_map(_Blank(shown))
     return Issue(
         code=code,
         severity=spec.severity,

@@ -129,7 +129,10 @@ def run(
         request.input_path, kind=request.sheet_kind, sheet=request.sheet, settings=settings.intake
     )
     if len(table) == 0:
-        raise InputError(f"{table.source.name} has a header row but no rows: nothing to do.")
+        raise InputError(
+            f"{table.source.name} has a header row but no rows: nothing to do. Add the rows "
+            "under the header (or pick the right file) and try again."
+        )
     validation = _validate(table, settings, now=now, reason=request.reason)
     log.info(
         "validated %d rows: %d valid, %d issues",

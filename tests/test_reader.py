@@ -165,6 +165,10 @@ def test_xlsx_from_xlsxwriter_formula_cached_values(tmp_path: Path) -> None:
         ["Siân", datetime(2026, 12, 1, 9, 30), 30, "ab"],
         ["Rhys", datetime(2026, 12, 2, 10, 0), None, True],
     ]
+    # the value never calculated is not just an empty cell: an error on that cell
+    assert [(i.code, i.row, i.column, i.field) for i in table.issues if i.is_error] == [
+        ("formula-not-calculated", 3, "C", "duration_in_minutes")
+    ]
 
 
 def test_xlsx_data_starting_at_b3_keeps_real_letters_and_rows(tmp_path: Path) -> None:
