@@ -201,6 +201,7 @@ class Ledger:
         self._clock = clock
         self._lock_fd = lock_fd
         self._readonly = readonly
+        self._batching = False  # inside batch(): writes are savepoints of one transaction
 
     # ------------------------------------------------------------------ opening and closing
 
@@ -317,7 +318,8 @@ class Ledger:
     ) -> None:
         """Record, in one committed transaction, that requests for `keys` are about to go out.
 
-        Call it before sending; attempts += 1. Refuses (LedgerConflictError, nothing
+        Call it before sending (inside `batch`, send only once the batch has committed);
+        attempts += 1. Refuses (LedgerConflictError, nothing
         written) a duplicate key, or a key whose state is DONE, UNKNOWN or SENDING: those
         must not be sent now. To resend after reconciliation found nothing, first record
         NOT_APPLIED. For "create", the reference defaults to the key.
@@ -399,14 +401,44 @@ class Ledger:
             )
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
+    def batch(self) -> Iterator[None]:
+        """Make every write inside one transaction: one commit for all of them (group commit).
+
+        Nothing inside is durable until the block ends; a write that raises inside is undone
+        on its own (a savepoint) and the others still commit. An error outside any write
+        undoes the whole batch.
+        """
+        self._check_writable()
+        if self._batching:
+            raise RuntimeError("Ledger.batch() cannot be nested.")
         self._conn.execute("BEGIN IMMEDIATE")
+        self._batching = True
         try:
             yield
         except BaseException:
+            self._batching = False
             self._conn.execute("ROLLBACK")
             raise
+        self._batching = False
         self._conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write: its own committed transaction, or a savepoint inside `batch`."""
+        begin, undo, end = (
+            ("SAVEPOINT write", "ROLLBACK TO write", "RELEASE write")
+            if self._batching
+            else ("BEGIN IMMEDIATE", "ROLLBACK", "COMMIT")
+        )
+        self._conn.execute(begin)
+        try:
+            yield
+        except BaseException:
+            self._conn.execute(undo)
+            if self._batching:
+                self._conn.execute(end)
+            raise
+        self._conn.execute(end)
 
     def _check_writable(self) -> None:
         if self._readonly:

@@ -14,6 +14,7 @@ import asyncio
 import math
 import random
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -26,17 +27,31 @@ Sleep = Callable[[float], Awaitable[None]]
 MIN_RATE = 0.5  # requests per second: a 429 storm never slows us below this
 RECOVERY = 0.1  # of the configured rate regained per second without a 429
 DECREASE_COOLDOWN = 1.0  # seconds: the 429s of one burst halve the rate once, not once each
+HOLD = 30.0  # seconds after a 429 pause before the rate starts climbing again
+# Servers count requests per sliding (or fixed) second, and see ours a little later or
+# earlier than we send them: never more than floor(rate) in any WINDOW + WINDOW_MARGIN.
+WINDOW = 1.0
+WINDOW_MARGIN = 0.03
+WINDOW_MAX_RATE = 1000.0  # above this the window is not tracked (no server limit that high)
+# after a 429: this share of what got through in the last second (or all but two)
+OBSERVED_SHARE = 0.9
 _EPSILON = 1e-9
 
 
 class RateLimiter:
     """An adaptive token bucket: at most `rate` requests per second, `burst` at once.
 
-    The bucket starts with one token (no initial burst) and holds at most `burst`. A 429
-    (`throttle`) pauses every caller for the server's wait, empties the bucket and halves
-    the rate (once per cooldown, never below `min_rate`); after the pause the rate climbs
-    back linearly, `recovery` x the configured rate per second, up to the configured rate.
-    Callers are served first come, first served.
+    The bucket starts with one token (no initial burst) and holds at most `burst`. For
+    rates up to WINDOW_MAX_RATE it also never grants more than floor(rate) in any one
+    second plus WINDOW_MARGIN, so a server counting per second never sees more than the
+    rate, whatever the jitter. A 429 (`throttle`) pauses every caller for the server's
+    wait, empties the bucket and lowers the rate (once per cooldown, never below
+    `min_rate`): to OBSERVED_SHARE of (or two fewer than) the grants of the last second, if
+    below the current rate (the server let about that many through), else to half, and
+    never below a quarter at once. After
+    the pause the rate holds for `hold` seconds, then climbs back linearly, `recovery` x
+    the configured rate per second, up to the configured rate. Callers are served first
+    come, first served.
     """
 
     def __init__(
@@ -47,6 +62,7 @@ class RateLimiter:
         min_rate: float = MIN_RATE,
         recovery: float = RECOVERY,
         cooldown: float = DECREASE_COOLDOWN,
+        hold: float = HOLD,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
@@ -57,6 +73,7 @@ class RateLimiter:
         self.min_rate = min(min_rate, self.target)
         self._recovery = recovery
         self._cooldown = cooldown
+        self._hold = hold
         self._clock = clock
         self._sleep = sleep
         now = clock()
@@ -67,10 +84,14 @@ class RateLimiter:
         self._tokens = 1.0
         self._stamp = now
         self._lock = asyncio.Lock()
+        tracked = self.target <= WINDOW_MAX_RATE
+        self._granted: deque[float] | None = (
+            deque(maxlen=math.floor(self.target) + 1) if tracked else None
+        )
 
     def rate_at(self, now: float) -> float:
         """The allowed rate at `now`: the last lowered rate plus the recovery since."""
-        climbed = self._recovery * self.target * max(0.0, now - self._since)
+        climbed = self._recovery * self.target * max(0.0, now - self._since - self._hold)
         return min(self.target, self._base + climbed)
 
     @property
@@ -87,10 +108,20 @@ class RateLimiter:
         self._refill(now)
         if now < self._paused_until:
             return self._paused_until - now
+        rate = self.rate_at(now)
+        granted = self._granted
+        if granted is not None:
+            limit = max(1, math.floor(rate + _EPSILON))
+            if len(granted) >= limit:
+                opens = granted[-limit] + WINDOW + WINDOW_MARGIN
+                if now < opens:
+                    return opens - now
         if self._tokens >= 1.0 - _EPSILON:
             self._tokens -= 1.0
+            if granted is not None:
+                granted.append(now)
             return 0.0
-        return (1.0 - self._tokens) / self.rate_at(now)
+        return (1.0 - self._tokens) / rate
 
     async def acquire(self) -> None:
         """Wait for a token (in arrival order, so no caller starves)."""
@@ -104,12 +135,22 @@ class RateLimiter:
         self._refill(now)
         current = self.rate_at(now)
         if now - self._last_decrease >= self._cooldown:
-            current = max(self.min_rate, current / 2)
+            current = max(self.min_rate, self._lowered(current, now))
             self._last_decrease = now
         self._paused_until = max(self._paused_until, now + max(0.0, wait))
         self._base = current
         self._since = self._paused_until
         self._tokens = 0.0
+
+    def _lowered(self, current: float, now: float) -> float:
+        """The rate after a 429: a share of what got through lately, or half."""
+        lowered = current / 2
+        if self._granted is not None:
+            count = sum(1 for t in self._granted if t > now - WINDOW)
+            observed = max(OBSERVED_SHARE * count, count - 2.0)
+            if 0 < observed < current:
+                lowered = observed
+        return max(lowered, current / 4)
 
     def _refill(self, now: float) -> None:
         """Add the tokens earned since the last look; none are earned while paused.

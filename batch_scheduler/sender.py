@@ -40,6 +40,7 @@ from batch_scheduler.client import ApiClient, parse_appointment
 from batch_scheduler.config import SendSettings
 from batch_scheduler.errors import AuthError
 from batch_scheduler.ledger import CANCEL, CREATE, EntryState, Ledger, LedgerEntry, LedgerUpdate
+from batch_scheduler.ledger_writes import GroupCommit
 from batch_scheduler.models import (
     ApiResult,
     Appointment,
@@ -80,6 +81,8 @@ NOT_CHECKED = (
     "run will check."
 )
 _STATUS_WORDS = {429: "too many requests", 502: "bad gateway", 504: "gateway timeout"}
+# RETRY_LATER answers that concern the whole service: 429, and None (no connection at all).
+_SERVICE_WIDE = (429, None)
 
 
 # ---------------------------------------------------------------- statistics
@@ -337,6 +340,7 @@ class _Run:
         self._leaders: dict[str, _Row] = {}
         self._pending = 0  # positions still without a result
         self._crash: BaseException | None = None
+        self._writes = GroupCommit(ledger, run_id, self._write_failed)
         self._all_done = asyncio.Event()
         self._halted = asyncio.Event()
         self._fatal: str | None = None
@@ -381,6 +385,7 @@ class _Run:
         finally:
             graceful = error is None and not self._all_done.is_set()
             await self._shutdown(workers + helpers + ends, graceful=graceful)
+            self._writes.flush()
             self.stats.finished = self._clock()
         error = error or self._crash
         if error is not None:
@@ -433,6 +438,12 @@ class _Run:
     def _closing(self) -> bool:
         """True once nothing new may start: stop was asked, or the credentials failed."""
         return self._stopping or self._stop.is_set() or self._halted.is_set()
+
+    def _write_failed(self, error: BaseException) -> None:
+        """A ledger commit failed (disk full, ...): stop, and raise it after the drain."""
+        if self._crash is None:
+            self._crash = error
+        self._halted.set()
 
     def _attempt_done(self, task: asyncio.Task[None]) -> None:
         """Forget a finished attempt; keep its crash (a bug) to raise after the drain."""
@@ -520,7 +531,9 @@ class _Run:
         async with self._slots:
             if self._closing():
                 raise _Closing
-            self.ledger.mark_sending(self.operation, [row.key], self.run_id, self._refs(row))
+            refs = self._refs(row)
+            reference = refs.get(row.key) if refs else None
+            await self._writes.mark_sending(self.operation, row.key, reference)
             row.on_wire = True
             row.attempts += 1
             if row.started is None:
@@ -557,15 +570,19 @@ class _Run:
         """Record an answer for the row's key (the appointment it carried, if any)."""
         appointment = result.value if result is not None else None
         error = result.message if result is not None and state is not EntryState.DONE else None
-        self.ledger.record([_update(self.operation, row.key, state, appointment, error)])
+        self._writes.record([_update(self.operation, row.key, state, appointment, error)])
 
     def _retry(self, row: _Row, result: ApiResult[Any], *, counted: bool = True) -> None:
         """Schedule the row again after backoff (or the 429 wait), or fail it for good."""
         now = self._clock()
-        if result.kind is ResultKind.RETRY_LATER and result.status_code == 429:
-            self.stats.throttled += 1
+        if result.kind is ResultKind.RETRY_LATER and result.status_code in _SERVICE_WIDE:
+            # A 429, or no connection at all (refused, connect timeout): the service, not
+            # this row, is in trouble. The wait counts against the row's deadline only, so
+            # a server away for a while (a restart) is ridden out. Only a 429 slows us.
             wait = self.policy.throttle_wait(result.retry_after)
-            self.limiter.throttle(wait)
+            if result.status_code == 429:
+                self.stats.throttled += 1
+                self.limiter.throttle(wait)
             counted = False
         else:
             wait = self.policy.backoff(row.retries + 1, self._rng)
@@ -758,7 +775,7 @@ class _CreateRun(_Run):
     def _resolve_found(self, found: dict[str, list[Appointment]], batch: dict[str, _Row]) -> None:
         updates = [_update(CREATE, key, EntryState.DONE, items[0]) for key, items in found.items()]
         if updates:
-            self.ledger.record(updates)
+            self._writes.record(updates)
         for key, items in found.items():
             row = batch[key]
             self.stats.reconciled_found += 1
@@ -866,7 +883,7 @@ class _CancelRun(_Run):
 
     def _rejected(self, row: _Row, result: ApiResult[Any]) -> None:
         if _already_cancelled(result):
-            self.ledger.record([LedgerUpdate(CANCEL, row.key, EntryState.DONE,
+            self._writes.record([LedgerUpdate(CANCEL, row.key, EntryState.DONE,
                                              status=CANCELLED_STATUS)])  # fmt: skip
             outcome = Outcome.CANCELLED if row.unknown_sent else Outcome.ALREADY_CANCELLED
             self._finish(row, RowResult(outcome, attempts=row.attempts))
@@ -946,6 +963,7 @@ class _CancelRun(_Run):
 
     def _known_cancel(self, appointment_id: str) -> RowResult | None:
         """ALREADY_CANCELLED if the ledger already holds this cancel as done."""
+        self._writes.flush()  # read what this run has recorded so far
         entry = self.ledger.get(CANCEL, appointment_id)
         if entry is not None and entry.state is EntryState.DONE:
             return RowResult(Outcome.ALREADY_CANCELLED, stored(entry))

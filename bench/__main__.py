@@ -14,7 +14,13 @@ import time
 
 from bench.common import Figure, table
 
-BENCHES = ("bench.bench_intake", "bench.bench_workbook")
+BENCHES = (
+    "bench.bench_intake",
+    "bench.bench_workbook",
+    "bench.bench_allocate",
+    "bench.bench_fanout",
+    "bench.bench_end_to_end",
+)
 
 
 def main() -> int:

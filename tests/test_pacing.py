@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from batch_scheduler.config import SendSettings
-from batch_scheduler.pacing import GiveUp, RateLimiter, RetryPolicy
+from batch_scheduler.pacing import WINDOW_MARGIN, GiveUp, RateLimiter, RetryPolicy
 
 
 class FakeClock:
@@ -44,13 +44,15 @@ def times_of(clock: FakeClock, limiter: RateLimiter, count: int) -> list[float]:
     return asyncio.run(run())
 
 
-def test_tokens_are_spaced_one_over_the_rate() -> None:
+def test_tokens_are_spaced_one_over_the_rate_and_each_second_keeps_a_margin() -> None:
     clock = FakeClock()
     limiter = make_limiter(clock, 10, burst=1)
     granted = times_of(clock, limiter, 21)
     assert granted[0] == pytest.approx(1000.0)
     gaps = [b - a for a, b in itertools.pairwise(granted)]
-    assert gaps == pytest.approx([0.1] * 20)
+    # the 11th request waits until a full second (plus the margin) after the 1st
+    expected = [0.1] * 9 + [0.1 + WINDOW_MARGIN] + [0.1] * 9 + [0.1 + WINDOW_MARGIN]
+    assert gaps == pytest.approx(expected)
 
 
 def test_concurrent_callers_share_the_rate_in_arrival_order() -> None:
@@ -67,7 +69,8 @@ def test_concurrent_callers_share_the_rate_in_arrival_order() -> None:
 
     asyncio.run(run())
     assert [name for name, _ in order] == list(range(6))
-    assert [t for _, t in order] == pytest.approx([1000.0 + 0.2 * i for i in range(6)])
+    expected = [1000.0 + 0.2 * i for i in range(5)] + [1001.0 + WINDOW_MARGIN]
+    assert [t for _, t in order] == pytest.approx(expected)
 
 
 def test_the_bucket_starts_with_one_token_not_a_burst() -> None:
@@ -87,7 +90,7 @@ def test_burst_is_capped_after_idle_time() -> None:
 
 def test_a_429_pauses_everyone_and_halves_the_rate() -> None:
     clock = FakeClock()
-    limiter = make_limiter(clock, 20, burst=20)
+    limiter = make_limiter(clock, 20, burst=20, hold=0.0)
     clock.now += 5  # a full bucket, to show the pause empties it
     limiter.throttle(2.0)
     assert limiter.paused_until == pytest.approx(1007.0)
@@ -100,7 +103,7 @@ def test_a_429_pauses_everyone_and_halves_the_rate() -> None:
 
 def test_the_rate_climbs_back_slowly_and_stops_at_the_configured_rate() -> None:
     clock = FakeClock()
-    limiter = make_limiter(clock, 20, recovery=0.1)
+    limiter = make_limiter(clock, 20, recovery=0.1, hold=0.0)
     limiter.throttle(1.0)
     resume = limiter.paused_until
     assert limiter.rate_at(resume) == pytest.approx(10.0)
@@ -160,6 +163,27 @@ def test_no_one_second_window_holds_more_than_rate_plus_burst(
     for i, start in enumerate(granted):
         in_window = sum(1 for t in granted[i:] if t < start + 1.0 - 1e-9)
         assert in_window <= rate + burst + 1e-6
+
+
+def test_after_a_429_the_rate_drops_to_what_got_through_and_holds() -> None:
+    clock = FakeClock()
+    limiter = make_limiter(clock, 50, burst=1, hold=30.0, recovery=0.1)
+    times_of(clock, limiter, 21)  # 21 requests at 50/s: the server lets 20 a second through
+    limiter.throttle(1.0)
+    resume = limiter.paused_until
+    assert limiter.rate_at(resume) == pytest.approx(19)  # 21 - 2, not half (25): too fast
+    assert limiter.rate_at(resume + 29) == pytest.approx(19)  # held...
+    assert limiter.rate_at(resume + 31) == pytest.approx(19 + 5)  # ...then climbs
+
+
+def test_the_window_never_grants_more_than_the_rate_in_a_second_plus_margin() -> None:
+    clock = FakeClock()
+    limiter = make_limiter(clock, 20, burst=20)
+    clock.now += 10  # a full bucket: the burst alone could send 20 at once, then 20 more
+    granted = times_of(clock, limiter, 60)
+    for i, start in enumerate(granted):
+        in_window = sum(1 for t in granted[i:] if t < start + 1.0 + WINDOW_MARGIN - 1e-9)
+        assert in_window <= 20
 
 
 def test_limiter_refuses_a_zero_rate() -> None:
