@@ -1,14 +1,17 @@
 """Settings: frozen objects with named defaults, and the one place that loads them.
 
 Precedence: command-line flag > environment variable > config file (TOML) > default.
-Secrets come only from the environment or the config file, never from the command line,
-and are wrapped in `Secret` so that no repr, log line or exception shows them.
+Secrets come only from the environment or the config file (which must then be readable by
+its owner only), never from the command line, and are wrapped in `Secret` so that no repr,
+log line or exception shows them. TLS certificates are always verified: there is no setting
+to turn that off (a private CA is trusted through SSL_CERT_FILE instead).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -19,6 +22,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from batch_scheduler.errors import ConfigError
+from batch_scheduler.logs import add_secret
 
 PRODUCTION_TOKEN_URL = "https://auth.app.sqod.co.uk/oauth2/token"
 DEFAULT_STATE_DIR = Path.home() / ".batch_scheduler"
@@ -29,15 +33,21 @@ ENV_CLIENT_ID = "BATCH_SCHEDULER_CLIENT_ID"
 ENV_CLIENT_SECRET = "BATCH_SCHEDULER_CLIENT_SECRET"
 ENV_TOKEN_URL = "BATCH_SCHEDULER_TOKEN_URL"
 ENV_STATE_DIR = "BATCH_SCHEDULER_STATE_DIR"
+SECRET_KEYS = ("token", "client_secret")  # [api] keys that make a config file sensitive
 
 
 class Secret:
-    """A string that never shows itself: repr and str are masked; `reveal()` gives it."""
+    """A string that never shows itself: repr and str are masked; `reveal()` gives it.
+
+    Making one also registers the value with the log mask (logs.add_secret), so even a
+    careless log line or traceback that holds it shows *** instead.
+    """
 
     __slots__ = ("_value",)
 
     def __init__(self, value: str) -> None:
         self._value = value
+        add_secret(value)
 
     def reveal(self) -> str:
         return self._value
@@ -72,8 +82,10 @@ class ApiSettings:
     # server is about to close (a POST on such a connection has an unknown outcome)
     keepalive_expiry: float = 2.0
     token_renew_margin: float = 60.0  # renew this many seconds before expiry
-    verify_tls: bool = True
     max_connections: int = 64
+    # "aiohttp": httpx's API over aiohttp's connection pool (~15x less CPU per request at 64
+    # connections); "httpx": httpx's own pool. Config file: [api] http_client = "httpx"
+    http_client: str = "aiohttp"
 
 
 @dataclass(frozen=True)
@@ -120,16 +132,41 @@ def is_loopback_url(url: str) -> bool:
 
 
 def check_base_url(url: str) -> str:
-    """A base URL must be http(s) with a host, and https unless it is loopback."""
+    """A base URL must be http(s) with a host, and https unless it is loopback.
+
+    It must not carry credentials (user:password@, ?key=...): the URL is shown in messages,
+    the Summary and the ledger. Messages show only the scheme and host, never the rest.
+    """
     parts = urlsplit(url)
+    shown = f"{parts.scheme}://{parts.hostname}" if parts.hostname else "given"
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"The base URL {url!r} is not an http(s) URL.")
+        raise ConfigError(f"The base URL {shown} is not an http(s) URL with a host.")
+    if "@" in parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(
+            f"The base URL {shown} carries a user name, password, query or fragment: give "
+            "only scheme, host and path. Credentials go in BATCH_SCHEDULER_TOKEN, or "
+            "BATCH_SCHEDULER_CLIENT_ID and BATCH_SCHEDULER_CLIENT_SECRET."
+        )
     if parts.scheme == "http" and not is_loopback_url(url):
         raise ConfigError(
-            f"The base URL {url!r} is plain http: credentials and personal data would travel "
+            f"The base URL {shown} is plain http: credentials and personal data would travel "
             "unencrypted. Use https (plain http is allowed only on loopback, for the sandbox)."
         )
     return url.rstrip("/")
+
+
+def check_private(path: Path, data: Mapping[str, Any]) -> None:
+    """Refuse a config file that holds a secret but can be read by others (like ssh does)."""
+    api = data.get("api")
+    held = [key for key in SECRET_KEYS if isinstance(api, dict) and api.get(key)]
+    if not held:
+        return
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise ConfigError(
+            f"Config file {path} holds a secret (api.{held[0]}) but other users can read it "
+            f"(mode {mode:04o}). Run: chmod 600 {path}"
+        )
 
 
 def read_config_file(path: Path | None) -> dict[str, Any]:
@@ -137,11 +174,13 @@ def read_config_file(path: Path | None) -> dict[str, Any]:
         return {}
     try:
         with path.open("rb") as handle:
-            return tomllib.load(handle)
+            data = tomllib.load(handle)
     except FileNotFoundError:
         raise ConfigError(f"Config file {path} does not exist.") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"Config file {path} is not valid TOML: {exc}") from None
+    check_private(path, data)
+    return data
 
 
 def _section(data: Mapping[str, Any], name: str) -> dict[str, Any]:
@@ -228,6 +267,11 @@ def _api_settings(
     section: Mapping[str, Any], env: Mapping[str, str], flags: Mapping[str, Any]
 ) -> ApiSettings:
     section = dict(section)
+    if "verify_tls" in section:
+        raise ConfigError(
+            "Config: api.verify_tls is not a setting: TLS certificates are always verified. "
+            "To trust a private certificate authority, set SSL_CERT_FILE to its PEM bundle."
+        )
     base_url = flags.get("base_url") or env.get(ENV_BASE_URL) or section.pop("base_url", None)
     section.pop("base_url", None)
     if not base_url:

@@ -1,7 +1,10 @@
 """Logging set-up: text or JSON lines, on stderr, with secrets masked as a last line of defence.
 
 Modules log references, ids, codes and counts only: never names, dates of birth, phones,
-emails or credentials. The mask filter is a safety net for secrets, not a licence to log them.
+emails or credentials. The mask is a safety net for secrets, not a licence to log them: every
+value registered with `add_secret` (config.Secret registers itself, so the static token, the
+client secret and each access token issued to us are all covered) is replaced by *** in the
+finished log line, message, extra fields and traceback alike.
 """
 
 from __future__ import annotations
@@ -9,11 +12,34 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
 ROOT = "batch_scheduler"
+MASK = "***"
+MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words and numbers
 _RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+_secrets: set[str] = set()
+_secrets_lock = threading.Lock()
+
+
+def add_secret(value: str) -> None:
+    """Mask `value` in every log line this process writes from now on."""
+    if value and len(value) >= MIN_SECRET_LENGTH:
+        with _secrets_lock:
+            _secrets.add(value)
+
+
+def mask_secrets(text: str) -> str:
+    """`text` with every registered secret replaced by ***."""
+    with _secrets_lock:
+        known = sorted(_secrets, key=len, reverse=True)  # longest first: no partial leftovers
+    for secret in known:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
 
 
 class JsonFormatter(logging.Formatter):
@@ -34,36 +60,31 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
-class SecretMask(logging.Filter):
-    """Replace any known secret value in a record's final text with ***."""
+class MaskingFormatter(logging.Formatter):
+    """Wrap a formatter and mask secrets in its finished text (extras and tracebacks included)."""
 
-    def __init__(self, secrets: Iterable[str]) -> None:
+    def __init__(self, inner: logging.Formatter) -> None:
         super().__init__()
-        self._secrets = [s for s in secrets if s and len(s) >= 4]
+        self._inner = inner
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self._secrets:
-            return True
-        text = record.getMessage()
-        masked = text
-        for secret in self._secrets:
-            masked = masked.replace(secret, "***")
-        if masked != text:
-            record.msg, record.args = masked, None
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        return mask_secrets(self._inner.format(record))
 
 
 def setup_logging(
     *, verbose: bool = False, quiet: bool = False, fmt: str = "text", secrets: Iterable[str] = ()
 ) -> None:
     """Configure the package's logger once per process (the CLI calls this)."""
+    for secret in secrets:
+        add_secret(secret)
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
-    if fmt == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(SecretMask(secrets))
+    inner = (
+        JsonFormatter()
+        if fmt == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    handler.setFormatter(MaskingFormatter(inner))
     logger = logging.getLogger(ROOT)
     for old in list(logger.handlers):
         logger.removeHandler(old)
