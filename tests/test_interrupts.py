@@ -1,5 +1,6 @@
-"""A real `batch-scheduler book` process killed mid-run (SIGKILL) or stopped (SIGTERM), then re-run:
-exactly one appointment per valid row afterwards, whatever moment the process died."""
+"""A real `batch-scheduler book`/`cancel` process killed mid-run (SIGKILL) or stopped (SIGTERM),
+then re-run: exactly one appointment per valid row (book), each appointment cancelled by exactly
+one state change (cancel), whatever moment the process died."""
 
 from __future__ import annotations
 
@@ -15,19 +16,27 @@ from typing import Any
 from openpyxl import load_workbook
 
 from batch_scheduler.sandbox import SandboxConfig
-from tests.sheets import NOW, book_sheet
+from tests.conftest import seed_appointments
+from tests.sheets import NOW, book_sheet, write_xlsx
 
 ROWS = 120
+CANCEL_ROWS = 400
 
 
 def start_book(sheet: Path, out: Path, base_url: str, state: Path) -> subprocess.Popen[bytes]:
+    return start("book", sheet, out, base_url, state)
+
+
+def start(
+    command: str, sheet: Path, out: Path, base_url: str, state: Path
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "BATCH_SCHEDULER_TOKEN": "sandbox-token",
         "BATCH_SCHEDULER_STATE_DIR": str(state),
         "BATCH_SCHEDULER_NOW": NOW.isoformat(),
     }
-    cmd = [sys.executable, "-m", "batch_scheduler", "book", str(sheet), "--out", str(out),
+    cmd = [sys.executable, "-m", "batch_scheduler", command, str(sheet), "--out", str(out),
            "--base-url", base_url, "--concurrency", "4", "--rate", "1000", "--timezone",
            "Europe/London", "--config", str(write_config(state.parent))]  # fmt: skip
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -75,6 +84,47 @@ def test_sigkill_twice_then_rerun_books_each_row_once(sandbox_factory: Any, tmp_
     counts = outcomes(out)
     assert set(counts) <= {"created", "already_exists"}
     assert counts["already_exists"] >= 50
+
+
+def wait_for_cancels(server: Any, count: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while server.stats()["cancelled"] < count:
+        assert time.monotonic() < deadline, "the run never got going"
+        time.sleep(0.01)
+
+
+def test_cancel_sigkill_twice_then_rerun_cancels_each_once(
+    sandbox_factory: Any, tmp_path: Path
+) -> None:
+    server = sandbox_factory(SandboxConfig(seed=5, latency=0.01, drop_rate=0.05, error_rate=0.05))
+    ids = seed_appointments(server, CANCEL_ROWS)
+    sheet = write_xlsx(
+        tmp_path / "cancel.xlsx", [{"Appointment id": i} for i in ids], headers=["Appointment id"]
+    )
+    out, state = tmp_path / "results.xlsx", tmp_path / "state"
+
+    for killed_after in (60, 200):
+        process = start("cancel", sheet, out, server.base_url, state)
+        wait_for_cancels(server, killed_after)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+        assert process.returncode == -signal.SIGKILL
+    assert server.stats()["cancelled"] < CANCEL_ROWS
+
+    final = start("cancel", sheet, out, server.base_url, state)
+    _stdout, stderr = final.communicate(timeout=120)
+
+    assert final.returncode == 0, stderr.decode()
+    assert {a["status"] for a in server.appointments()} == {"cancelled"}
+    assert server.stats()["cancelled"] == CANCEL_ROWS  # no appointment changed state twice
+    rows = list(load_workbook(out, read_only=True)["Results"].iter_rows(values_only=True))
+    header = rows[0]
+    lines = [dict(zip(header, row, strict=True)) for row in rows[1:]]
+    assert [line["appointment_id"] for line in lines] == ids
+    assert {line["status"] for line in lines} == {"cancelled"}
+    counts = Counter(line["outcome"] for line in lines)
+    assert set(counts) <= {"cancelled", "already_cancelled"}
+    assert counts["already_cancelled"] >= 200
 
 
 def test_sigterm_writes_partial_results_and_exits_130(sandbox_factory: Any, tmp_path: Path) -> None:

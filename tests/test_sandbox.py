@@ -538,6 +538,74 @@ def test_drop_rate_one_stores_then_sends_no_answer(sandbox_factory: SandboxFacto
     assert [(e["dropped"], e["status"]) for e in log] == [(True, None), (True, None), (False, 200)]
 
 
+def test_burst_answers_calls_n_to_m_and_changes_nothing(sandbox_factory: SandboxFactory) -> None:
+    sandbox = sandbox_factory(burst_start=2, burst_length=3, burst_status=503)
+    with client_for(sandbox) as client:
+        statuses = [
+            client.post(APPOINTMENTS, json=json_body(f"B{n}")).status_code for n in range(6)
+        ]
+    assert statuses == [201, 503, 503, 503, 201, 201]
+    assert sorted(a["reference"] for a in sandbox.appointments()) == ["B0", "B4", "B5"]
+
+
+def test_burst_without_a_status_mixes_error_statuses(sandbox_factory: SandboxFactory) -> None:
+    sandbox = sandbox_factory(burst_start=1, burst_length=40, error_statuses=(500, 502))
+    with client_for(sandbox) as client:
+        statuses = {client.get(APPOINTMENTS).status_code for _ in range(40)}
+    assert statuses == {500, 502}
+
+
+def test_throttle_storm_answers_429_with_retry_after_zero(sandbox_factory: SandboxFactory) -> None:
+    sandbox = sandbox_factory(throttle_rate=1.0)
+    with client_for(sandbox) as client:
+        response = client.post(APPOINTMENTS, json=json_body("T1"))
+        assert (response.status_code, response.headers["Retry-After"]) == (429, "0")
+        sandbox.reconfigure(throttle_rate=0.0)
+        assert client.post(APPOINTMENTS, json=json_body("T1")).status_code == 201
+
+
+def test_spike_stores_first_and_answers_late(sandbox_factory: SandboxFactory) -> None:
+    """The nasty case: the client times out, yet the appointment exists."""
+    sandbox = sandbox_factory(spike_rate=1.0, spike_delay=0.5)
+    with client_for(sandbox) as client, pytest.raises(httpx.ReadTimeout):
+        client.post(APPOINTMENTS, json=json_body("S1"), timeout=0.2)
+    assert [a["reference"] for a in sandbox.appointments()] == ["S1"]
+
+
+def test_tokens_revoked_at_call_n_then_new_ones_work(sandbox_factory: SandboxFactory) -> None:
+    sandbox = sandbox_factory(revoke_tokens_at=3)
+    with client_for(sandbox) as client:
+        issued = client.post(
+            sandbox.token_url,
+            auth=("sandbox-client", "sandbox-secret"),
+            data={"grant_type": "client_credentials"},
+        ).json()["access_token"]
+        oauth = {"Authorization": f"Bearer {issued}"}
+        assert client.get(APPOINTMENTS).status_code == 200
+        assert client.get(APPOINTMENTS, headers=oauth).status_code == 200
+        assert client.get(APPOINTMENTS).status_code == 401  # call 3: static token revoked
+        assert client.get(APPOINTMENTS, headers=oauth).status_code == 401
+        renewed = client.post(
+            sandbox.token_url,
+            auth=("sandbox-client", "sandbox-secret"),
+            data={"grant_type": "client_credentials"},
+        ).json()["access_token"]
+        assert client.get(APPOINTMENTS, headers={"Authorization": f"Bearer {renewed}"}).is_success
+        sandbox.reconfigure(static_token="rotated")
+        assert client.get(APPOINTMENTS, headers={"Authorization": "Bearer rotated"}).is_success
+
+
+def test_stop_listening_refuses_then_resume_keeps_the_store(sandbox: RunningSandbox) -> None:
+    with client_for(sandbox) as client:
+        assert client.post(APPOINTMENTS, json=json_body("R1")).status_code == 201
+        sandbox.stop_listening()
+        with pytest.raises(httpx.ConnectError):  # the kept-alive connection was cut too
+            client.get(APPOINTMENTS)
+        sandbox.resume()
+        listed = client.get(APPOINTMENTS).json()["data"]
+    assert [a["reference"] for a in listed] == ["R1"]
+
+
 def test_latency_delays_every_api_call(sandbox_factory: SandboxFactory) -> None:
     sandbox = sandbox_factory(latency=0.2)
     with client_for(sandbox) as client:

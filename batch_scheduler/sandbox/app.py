@@ -1,8 +1,9 @@
 """The Starlette app: the Appointments API, the token endpoint and the /_sandbox helpers.
 
-Inside an API call the order is fixed: auth -> rate limit -> latency -> injected 5xx (changes
-nothing) -> the work -> maybe drop (creates and cancels: the change is stored, then the
-connection is closed with no answer).
+Inside an API call the order is fixed: numbering (and token revocation when due) -> auth ->
+rate limit -> injected 429 -> latency -> burst or injected 5xx (change nothing) -> the work ->
+maybe a latency spike (the change is made, the answer is late) -> maybe drop (creates and
+cancels: the change is stored, then the connection is closed with no answer).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from batch_scheduler.sandbox import faults
 from batch_scheduler.sandbox.bodies import read_input
@@ -71,11 +73,31 @@ class _Call:
     key: str
     occurrence: int
     rate: faults.RateVerdict | None
+    spike: float = 0.0  # seconds to hold the answer back, after the work
+    closing: asyncio.Event | None = None
 
     def answer(self, response: Response) -> Response:
         if self.rate is not None:
             response.headers.update(self.rate.headers())
+        if self.spike > 0 and self.closing is not None:
+            return _Late(response, self.spike, self.closing)
         return response
+
+
+class _Late(Response):
+    """An answer sent `delay` seconds after the work was done (none if the server stops)."""
+
+    def __init__(self, inner: Response, delay: float, closing: asyncio.Event) -> None:
+        super().__init__(status_code=inner.status_code)
+        self.inner = inner
+        self.delay = delay
+        self.closing = closing
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if await _closed_during(self.closing, self.delay):
+            await DropConnection()(scope, receive, send)
+            return
+        await self.inner(scope, receive, send)
 
 
 @dataclass
@@ -84,11 +106,13 @@ class _Pass:
 
     token: str
     rate: faults.RateVerdict | None
+    number: int  # the call's place in arrival order, 1-based
 
 
 def _authorize(request: Request) -> _Pass | Response:
     """Auth, then the rate limit: who may go on, or the answer."""
     state = _state(request)
+    number = state.count_call()
     token = _bearer(request)
     access = state.check_token(token)
     if access is Access.UNAUTHENTICATED or token is None:
@@ -98,7 +122,7 @@ def _authorize(request: Request) -> _Pass | Response:
     rate = state.take_rate_slot(token)
     if rate is not None and rate.retry_after is not None:
         return _json({"message": "Too Many Attempts."}, 429, rate.headers())
-    return _Pass(token, rate)
+    return _Pass(token, rate, number)
 
 
 async def _suffer(request: Request, passed: _Pass, op: str, key: str) -> _Call | Response:
@@ -106,14 +130,25 @@ async def _suffer(request: Request, passed: _Pass, op: str, key: str) -> _Call |
     state = _state(request)
     occurrence = state.next_occurrence(op, key)
     config = state.config
+    if faults.throttled(config, op, key, occurrence):
+        return _too_many(config.throttle_retry_after)
     delay = faults.latency(config, op, key, occurrence)
     if delay > 0 and await _closed_during(state.closing, delay):
         return DropConnection()  # the server is stopping: like a real one, it answers nothing
-    call = _Call(op, key, occurrence, passed.rate)
-    status = faults.injected_error(config, op, key, occurrence)
+    spike = faults.spike(config, op, key, occurrence)
+    call = _Call(op, key, occurrence, passed.rate, spike, state.closing)
+    status = faults.in_burst(config, passed.number)
+    if status == 429:
+        return _too_many(0)
+    if status is None:
+        status = faults.injected_error(config, op, key, occurrence)
     if status is not None:
         return call.answer(_json({"message": "Server Error"}, status))
     return call
+
+
+def _too_many(retry_after: int) -> Response:
+    return _json({"message": "Too Many Attempts."}, 429, {"Retry-After": str(retry_after)})
 
 
 async def _closed_during(closing: asyncio.Event, delay: float) -> bool:

@@ -28,6 +28,16 @@ from batch_scheduler.sandbox.server import build_server
     type=click.Choice(["reject", "allow"]),
     help="A reference used twice: 422 (reject) or a second appointment (allow).",
 )
+@click.option(
+    "--throttle-rate", type=float, help="Fraction of API calls answered 429, Retry-After 0."
+)
+@click.option(
+    "--spike-rate", type=float, help="Fraction of API calls answered late, after the work."
+)
+@click.option("--spike-delay", type=float, help="Seconds those late answers wait.")
+@click.option("--burst-start", type=int, help="API call number where a 5xx burst begins (1-based).")
+@click.option("--burst-length", type=int, help="How many calls the burst lasts.")
+@click.option("--revoke-tokens-at", type=int, help="At this API call every token issued gets 401.")
 @click.option("--token-lifetime", type=float, help="Seconds a token from /oauth2/token lasts.")
 @click.option("--client-id", help="OAuth2 client id the token endpoint accepts.")
 @click.option("--client-secret", help="OAuth2 client secret (a sandbox value, not a real one).")

@@ -37,6 +37,28 @@ def injected_error(config: SandboxConfig, op: str, key: str, occurrence: int) ->
     return statuses[int(pick * len(statuses))]
 
 
+def in_burst(config: SandboxConfig, number: int) -> int | None:
+    """The status for API call `number` (1-based, arrival order) if it falls in the burst."""
+    start = config.burst_start
+    if not start or not start <= number < start + config.burst_length:
+        return None
+    if config.burst_status is not None:
+        return config.burst_status
+    statuses = config.error_statuses
+    return statuses[int(unit(config.seed, "burst", "", number) * len(statuses))]
+
+
+def throttled(config: SandboxConfig, op: str, key: str, occurrence: int) -> bool:
+    """Whether to answer 429 (with Retry-After: throttle_retry_after) whatever the rate."""
+    return unit(config.seed, f"throttle:{op}", key, occurrence) < config.throttle_rate
+
+
+def spike(config: SandboxConfig, op: str, key: str, occurrence: int) -> float:
+    """Seconds to wait after the work is done and before answering (0: no spike)."""
+    hit = unit(config.seed, f"spike:{op}", key, occurrence) < config.spike_rate
+    return config.spike_delay if hit else 0.0
+
+
 def should_drop(config: SandboxConfig, op: str, key: str, occurrence: int) -> bool:
     """Whether to store the change and then close the connection without answering."""
     return unit(config.seed, f"drop:{op}", key, occurrence) < config.drop_rate

@@ -8,6 +8,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Coroutine
 from types import TracebackType
 from typing import Any
 
@@ -90,6 +91,36 @@ class _Server(uvicorn.Server):
             await server.wait_closed()
         await self.lifespan.shutdown()
 
+    async def pause(self) -> None:
+        """Stop listening (new connections are refused) and cut every open connection."""
+        for server in self.servers:
+            server.close()
+        for connection in list(self.server_state.connections):
+            transport = getattr(connection, "transport", None)
+            if transport is not None:
+                transport.abort()
+        for server in self.servers:
+            await server.wait_closed()
+
+    async def resume(self, sock: socket.socket) -> None:
+        """Listen again on `sock`, with the same app and state."""
+        config = self.config
+
+        def protocol() -> asyncio.Protocol:
+            return config.http_protocol_class(  # type: ignore[call-arg]
+                config=config, server_state=self.server_state, app_state=self.lifespan.state
+            )
+
+        loop = asyncio.get_running_loop()
+        self.servers = [await loop.create_server(protocol, sock=sock, backlog=config.backlog)]
+
+    def call(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` on the server's loop from another thread and wait for it."""
+        if self._loop is None:
+            work.close()
+            raise RuntimeError("the sandbox is not running")
+        asyncio.run_coroutine_threadsafe(work, self._loop).result(STOP_TIMEOUT)
+
     def request_exit(self) -> None:
         """Ask the server to stop; safe from any thread."""
         self.should_exit = True
@@ -150,6 +181,8 @@ class RunningSandbox:
             daemon=True,
         )
         self._holds_interval = False
+        self._address = (host, int(self._sock.getsockname()[1]))
+        self._paused = False
 
     def _start(self) -> None:
         _switch_interval.acquire()
@@ -175,6 +208,26 @@ class RunningSandbox:
         if self._holds_interval:
             self._holds_interval = False
             _switch_interval.release()
+
+    def stop_listening(self) -> None:
+        """The server goes away: connections are cut and new ones refused, until resume().
+
+        The store, tokens and counters are kept, as for a server restarting behind a load
+        balancer; requests already being worked on finish, but their answers are lost."""
+        if self._paused:
+            return
+        self._server.call(self._server.pause())
+        self._sock.close()
+        self._paused = True
+
+    def resume(self) -> None:
+        """Listen again on the same port, with the same store (after stop_listening())."""
+        if not self._paused:
+            return
+        host, port = self._address
+        self._sock = _bind(host, port)
+        self._server.call(self._server.resume(self._sock))
+        self._paused = False
 
     def reconfigure(self, **changes: Any) -> None:
         """Change knobs while serving, e.g. reconfigure(error_rate=0.5)."""

@@ -61,6 +61,8 @@ class SandboxState:
         self._ordered: list[AppointmentRecord] = []
         self._by_reference: dict[str, set[str]] = {}  # reference -> ids, for duplicate checks
         self._tokens: dict[str, float] = {}
+        self._revoked: set[str] = set()
+        self._calls = 0  # API calls admitted so far, for bursts and revocation
         self._windows: dict[str, SlidingWindow] = {}
         self._occurrences: Counter[tuple[str, str]] = Counter()
         self._log: list[dict[str, Any]] = []
@@ -91,10 +93,28 @@ class SandboxState:
             self._tokens[token] = time.monotonic() + self.config.token_lifetime
         return token
 
+    def revoke_tokens(self) -> None:
+        """Every token issued so far, and the current static token, get 401 from now on."""
+        with self._lock:
+            self._revoke()
+
+    def _revoke(self) -> None:
+        self._revoked.update(self._tokens)
+        self._revoked.add(self.config.static_token)
+        self._tokens.clear()
+
+    def count_call(self) -> int:
+        """Number an API call (1-based, in arrival order); revokes tokens when it is time."""
+        with self._lock:
+            self._calls += 1
+            if self._calls == self.config.revoke_tokens_at:
+                self._revoke()
+            return self._calls
+
     def check_token(self, token: str | None) -> Access:
         with self._lock:
             config = self.config
-            if token is None:
+            if token is None or token in self._revoked:
                 return Access.UNAUTHENTICATED
             if token in config.underprivileged_tokens:
                 return Access.FORBIDDEN
