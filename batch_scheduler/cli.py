@@ -53,7 +53,7 @@ input_options = _options(
 
 send_options = _options(
     click.option("--out", "out_path", type=click.Path(path_type=Path), required=True,
-                 help="The results workbook to write (.xlsx)."),
+                 help="The results workbook to write (.xlsx; .csv: Results sheet only)."),
     click.option("--dry-run", is_flag=True, help="Read, validate and plan; send nothing."),
     click.option("--summary-json", type=click.Path(path_type=Path),
                  help="Also write the run's summary as JSON here."),
@@ -120,7 +120,7 @@ def cancel(**opts: Any) -> None:
 
 @cli.command()
 @click.argument("out", type=click.Path(path_type=Path))
-@click.option("--kind", type=click.Choice(["book", "cancel"]), default="book")
+@click.option("--kind", type=click.Choice(["book", "cancel", "allocate"]), default="book")
 @click.option("--config", "config_path", type=click.Path(path_type=Path))
 def template(out: Path, kind: str, config_path: Path | None) -> None:
     """Write an Excel template for ops to fill in (with an Instructions sheet)."""
@@ -141,6 +141,71 @@ def demo(out_dir: Path) -> None:
     report, path = _guard(lambda: run_demo(out_dir, progress=CliProgress()))
     _print_report(report)
     click.echo(f"\nThe results workbook is at {path.resolve()}")
+
+
+@cli.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option("--out", "out_path", type=click.Path(path_type=Path), required=True,
+              help="The plan workbook to write (.xlsx).")  # fmt: skip
+@click.option("--slots", "slots_path", type=click.Path(path_type=Path),
+              help="The slots in their own file (INPUT: the claimants).")  # fmt: skip
+@click.option("--claimants-sheet", help="The claimants' sheet [Claimants; with --slots: first].")
+@click.option("--slots-sheet", help="The slots' sheet [Slots; with --slots: first].")
+@click.option("--strategy", type=click.Choice(["first-fit", "interpreter-first"]),
+              default="first-fit", show_default=True,
+              help="Who is served first (see README).")  # fmt: skip
+@click.option("--book", "book_now", is_flag=True, help="Book the plan straight away.")
+@click.option("--results", "results_path", type=click.Path(path_type=Path),
+              help="With --book: the results workbook [PLAN-results.xlsx].")  # fmt: skip
+@click.option("--timezone", help="Time zone of the times in the sheets [Europe/London].")
+@click.option("--config", "config_path", type=click.Path(path_type=Path),
+              help="A TOML config file.")  # fmt: skip
+@click.option("--base-url", help="The API's base URL (or BATCH_SCHEDULER_BASE_URL).")
+@click.option("--rate", type=float, help="At most this many requests per second [10].")
+@click.option("--concurrency", type=int, help="At most this many requests in flight [8].")
+@click.option("--timeout", type=float, help="Seconds to wait for one answer [30].")
+@click.option("--max-retries", type=int, help="Retries per row after the first try [6].")
+@click.option("--state-dir", type=click.Path(path_type=Path),
+              help="Where the ledger lives (or BATCH_SCHEDULER_STATE_DIR).")  # fmt: skip
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging (never personal data).")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text")
+def allocate(**opts: Any) -> None:
+    """Pair claimants with free slots, explain who could not be placed, and (--book) book it.
+
+    INPUT is a workbook with a Claimants sheet and a Slots sheet, or (with --slots) the
+    claimants alone. The plan is the same for the same input. Exit 0 when everyone was
+    placed (and booked), 1 when some were not, 2 when a sheet cannot be used.
+    """
+    from batch_scheduler.allocate import Strategy
+    from batch_scheduler.allocation import AllocateRequest
+    from batch_scheduler.allocation import allocate as allocate_plan
+
+    settings = _settings(opts, need_api=bool(opts["book_now"]))
+    request = AllocateRequest(
+        opts["input_path"], opts["out_path"], slots_path=opts.get("slots_path"),
+        claimants_sheet=opts.get("claimants_sheet"), slots_sheet=opts.get("slots_sheet"),
+        strategy=Strategy(opts["strategy"]), book=bool(opts["book_now"]),
+        results_path=opts.get("results_path"), options_text=_options_text(opts),
+    )  # fmt: skip
+    now = _now()
+    report = _guard(lambda: allocate_plan(
+        request, settings, now=now, progress=CliProgress(), handle_signals=True
+    ))  # fmt: skip
+    summary = report.summary
+    click.echo(f"allocate ({report.plan.strategy}): {summary['claimants']} claimants, "
+               f"{summary['usable_slots']} usable slots, {summary['places']} places")  # fmt: skip
+    for key, value in summary.items():
+        if key == "placed" or key.startswith("unplaced"):
+            click.echo(f"  {key:<32} {value:>7}")
+    for sheet, issue in report.issues[:FIRST_ISSUES]:
+        click.echo(f"  [{issue.severity}] {sheet}: {issue}")
+    click.echo(f"Wrote the plan to {report.out_path}")
+    if report.booking is not None:
+        _print_report(report.booking)
+        if report.booking.interrupted:
+            click.echo("Interrupted: partial results written; run again to finish.", err=True)
+    sys.exit(report.exit_code)
 
 
 cli.add_command(sandbox_command, name="sandbox")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 
@@ -258,12 +258,115 @@ CANCEL_FIELDS: tuple[Field, ...] = (
 )
 
 
+# ---------------------------------------------------------------- allocation sheets
+# A Claimants sheet is a book sheet without the time (the allocator picks the slot) plus the
+# claimant's date window; a Slots sheet lists free slots. Slot columns reuse the book's field
+# names (appointment_at, duration_in_minutes, department, interpreter_language) so that the
+# book's own rules check them; only their headers and descriptions differ.
+
+_BOOK = {f.name: f for f in BOOK_FIELDS}
+_SLOT_CHOSEN = frozenset(
+    {"appointment_at", "appointment_date", "appointment_time", "duration_in_minutes"}
+)
+
+_BEFORE_DEPARTMENT = [f.name for f in BOOK_FIELDS].index("department")
+
+CLAIMANT_FIELDS: tuple[Field, ...] = (
+    *(f for f in BOOK_FIELDS[:_BEFORE_DEPARTMENT] if f.name not in _SLOT_CHOSEN),
+    replace(
+        _BOOK["department"],
+        description="Only slots of this department are offered: its id, or its name as listed "
+        "in the config file. Blank: any department.",
+    ),
+    Field(
+        "earliest_date",
+        "Earliest date",
+        Kind.DATE,
+        "The first day this claimant can attend, day first. Blank: any day.",
+        "01/12/2026",
+        aliases=("Earliest", "Not before", "Available from", "From date", "Window start"),
+    ),
+    Field(
+        "latest_date",
+        "Latest date",
+        Kind.DATE,
+        "The last day this claimant can attend (the whole day counts), day first. Blank: any day.",
+        "05/12/2026",
+        aliases=("Latest", "Not after", "Available until", "To date", "Window end", "Deadline"),
+    ),
+    *BOOK_FIELDS[_BEFORE_DEPARTMENT + 1 :],
+)
+
+SLOT_FIELDS: tuple[Field, ...] = (
+    Field(
+        "appointment_at",
+        "Start",
+        Kind.DATETIME,
+        "When the slot starts, as a clock in the UK shows it (or the --timezone given). Day "
+        "first: 03/12/2026 14:30. Or use two columns, Start date and Start time.",
+        "03/12/2026 14:30",
+        aliases=("Slot", "Slot start", "Start date and time", "Date/time", "Datetime", "When"),
+        required=True,
+    ),
+    Field(
+        "appointment_date",
+        "Start date",
+        Kind.DATE,
+        "The slot's date, when the time is in its own column.",
+        "03/12/2026",
+        aliases=("Date", "Slot date"),
+    ),
+    Field(
+        "appointment_time",
+        "Start time",
+        Kind.TIME,
+        "The slot's start time (24-hour clock), when the date is in its own column.",
+        "14:30",
+        aliases=("Time", "Slot time"),
+    ),
+    replace(
+        _BOOK["duration_in_minutes"],
+        description="Length of the slot in whole minutes, 1 to 1440. Blank: the default (30).",
+    ),
+    replace(
+        _BOOK["department"],
+        description="The department whose assessor holds the slot: its id, or its name as "
+        "listed in the config file. Blank: the slot is only offered to claimants who give no "
+        "department.",
+    ),
+    Field(
+        "interpreter_language",
+        "Interpreter language",
+        Kind.TEXT,
+        "The language of the interpreter booked for this slot, if any. Claimants who need that "
+        "language can only be placed in such slots.",
+        "Welsh",
+        aliases=("Language", "Interpreter", "Language offered", "Interpreter language offered"),
+        max_length=255,
+    ),
+    Field(
+        "capacity",
+        "Capacity",
+        Kind.INTEGER,
+        "How many claimants the slot can take. Blank: 1.",
+        "1",
+        aliases=("Places", "Spaces", "Seats", "Max claimants"),
+    ),
+)
+
+KINDS: tuple[str, ...] = ("book", "cancel", "claimants", "slots")
+
+
 def fields_for(kind: str) -> tuple[Field, ...]:
-    """The field list for a sheet kind: "book" or "cancel"."""
+    """The field list for a sheet kind: "book", "cancel", "claimants" or "slots"."""
     if kind == "book":
         return BOOK_FIELDS
     if kind == "cancel":
         return CANCEL_FIELDS
+    if kind == "claimants":
+        return CLAIMANT_FIELDS
+    if kind == "slots":
+        return SLOT_FIELDS
     raise ValueError(f"unknown sheet kind {kind!r}")
 
 

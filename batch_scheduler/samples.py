@@ -177,6 +177,114 @@ def make_cancel_rows(today: date) -> list[dict[str, Cell]]:
     return rows
 
 
+# ---------------------------------------------------------------- allocate (Claimants + Slots)
+
+CLAIMANT_HEADERS: tuple[str, ...] = (
+    "Ref", "Claimant Name", "DOB", "Mobile", "Email address", "Interpreter?", "Language",
+    "Department", "Earliest", "Latest", "Notes",
+)  # fmt: skip
+SLOT_HEADERS: tuple[str, ...] = (
+    "Slot start", "Duration", "Department", "Interpreter language", "Capacity",
+)  # fmt: skip
+ALLOCATE_DEPARTMENTS = {"Benefits": 1, "Housing": 2, "Employment support": 3}
+# Claimant name -> what the sample shows for them with the first-fit strategy.
+ALLOCATE_STORY: dict[str, str] = {
+    "Mari Jenkins": "needs Polish: the only Polish slot went to a Housing claimant served "
+    "earlier (all-slots-full); --strategy interpreter-first places her",
+    "Iolo Morgan": "needs Arabic: no-language-slot",
+    "Megan Roberts": "Employment support has no slots: no-department-slot",
+    "Gareth Evans": "available only on a Saturday: no-slot-in-window",
+    "Bethan Lloyd": "invalid email: invalid-row",
+    "Nia Pritchard": "interpreter needed, no language: invalid-row",
+    "Eleri Griffiths": "listed twice (row 26 repeats row 25): duplicate-claimant",
+    "Ceri Powell": "fifth Housing claimant for four Housing places: all-slots-full",
+}
+
+
+def sample_week(today: date) -> list[date]:
+    """The five working days the allocate sample's slots fall on (from two days after today)."""
+    days: list[date] = []
+    day = today + timedelta(days=2)
+    while len(days) < 5:
+        if day.weekday() < 5:
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def make_slot_rows(today: date) -> list[dict[str, Cell]]:
+    """A week of free slots: Benefits (Welsh twice), Housing (Polish once); one bad capacity."""
+    rows: list[dict[str, Cell]] = []
+    for n, day in enumerate(sample_week(today)):
+        for at, department, capacity in ((10, "Benefits", 2), (11, "Benefits", 1),
+                                         (14, "Benefits", 1)):  # fmt: skip
+            start = datetime.combine(day, time(at, 0))
+            rows.append({"Slot start": start, "Duration": 45, "Department": department,
+                         "Capacity": capacity})  # fmt: skip
+        if n in (0, 3):
+            rows.append({"Slot start": datetime.combine(day, time(12, 0)), "Duration": 60,
+                         "Department": "Benefits", "Interpreter language": "Welsh"})  # fmt: skip
+        if n in (0, 2, 4):
+            rows.append({"Slot start": datetime.combine(day, time(10, 30)), "Duration": 30,
+                         "Department": "Housing"})  # fmt: skip
+        if n == 1:
+            rows.append({"Slot start": datetime.combine(day, time(15, 0)), "Duration": 30,
+                         "Department": "Housing", "Interpreter language": "polish"})  # fmt: skip
+    rows.append({"Slot start": datetime.combine(sample_week(today)[4], time(16, 0)),
+                 "Duration": 30, "Department": "Benefits", "Capacity": "two"})  # fmt: skip
+    return rows
+
+
+def make_claimant_rows(today: date) -> list[dict[str, Cell]]:
+    """30 claimants for the sample week; ALLOCATE_STORY says what happens to the special ones."""
+    rows: list[dict[str, Cell]] = []
+    for i in range(30):
+        name, email = _PEOPLE[i]
+        rows.append(
+            {
+                "Ref": f"AL-{2000 + i}" if i % 5 else None,
+                "Claimant Name": name,
+                "DOB": date(1950 + (i * 7) % 50, 1 + i % 12, 1 + (i * 5) % 28),
+                "Mobile": f"07400 900{300 + i:03d}",
+                "Email address": f"{email}@example.org",
+                "Interpreter?": "No" if i % 2 else None,
+                "Department": "Housing" if i % 6 == 0 else "Benefits",
+                "Notes": _NOTES[i % len(_NOTES)] or None,
+            }
+        )
+    week = sample_week(today)
+    saturday = week[0] + timedelta(days=5 - week[0].weekday())
+    by_name = {row["Claimant Name"]: row for row in rows}
+    by_name["Gwenllian Prys"].update({"Interpreter?": "Yes", "Language": "Welsh"})
+    by_name["Mark Smith-Jones"].update(
+        {"Interpreter?": "yes", "Language": "Welsh", "Earliest": week[3], "Latest": week[4]}
+    )
+    by_name["Mari Jenkins"].update({"Interpreter?": "Y", "Language": "Polish",
+                                    "Department": "Housing"})  # fmt: skip
+    by_name["Iolo Morgan"].update({"Interpreter?": "Yes", "Language": "Arabic"})
+    by_name["Megan Roberts"]["Department"] = "Employment support"
+    by_name["Gareth Evans"].update({"Earliest": saturday, "Latest": saturday})
+    by_name["Bethan Lloyd"]["Email address"] = "bethan.lloyd@@example.org"
+    by_name["Nia Pritchard"].update({"Interpreter?": "Yes", "Language": None})
+    by_name["Eleri Griffiths"]["Ref"] = None
+    by_name["Jan Wiśniewski"].update(
+        {key: by_name["Eleri Griffiths"][key] for key in ("Ref", "Claimant Name", "DOB")}
+    )
+    by_name["Ceri Powell"]["Department"] = "Housing"
+    return rows
+
+
+def write_allocate_sample(path: Path, today: date) -> Path:
+    """One workbook with a Claimants sheet and a Slots sheet, for `allocate`."""
+    return write_sheets(
+        path,
+        {
+            "Claimants": (CLAIMANT_HEADERS, make_claimant_rows(today)),
+            "Slots": (SLOT_HEADERS, make_slot_rows(today)),
+        },
+    )
+
+
 def _csv_cell(value: Cell) -> str:
     """What Excel would write when saving as CSV (day-first dates, 11-digit floats)."""
     if value is None:
@@ -200,22 +308,31 @@ def write_csv(path: Path, headers: tuple[str, ...], rows: list[dict[str, Cell]])
     return path
 
 
+Sheet = tuple[tuple[str, ...], list[dict[str, Cell]]]  # headers, rows
+
+
 def write_xlsx(path: Path, headers: tuple[str, ...], rows: list[dict[str, Cell]]) -> Path:
     """An xlsx as ops would type it: real date cells, text phones, the odd number cell."""
+    return write_sheets(path, {"Appointments": (headers, rows)})
+
+
+def write_sheets(path: Path, sheets: dict[str, Sheet]) -> Path:
+    """A workbook with one sheet per entry, each written like `write_xlsx`."""
     book = xlsxwriter.Workbook(str(path))
     book.set_properties({"created": datetime(2026, 11, 25, 9, 0)})  # reproducible bytes
-    sheet = book.add_worksheet("Appointments")
     bold = book.add_format({"bold": True, "bg_color": "#DDEBF7"})
     formats: dict[type, Format] = {
         datetime: book.add_format({"num_format": "dd/mm/yyyy hh:mm"}),
         date: book.add_format({"num_format": "dd/mm/yyyy"}),
     }
-    sheet.write_row(0, 0, headers, bold)
-    for r, row in enumerate(rows, start=1):
-        for c, header in enumerate(headers):
-            _write_cell(sheet, r, c, row.get(header), formats)
-    sheet.set_column(0, len(headers) - 1, 16)
-    sheet.freeze_panes(1, 0)
+    for name, (headers, rows) in sheets.items():
+        sheet = book.add_worksheet(name)
+        sheet.write_row(0, 0, headers, bold)
+        for r, row in enumerate(rows, start=1):
+            for c, header in enumerate(headers):
+                _write_cell(sheet, r, c, row.get(header), formats)
+        sheet.set_column(0, len(headers) - 1, 16)
+        sheet.freeze_panes(1, 0)
     book.close()
     return path
 
@@ -236,13 +353,15 @@ def _write_cell(sheet: Worksheet, r: int, c: int, value: Cell, formats: dict[typ
 
 
 def write_samples(folder: Path, today: date) -> dict[str, Path]:
-    """Write book.xlsx, book.csv and cancel.csv into `folder` for `today`; return their paths."""
+    """Write book.xlsx, book.csv, cancel.csv and allocate_sample.xlsx into `folder` for `today`;
+    return their paths."""
     folder.mkdir(parents=True, exist_ok=True)
     book = make_book_rows(today)
     return {
         "book.xlsx": write_xlsx(folder / "book.xlsx", BOOK_HEADERS, book),
         "book.csv": write_csv(folder / "book.csv", BOOK_HEADERS, book),
         "cancel.csv": write_csv(folder / "cancel.csv", CANCEL_HEADERS, make_cancel_rows(today)),
+        "allocate_sample.xlsx": write_allocate_sample(folder / "allocate_sample.xlsx", today),
     }
 
 

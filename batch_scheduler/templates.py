@@ -14,10 +14,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from xlsxwriter.worksheet import Worksheet
 
+from batch_scheduler.allocation_schema import describe_allocation_rules
 from batch_scheduler.atomicfile import atomic_path
 from batch_scheduler.config import IntakeSettings
 from batch_scheduler.fields import Field, Kind, fields_for
@@ -25,7 +27,13 @@ from batch_scheduler.schema import describe_rules
 from batch_scheduler.xlsx_cells import MAX_ROWS, Formats, open_book
 
 DOCUMENT_DATE = datetime(2026, 1, 1)  # fixed, so regenerating gives the same file
-SHEET_NAMES = {"book": "Book", "cancel": "Cancel"}
+SHEET_NAMES = {"book": "Book", "cancel": "Cancel", "allocate": "Allocate"}
+# The data sheets of each template: (sheet name, kind of sheet its fields come from).
+DATA_SHEETS: dict[str, tuple[tuple[str, str], ...]] = {
+    "book": (("Book", "book"),),
+    "cancel": (("Cancel", "cancel"),),
+    "allocate": (("Claimants", "claimants"), ("Slots", "slots")),
+}
 ALTERNATIVES = frozenset({"appointment_date", "appointment_time"})  # Instructions only
 TEXT_FIELDS = frozenset({"reference", "appointment_id"})  # keep leading zeros, like phones
 INSTRUCTION_COLUMNS = (
@@ -37,6 +45,10 @@ INSTRUCTION_COLUMNS = (
     ("Also accepted as", 40),
 )
 _REQUIRED_NOTES = {
+    ("slots", "appointment_at"): "Yes (or Start date + Start time)",
+    ("slots", "appointment_date"): "Only instead of Start, with Start time",
+    ("slots", "appointment_time"): "Only instead of Start, with Start date",
+    ("claimants", "interpreter_language"): "When an interpreter is needed",
     ("book", "appointment_at"): "Yes (or Appointment date + Appointment time)",
     ("book", "appointment_date"): "Only instead of Appointment, with Appointment time",
     ("book", "appointment_time"): "Only instead of Appointment, with Appointment date",
@@ -56,20 +68,25 @@ Rules = Callable[[Field], str]
 def write_template(
     path: Path, kind: str, settings: IntakeSettings, *, rules: Rules | None = None
 ) -> None:
-    """Write the template for `kind` ("book" or "cancel") to `path`, atomically."""
-    fields = fields_for(kind)
-    columns = [f for f in fields if f.name not in ALTERNATIVES]
+    """Write the template for `kind` ("book", "cancel" or "allocate") to `path`, atomically."""
+    if kind not in DATA_SHEETS:
+        raise ValueError(f"unknown template kind {kind!r}")
+    if rules is None and kind == "allocate":
+        rules = partial(describe_allocation_rules, settings=settings)
+    sheets = DATA_SHEETS[kind]
     # no personal data in a template: readable by all, like any shared form
     with atomic_path(Path(path), mode=0o644) as temp, open_book(temp) as book:
         book.set_properties({"title": f"{SHEET_NAMES[kind]} template", "created": DOCUMENT_DATE})
         formats = Formats(book)
-        data = book.add_worksheet(SHEET_NAMES[kind])
+        data = [book.add_worksheet(name) for name, _ in sheets]
         instructions = book.add_worksheet("Instructions")
-        _write_data_sheet(data, formats, columns)
         if settings.departments:
             _write_list(book.add_worksheet("Lists"), list(settings.departments))
-        _add_dropdowns(data, columns, settings)
-        _write_instructions(instructions, formats, kind, fields, settings, rules)
+        for sheet, (_, sheet_kind) in zip(data, sheets, strict=True):
+            columns = [f for f in fields_for(sheet_kind) if f.name not in ALTERNATIVES]
+            _write_data_sheet(sheet, formats, columns)
+            _add_dropdowns(sheet, columns, settings)
+        _write_instructions(instructions, formats, kind, settings, rules)
 
 
 def _write_data_sheet(sheet: Worksheet, formats: Formats, columns: list[Field]) -> None:
@@ -120,31 +137,49 @@ def _write_instructions(
     sheet: Worksheet,
     formats: Formats,
     kind: str,
-    fields: tuple[Field, ...],
     settings: IntakeSettings,
     rules: Rules | None,
 ) -> None:
+    """One row per field; a template with several data sheets gets a title row per sheet."""
     bold, wrap = formats.get(bold=True), formats.get(wrap=True)
     for col, (title, width) in enumerate(INSTRUCTION_COLUMNS):
         sheet.set_column(col, col, width, wrap)
         sheet.write_string(0, col, title, bold)
     sheet.freeze_panes(1, 0)
-    for row, field in enumerate(fields, 1):
-        cells = (
-            field.header,
-            _REQUIRED_NOTES.get((kind, field.name), "Yes" if field.required else "No"),
-            field.description,
-            rules(field) if rules else describe_rules(field, settings),
-            field.example,
-            ", ".join(field.aliases),
-        )
-        for col, value in enumerate(cells):
-            sheet.write_string(row, col, value, wrap)
-    for offset, note in enumerate(_notes(kind, settings), len(fields) + 2):
+    row = 0
+    sheets = DATA_SHEETS[kind]
+    for name, sheet_kind in sheets:
+        if len(sheets) > 1:
+            row += 1
+            sheet.write_string(row, 0, f"{name} sheet", bold)
+        for field in fields_for(sheet_kind):
+            row += 1
+            cells = (
+                field.header,
+                _REQUIRED_NOTES.get((sheet_kind, field.name), "Yes" if field.required else "No"),
+                field.description,
+                rules(field) if rules else describe_rules(field, settings),
+                field.example,
+                ", ".join(field.aliases),
+            )
+            for col, value in enumerate(cells):
+                sheet.write_string(row, col, value, wrap)
+    for offset, note in enumerate(_notes(kind, settings), row + 2):
         sheet.write_string(offset, 0, note)
 
 
 def _notes(kind: str, settings: IntakeSettings) -> list[str]:
+    if kind == "allocate":
+        return [
+            "Fill one row per claimant on the Claimants sheet and one row per free slot on the "
+            "Slots sheet, from row 2. Keep the header rows; columns may be in any order.",
+            "batch-scheduler allocate gives each claimant, in sheet order, the earliest slot "
+            "of their department, with their interpreter language, within their dates, that "
+            "has room; it explains everyone it could not place.",
+            "Give references: then a re-run never books anyone twice, even if the slots change.",
+            "Hover over a header to see what it means and an example.",
+            f"Times are the clock time in {settings.timezone}.",
+        ]
     notes = [
         f"Fill one row per {'appointment' if kind == 'book' else 'cancellation'} on the "
         f"{SHEET_NAMES[kind]} sheet, from row 2. Keep the header row; columns may be in any order.",
@@ -163,7 +198,7 @@ def _notes(kind: str, settings: IntakeSettings) -> list[str]:
 def generate(directory: Path) -> list[Path]:
     """(Re)write the checked-in templates with the default settings."""
     written = []
-    for kind in SHEET_NAMES:
+    for kind in DATA_SHEETS:
         target = Path(directory) / f"{kind}.xlsx"
         write_template(target, kind, IntakeSettings())
         written.append(target)

@@ -1,0 +1,149 @@
+"""`allocate` end to end: read -> validate -> plan -> write the plan -> (book it).
+
+Booking is not done here: with `book=True` the plan workbook just written is handed to
+`pipeline.run` as a `book` input, so it gets every guarantee of `book` (validation, the
+ledger, exactly once, the results workbook). The plan is deterministic, so running the same
+input again gives the same Book rows, hence the same references: nothing is booked twice
+(a claimant without a reference gets one tied to them and the week, not to the slot).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from batch_scheduler.allocate import Plan, Strategy, plan
+from batch_scheduler.allocation_schema import (
+    ClaimantSheet,
+    SlotSheet,
+    validate_claimants,
+    validate_slots,
+)
+from batch_scheduler.config import IntakeSettings, Settings
+from batch_scheduler.errors import InputError
+from batch_scheduler.models import Issue, RawTable
+from batch_scheduler.pipeline import RunReport, RunRequest, run
+from batch_scheduler.plan_workbook import plan_summary, write_plan
+from batch_scheduler.reader import read_table
+
+CLAIMANTS_SHEET, SLOTS_SHEET = "Claimants", "Slots"
+
+
+@dataclass(frozen=True)
+class AllocateRequest:
+    input_path: Path  # a workbook with both sheets, or the claimants when slots_path is given
+    out_path: Path  # the plan workbook
+    slots_path: Path | None = None
+    claimants_sheet: str | None = None  # default: "Claimants" in one workbook, else the first
+    slots_sheet: str | None = None  # default: "Slots" in one workbook, else the first
+    strategy: Strategy = Strategy.FIRST_FIT
+    book: bool = False
+    results_path: Path | None = None  # default: beside the plan, "<plan>-results.xlsx"
+    include_host_links: bool = False
+    options_text: str = ""
+
+    @property
+    def results(self) -> Path:
+        out = self.out_path
+        return self.results_path or out.with_name(f"{out.stem}-results{out.suffix or '.xlsx'}")
+
+
+@dataclass(frozen=True)
+class AllocationReport:
+    plan: Plan
+    claimants: ClaimantSheet
+    slots: SlotSheet
+    summary: dict[str, object]
+    out_path: Path
+    booking: RunReport | None = None  # the `book` run of the plan, with --book
+
+    @property
+    def issues(self) -> tuple[tuple[str, Issue], ...]:
+        """(sheet, issue) for every issue of both sheets."""
+        return (
+            *((CLAIMANTS_SHEET, i) for i in self.claimants.issues),
+            *((SLOTS_SHEET, i) for i in self.slots.issues),
+        )
+
+    @property
+    def exit_code(self) -> int:
+        """0 when everyone was placed (and booked); 1 when some were not; 130 interrupted."""
+        if self.booking is not None and self.booking.exit_code != 0:
+            return self.booking.exit_code
+        unplaced = int(str(self.summary["unplaced"]))
+        bad_slots = len(self.slots.table) - len(self.slots.slots)
+        return 1 if unplaced or bad_slots else 0
+
+
+def allocate(
+    request: AllocateRequest,
+    settings: Settings,
+    *,
+    now: datetime,
+    **book_options: Any,
+) -> AllocationReport:
+    """Plan, write the plan workbook, and book it when asked. `book_options` go to
+    `pipeline.run` (progress, handle_signals, transport)."""
+    claimant_table, slot_table = read_sheets(request, settings.intake)
+    claimants = validate_claimants(claimant_table, settings.intake, now=now)
+    slots = validate_slots(slot_table, settings.intake, now=now)
+    names = {ident: name for name, ident in settings.intake.departments.items()}
+    result = plan(claimants.claimants, slots.slots, request.strategy, department_names=names)
+    summary = plan_summary(result, claimants, slots)
+    write_plan(
+        request.out_path,
+        plan=result,
+        claimants=claimants,
+        slots=slots,
+        timezone=settings.intake.timezone,
+        summary=summary,
+    )
+    booking = None
+    if request.book and result.placements:
+        book_request = RunRequest(
+            "book",
+            request.out_path,
+            request.results,
+            sheet="Book",
+            include_host_links=request.include_host_links,
+            options_text=request.options_text,
+        )
+        booking = run(book_request, settings, now=now, **book_options)
+    return AllocationReport(result, claimants, slots, summary, request.out_path, booking)
+
+
+def read_sheets(request: AllocateRequest, settings: IntakeSettings) -> tuple[RawTable, RawTable]:
+    """The Claimants and Slots tables, from one workbook or from two files."""
+    path = request.input_path
+    if request.slots_path is None:
+        claimants = read_table(
+            path, kind="claimants", sheet=request.claimants_sheet or CLAIMANTS_SHEET,
+            settings=settings,
+        )  # fmt: skip
+        if claimants.source.format == "csv":
+            raise InputError(
+                f"{claimants.source.name} is a CSV file, which holds one sheet: give the "
+                "slots in a second file with --slots SLOTS.csv (or use one .xlsx workbook "
+                "with a Claimants sheet and a Slots sheet)."
+            )
+        slots = read_table(
+            path, kind="slots", sheet=request.slots_sheet or SLOTS_SHEET, settings=settings
+        )
+    else:
+        claimants = read_table(
+            path, kind="claimants", sheet=request.claimants_sheet, settings=settings
+        )
+        slots = read_table(
+            request.slots_path, kind="slots", sheet=request.slots_sheet, settings=settings
+        )
+    for table, what in ((claimants, "claimants"), (slots, "slots")):
+        if len(table) == 0:
+            raise InputError(f"{_where(table)} has a header row but no {what}: nothing to plan.")
+    return claimants, slots
+
+
+def _where(table: RawTable) -> str:
+    source = table.source
+    return f'{source.name} (sheet "{source.sheet}")' if source.sheet else source.name
