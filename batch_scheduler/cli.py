@@ -203,8 +203,7 @@ def allocate(**opts: Any) -> None:
     click.echo(f"Wrote the plan to {report.out_path}")
     if report.booking is not None:
         _print_report(report.booking)
-        if report.booking.interrupted:
-            click.echo("Interrupted: partial results written; run again to finish.", err=True)
+        _print_stop(report.booking)
     sys.exit(report.exit_code)
 
 
@@ -230,9 +229,17 @@ def _send_command(command: str, opts: dict[str, Any]) -> None:
     )
     report = _run(request, settings, progress=CliProgress(), handle_signals=True)
     _print_report(report)
-    if report.interrupted:
-        click.echo("Interrupted: partial results written; run again to finish.", err=True)
+    _print_stop(report)
     sys.exit(report.exit_code)
+
+
+def _print_stop(report: RunReport) -> None:
+    if report.unreachable:
+        words = ("The API stopped answering: partial results written; rows not sent are marked "
+                 "so. Run again later to finish (nothing is sent twice).")  # fmt: skip
+        click.echo(words, err=True)
+    elif report.interrupted:
+        click.echo("Interrupted: partial results written; run again to finish.", err=True)
 
 
 def _settings(opts: Mapping[str, Any], *, need_api: bool) -> Settings:

@@ -100,6 +100,8 @@ class ApiClient:
         )
         self._http._cookies = _NoCookies()  # see _NoCookies
         self._auth = _make_auth(settings, self._http, clock)
+        self._clock = clock
+        self.contact = Contact(clock())
 
     def __repr__(self) -> str:
         kind = "client credentials" if self._auth.renewable else "static token"
@@ -241,12 +243,16 @@ class ApiClient:
                 response = await self._send(method, url, token, **kwargs)
         except TokenUnavailable as exc:
             logger.debug("%s: no token (%s)", op, exc.kind)
+            if exc.status_code is None:
+                self.contact.failed(self._clock())
             return ApiResult(
                 exc.kind, exc.status_code, message=exc.message, retry_after=exc.retry_after
             )
         except (httpx.RequestError, OSError) as exc:
             logger.debug("%s: %s", op, type(exc).__name__)
+            self.contact.failed(self._clock())
             return transport_result(exc, changing=changing)
+        self.contact.answered(self._clock())
         result = classify(response, changing=changing, parse=parse)
         logger.debug("%s: HTTP %s -> %s", op, response.status_code, result.kind)
         return result
@@ -284,6 +290,33 @@ class _NoCookies(httpx.Cookies):
 
     def extract_cookies(self, response: httpx.Response) -> None:
         return None
+
+
+class Contact:
+    """When the API last answered (any status) and last could not be reached at all.
+
+    The run's watchdog (pipeline.py) stops a run the API has not answered for a long time,
+    but only when tries have failed meanwhile: a run idling through a long Retry-After is
+    not a lost server.
+    """
+
+    __slots__ = ("last_answer", "last_failure")
+
+    def __init__(self, now: float) -> None:
+        self.last_answer = now
+        self.last_failure: float | None = None
+
+    def answered(self, now: float) -> None:
+        self.last_answer = now
+
+    def failed(self, now: float) -> None:
+        self.last_failure = now
+
+    def silent_for(self, now: float) -> float:
+        """Seconds without an answer, counted only while tries have been failing (else 0)."""
+        if self.last_failure is None or self.last_failure < self.last_answer:
+            return 0.0
+        return now - self.last_answer
 
 
 def _item_path(appointment_id: str) -> str:

@@ -99,6 +99,7 @@ class SendSettings:
     retry_after_floor: float = 1.0  # never wait less than this after a 429, even for "0"
     jitter: bool = True
     drain_timeout: float = 10.0  # on Ctrl-C/SIGTERM, wait this long for requests in flight
+    unreachable_after: float = 120.0  # stop the run when no answer has come for this long
     list_per_page: int = 100
 
 
@@ -259,6 +260,8 @@ def _check_send(send: SendSettings) -> None:
         raise ConfigError("--rate must be above 0 requests per second.")
     if send.concurrency < 1:
         raise ConfigError("--concurrency must be at least 1.")
+    if send.unreachable_after <= 0:
+        raise ConfigError("send.unreachable_after must be a positive number of seconds.")
     if send.max_retries < 0:
         raise ConfigError("--max-retries cannot be negative.")
 

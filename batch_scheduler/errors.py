@@ -7,6 +7,7 @@
     ├── ConfigError                exit 3: missing or contradictory settings
     ├── AuthError                  exit 3: bad credentials, 401 after renewal, 403
     ├── StateLockedError           exit 3: another run holds the state directory
+    ├── ApiUnreachable             exit 4: the API could not be reached; nothing was sent
     └── InterruptedRun             exit 130: Ctrl-C / SIGTERM; partial results were written
 
 Messages never contain secrets or personal data: they name files, columns and codes.
@@ -49,6 +50,17 @@ class StateLockedError(BatchSchedulerError):
     """Another run is using the same state directory."""
 
     exit_code = 3
+
+
+class ApiUnreachable(BatchSchedulerError):
+    """The API could not be reached at all at the start of a run (refused, DNS, TLS, timeout).
+
+    Nothing was sent, so a scheduler can simply try again later (exit code 4). A server lost
+    in the middle of a run is not an exception: the run stops, writes partial results and
+    reports exit code 4 the same way (pipeline.RunReport).
+    """
+
+    exit_code = 4
 
 
 class InterruptedRun(BatchSchedulerError):

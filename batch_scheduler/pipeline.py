@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from batch_scheduler import __version__
 from batch_scheduler.client import ApiClient
 from batch_scheduler.config import Settings
-from batch_scheduler.errors import AuthError, InputError, StrictModeError
+from batch_scheduler.errors import ApiUnreachable, AuthError, InputError, StrictModeError
 from batch_scheduler.ledger import Ledger
 from batch_scheduler.models import (
     AppointmentRequest,
@@ -97,10 +97,13 @@ class RunReport:
     out_path: Path | None
     summary: Mapping[str, object]
     interrupted: bool = False
+    unreachable: bool = False  # the API stopped answering mid-run; partial results written
     lines: tuple[ResultLine, ...] = field(default=(), repr=False)
 
     @property
     def exit_code(self) -> int:
+        if self.unreachable:
+            return ApiUnreachable.exit_code
         if self.interrupted:
             return 130
         good = sum(n for name, n in self.outcomes.items() if Outcome(name).is_success)
@@ -142,12 +145,14 @@ def run(
     )
 
     stats = SendStats()
-    interrupted = False
+    stopped = _Stopped()
     results: dict[int, RowResult] = {}
     if request.command == "validate":
         results = {pos: RowResult(Outcome.VALID) for pos in validation.requests}
     elif request.strict and validation.invalid_positions():
-        _write_outputs(request, table, validation, results, settings, stats, started, clock0, False)
+        _write_outputs(
+            request, table, validation, results, settings, stats, started, clock0, stopped
+        )
         raise StrictModeError(
             f"{len(validation.invalid_positions())} of {len(table)} rows are invalid and "
             "--strict was given: nothing was sent. Fix the rows listed and run again."
@@ -155,12 +160,12 @@ def run(
     elif request.dry_run:
         results = _dry_run(request.command, validation, settings)
     else:
-        results, interrupted = _send(
-            request.command, validation, settings, progress or _NoProgress(), stats,
+        results = _send(
+            request.command, validation, settings, progress or _NoProgress(), stats, stopped,
             transport=transport, handle_signals=handle_signals,
         )  # fmt: skip
     return _write_outputs(
-        request, table, validation, results, settings, stats, started, clock0, interrupted
+        request, table, validation, results, settings, stats, started, clock0, stopped
     )
 
 
@@ -213,16 +218,31 @@ def _typed_cancels(items: Sequence[tuple[int, Any]]) -> list[tuple[int, CancelRe
 # ---------------------------------------------------------------- send
 
 
+@dataclass
+class _Stopped:
+    """Why a send stopped before every row was done: a signal, or a server lost mid-run."""
+
+    interrupted: bool = False
+    unreachable: bool = False
+
+    @property
+    def reason(self) -> str | None:
+        if self.unreachable:
+            return "api-unreachable"
+        return "interrupted" if self.interrupted else None
+
+
 def _send(
     command: str,
     validation: BookValidation | CancelValidation,
     settings: Settings,
     progress: Progress,
     stats: SendStats,
+    stopped: _Stopped,
     *,
     transport: Any,
     handle_signals: bool,
-) -> tuple[dict[int, RowResult], bool]:
+) -> dict[int, RowResult]:
     if settings.api is None:
         raise ValueError("sending needs API settings")
     items = sorted(validation.requests.items())
@@ -236,6 +256,7 @@ def _send(
                 ledger,
                 progress,
                 stats,
+                stopped,
                 run_id,
                 transport=transport,
                 handle_signals=handle_signals,
@@ -250,11 +271,12 @@ async def _send_async(
     ledger: Ledger,
     progress: Progress,
     stats: SendStats,
+    stopped: _Stopped,
     run_id: str,
     *,
     transport: Any,
     handle_signals: bool,
-) -> tuple[dict[int, RowResult], bool]:
+) -> dict[int, RowResult]:
     assert settings.api is not None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -263,13 +285,8 @@ async def _send_async(
             loop.add_signal_handler(sig, stop.set)
     try:
         async with ApiClient(settings.api, transport=transport) as client:
-            access = await client.check_access()
-            if access.kind is ResultKind.FATAL:
-                raise AuthError(
-                    f"The API at {urlsplit(settings.api.base_url).netloc} refused our "
-                    f"credentials ({access.status_code}): {access.message or 'no message'}. "
-                    "Check the token or client id and secret."
-                )
+            await _check_access(client, settings)
+            watchdog = asyncio.create_task(_watch_contact(client, settings, stop, stopped))
             progress.start(len(items), "cancelling" if command == "cancel" else "booking")
             common: dict[str, Any] = {
                 "client": client,
@@ -284,12 +301,54 @@ async def _send_async(
                 results = await send_cancels(_typed_cancels(items), **common)
             else:
                 results = await send_creates(_typed_creates(items), **common)
+            watchdog.cancel()
             progress.finish()
     finally:
         if handle_signals:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
-    return results, stop.is_set()
+    stopped.interrupted = stop.is_set() and not stopped.unreachable
+    return results
+
+
+async def _check_access(client: ApiClient, settings: Settings) -> None:
+    """Fail fast: bad credentials stop the run; so does an API that cannot be reached at all
+    (after a few tries over ~15 s by default), before anything is sent."""
+    assert settings.api is not None
+    host = urlsplit(settings.api.base_url).netloc
+    waits = [settings.send.backoff_initial * 2**n for n in range(1, 5)]
+    for wait in [*waits, None]:
+        access = await client.check_access()
+        if access.kind is ResultKind.FATAL:
+            raise AuthError(
+                f"The API at {host} refused our credentials ({access.status_code}): "
+                f"{access.message or 'no message'}. Check the token or client id and secret."
+            )
+        if access.status_code is not None or access.kind is ResultKind.SUCCESS:
+            return  # it answers; any other trouble is the sender's to ride out
+        if wait is None:
+            raise ApiUnreachable(
+                f"Could not reach the API at {host}: {access.message}. Nothing was sent. "
+                "Check the base URL, the network (proxy, firewall) and, for a private "
+                "certificate authority, SSL_CERT_FILE; then run again."
+            )
+        log.warning("the API cannot be reached yet (%s); trying again", access.message)
+        await asyncio.sleep(wait)
+
+
+async def _watch_contact(
+    client: ApiClient, settings: Settings, stop: asyncio.Event, stopped: _Stopped
+) -> None:
+    """Stop the run (as for Ctrl-C: drain, write partial results) when the API has not
+    answered for `send.unreachable_after` seconds while tries kept failing."""
+    limit = settings.send.unreachable_after
+    while not stop.is_set():
+        await asyncio.sleep(min(1.0, limit / 4))
+        silent = client.contact.silent_for(time.monotonic())
+        if silent >= limit:
+            log.error("no answer from the API for %.0f s: stopping the run", silent)
+            stopped.unreachable = True
+            stop.set()
 
 
 # ---------------------------------------------------------------- write
@@ -304,12 +363,12 @@ def _write_outputs(
     stats: SendStats,
     started: datetime,
     clock0: float,
-    interrupted: bool,
+    stopped: _Stopped,
 ) -> RunReport:
     issues = list(validation.issues) + _api_field_issues(table, results)
     lines = _lines(table, validation, results, issues)
     outcomes = Counter(line.outcome.value for line in lines)
-    summary = _summary(request, table, settings, stats, started, clock0, interrupted)
+    summary = _summary(request, table, settings, stats, started, clock0, stopped)
     if request.out_path is not None:
         write_results(
             request.out_path,
@@ -328,7 +387,8 @@ def _write_outputs(
         issues=tuple(issues),
         out_path=request.out_path,
         summary=summary,
-        interrupted=interrupted,
+        interrupted=stopped.interrupted,
+        unreachable=stopped.unreachable,
         lines=lines,
     )
 
@@ -431,7 +491,7 @@ def _summary(
     stats: SendStats,
     started: datetime,
     clock0: float,
-    interrupted: bool,
+    stopped: _Stopped,
 ) -> dict[str, object]:
     finished = datetime.now(UTC)
     duration = time.monotonic() - clock0
@@ -446,7 +506,8 @@ def _summary(
         "finished_at": finished.isoformat(timespec="seconds"),
         "duration_seconds": round(duration, 3),
         "dry_run": request.dry_run,
-        "interrupted": interrupted,
+        "interrupted": stopped.reason is not None,
+        "stopped_because": stopped.reason or "",
         "options": request.options_text,
     }
     if settings.api is not None and request.command != "validate":
