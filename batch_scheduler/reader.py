@@ -38,6 +38,7 @@ from batch_scheduler.errors import InputError
 from batch_scheduler.fields import Field, Kind, alias_index, fields_for, fold_header
 from batch_scheduler.gcpause import collector_paused
 from batch_scheduler.models import Issue, RawTable, Severity, SourceInfo
+from batch_scheduler.xlsx_cells import column_letter
 
 _DEFAULT_SETTINGS = IntakeSettings()
 _SAVE_AS = "Save it as .xlsx (Excel Workbook) or .csv and try again."
@@ -60,18 +61,6 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\
 _RESULTS_SHEET = "Results"
 _FLOAT_TYPE: Any = float  # compared elementwise with an array of cell types
 _STR_TYPE: Any = str
-
-
-def column_letter(index: int) -> str:
-    """Excel's letter for a 0-based column index: 0 -> "A", 25 -> "Z", 26 -> "AA"."""
-    if index < 0:
-        raise ValueError("column index must be >= 0")
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def read_table(

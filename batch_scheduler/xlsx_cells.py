@@ -28,6 +28,19 @@ MAX_LINKS = 65_530  # Excel's hyperlinks per sheet
 # A spreadsheet runs text typed (or opened from CSV) with one of these first as a formula.
 FORMULA_START = frozenset("=+-@\t\r")
 
+
+def column_letter(index: int) -> str:
+    """Excel's letter for a 0-based column index: 0 -> "A", 25 -> "Z", 26 -> "AA"."""
+    if index < 0:
+        raise ValueError("column index must be >= 0")
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
 BOOK_OPTIONS: Mapping[str, object] = {
     "constant_memory": True,  # rows go to disk as written: flat memory for any row count
     "strings_to_formulas": False,  # a string is never a formula

@@ -46,6 +46,7 @@ from batch_scheduler.xlsx_cells import (
     FORMULA_START,
     MAX_COLUMNS,
     MAX_ROWS,
+    column_letter,
     fit,
     value_kind,
 )
@@ -85,16 +86,6 @@ def _escape_one(match: re.Match[str]) -> str:
 def is_dangerous(text: str) -> bool:
     """Whether a spreadsheet would run this text as a formula if it were typed in."""
     return bool(text) and text[0] in FORMULA_START
-
-
-def column_letter(index: int) -> str:
-    """0 -> "A", 25 -> "Z", 26 -> "AA"."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def excel_serial(value: datetime | date | time) -> float:

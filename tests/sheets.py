@@ -65,3 +65,14 @@ def write_xlsx(
 
 def book_sheet(path: Path, count: int, *, now: datetime = NOW, start: int = 0) -> Path:
     return write_xlsx(path, [book_row(i, now=now) for i in range(start, start + count)])
+
+
+def cli_env(folder: Path, config: str) -> dict[str, str]:
+    """Write `config` to folder/config.toml; the environment a CLI test runs with (static
+    token, a private state directory, "now" pinned to NOW)."""
+    (folder / "config.toml").write_text(config)
+    return {
+        "BATCH_SCHEDULER_TOKEN": "sandbox-token",
+        "BATCH_SCHEDULER_STATE_DIR": str(folder / "state"),
+        "BATCH_SCHEDULER_NOW": NOW.isoformat(),
+    }

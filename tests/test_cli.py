@@ -14,19 +14,14 @@ from openpyxl import load_workbook
 from batch_scheduler.cli import cli
 from batch_scheduler.ledger import Ledger
 from batch_scheduler.sandbox import SandboxConfig
-from tests.sheets import NOW, book_row, book_sheet, write_xlsx
+from tests.sheets import book_row, book_sheet, cli_env, write_xlsx
 
 CONFIG = "[departments]\nBenefits = 1\nHousing = 2\n\n[send]\nbackoff_initial = 0.02\nbackoff_max = 0.2\nretry_after_floor = 0.05\n"  # noqa: E501
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    (tmp_path / "config.toml").write_text(CONFIG)
-    return {
-        "BATCH_SCHEDULER_TOKEN": "sandbox-token",
-        "BATCH_SCHEDULER_STATE_DIR": str(tmp_path / "state"),
-        "BATCH_SCHEDULER_NOW": NOW.isoformat(),
-    }
+    return cli_env(tmp_path, CONFIG)
 
 
 def invoke(env: dict[str, str], *args: Any, base_url: str | None = None) -> Any:

@@ -18,7 +18,7 @@ from batch_scheduler.samples import (
     make_slot_rows,
     write_allocate_sample,
 )
-from tests.sheets import NOW
+from tests.sheets import NOW, cli_env
 
 CONFIG = (
     '[departments]\nBenefits = 1\nHousing = 2\n"Employment support" = 3\n\n'
@@ -28,12 +28,7 @@ CONFIG = (
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    (tmp_path / "config.toml").write_text(CONFIG)
-    return {
-        "BATCH_SCHEDULER_TOKEN": "sandbox-token",
-        "BATCH_SCHEDULER_STATE_DIR": str(tmp_path / "state"),
-        "BATCH_SCHEDULER_NOW": NOW.isoformat(),
-    }
+    return cli_env(tmp_path, CONFIG)
 
 
 def invoke(env: dict[str, str], tmp_path: Path, *args: Any) -> Any:

@@ -29,7 +29,7 @@ from openpyxl import load_workbook
 
 from batch_scheduler.cli import cli
 from tests import hostile_files as hostile
-from tests.sheets import BOOK_HEADERS, NOW, book_row, slot, write_xlsx
+from tests.sheets import BOOK_HEADERS, book_row, cli_env, slot, write_xlsx
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = "[departments]\nBenefits = 1\nHousing = 2\n"
@@ -37,12 +37,7 @@ CONFIG = "[departments]\nBenefits = 1\nHousing = 2\n"
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    (tmp_path / "config.toml").write_text(CONFIG)
-    return {
-        "BATCH_SCHEDULER_TOKEN": "sandbox-token",
-        "BATCH_SCHEDULER_STATE_DIR": str(tmp_path / "state"),
-        "BATCH_SCHEDULER_NOW": NOW.isoformat(),
-    }
+    return cli_env(tmp_path, CONFIG)
 
 
 def book(env: dict[str, str], sheet: Path, sandbox: Any, *extra: Any) -> Any:

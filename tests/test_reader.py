@@ -15,8 +15,9 @@ import xlsxwriter
 from batch_scheduler.config import IntakeSettings
 from batch_scheduler.errors import InputError
 from batch_scheduler.models import Severity
-from batch_scheduler.reader import column_letter, read_table
+from batch_scheduler.reader import read_table
 from batch_scheduler.samples import MISTAKES, write_samples
+from batch_scheduler.xlsx_cells import column_letter
 
 BOOK_HEADER = "Claimant name,Appointment"
 

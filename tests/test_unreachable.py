@@ -21,7 +21,7 @@ from batch_scheduler.cli import cli
 from batch_scheduler.config import load_settings
 from batch_scheduler.pipeline import RunReport, RunRequest, run
 from tests.conftest import SandboxFactory
-from tests.sheets import NOW, book_sheet
+from tests.sheets import NOW, book_sheet, cli_env
 
 FAST = "[departments]\nBenefits = 1\n\n[send]\nbackoff_initial = 0.02\nbackoff_max = 0.2\n"
 
@@ -35,12 +35,7 @@ def closed_port() -> int:
 
 def test_an_unreachable_api_stops_the_run_before_anything_is_sent(tmp_path: Path) -> None:
     sheet = book_sheet(tmp_path / "in.xlsx", 5)
-    (tmp_path / "config.toml").write_text(FAST)
-    env = {
-        "BATCH_SCHEDULER_TOKEN": "sandbox-token",
-        "BATCH_SCHEDULER_STATE_DIR": str(tmp_path / "state"),
-        "BATCH_SCHEDULER_NOW": NOW.isoformat(),
-    }
+    env = cli_env(tmp_path, FAST)
     url = f"http://127.0.0.1:{closed_port()}"
     argv = ["book", str(sheet), "--out", str(tmp_path / "out.xlsx"), "--base-url", url,
             "--config", str(tmp_path / "config.toml")]  # fmt: skip

@@ -12,7 +12,8 @@ from defusedxml import ElementTree
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
-from batch_scheduler.xlsx_stream import StreamBook, column_letter, excel_serial, is_dangerous
+from batch_scheduler.xlsx_cells import column_letter
+from batch_scheduler.xlsx_stream import StreamBook, excel_serial, is_dangerous
 
 HOSTILE = (
     '=HYPERLINK("http://evil.example","click")',
