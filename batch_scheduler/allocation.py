@@ -9,6 +9,7 @@ input again gives the same Book rows, hence the same references: nothing is book
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,12 +22,14 @@ from batch_scheduler.allocation_schema import (
     validate_claimants,
     validate_slots,
 )
+from batch_scheduler.atomicfile import write_bytes_atomic
 from batch_scheduler.config import IntakeSettings, Settings
 from batch_scheduler.errors import InputError
 from batch_scheduler.models import Issue, RawTable
 from batch_scheduler.pipeline import RunReport, RunRequest, run
 from batch_scheduler.plan_workbook import plan_summary, write_plan
 from batch_scheduler.reader import read_table
+from batch_scheduler.workbook import summary_counts
 
 CLAIMANTS_SHEET, SLOTS_SHEET = "Claimants", "Slots"
 
@@ -42,6 +45,7 @@ class AllocateRequest:
     book: bool = False
     results_path: Path | None = None  # default: beside the plan, "<plan>-results.xlsx"
     include_host_links: bool = False
+    summary_json: Path | None = None  # the plan's summary (and the booking's, with --book)
     options_text: str = ""
 
     @property
@@ -111,7 +115,19 @@ def allocate(
             options_text=request.options_text,
         )
         booking = run(book_request, settings, now=now, **book_options)
+    if request.summary_json is not None:
+        _write_summary_json(request.summary_json, summary, booking)
     return AllocationReport(result, claimants, slots, summary, request.out_path, booking)
+
+
+def _write_summary_json(path: Path, summary: dict[str, object], booking: RunReport | None) -> None:
+    """{"allocation": the plan's counts, "booking": what `book --summary-json` writes}."""
+    document: dict[str, object] = {"allocation": summary}
+    if booking is not None:
+        counts = summary_counts(booking.lines, booking.issues)
+        document["booking"] = dict(booking.summary) | {"counts": counts}
+    text = json.dumps(document, indent=2, ensure_ascii=False, default=str)
+    write_bytes_atomic(path, (text + "\n").encode("utf-8"))
 
 
 def read_sheets(request: AllocateRequest, settings: IntakeSettings) -> tuple[RawTable, RawTable]:

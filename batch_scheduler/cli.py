@@ -157,6 +157,10 @@ def demo(out_dir: Path) -> None:
 @click.option("--book", "book_now", is_flag=True, help="Book the plan straight away.")
 @click.option("--results", "results_path", type=click.Path(path_type=Path),
               help="With --book: the results workbook [PLAN-results.xlsx].")  # fmt: skip
+@click.option("--include-host-links", is_flag=True,
+              help="With --book: also write host links (they grant host rights).")  # fmt: skip
+@click.option("--summary-json", type=click.Path(path_type=Path),
+              help="Also write the plan's (and the booking's) summary as JSON.")  # fmt: skip
 @click.option("--timezone", help="Time zone of the times in the sheets [Europe/London].")
 @click.option("--config", "config_path", type=click.Path(path_type=Path),
               help="A TOML config file.")  # fmt: skip
@@ -187,6 +191,8 @@ def allocate(**opts: Any) -> None:
         claimants_sheet=opts.get("claimants_sheet"), slots_sheet=opts.get("slots_sheet"),
         strategy=Strategy(opts["strategy"]), book=bool(opts["book_now"]),
         results_path=opts.get("results_path"), options_text=_options_text(opts),
+        include_host_links=bool(opts.get("include_host_links")),
+        summary_json=opts.get("summary_json"),
     )  # fmt: skip
     now = _now()
     report = _guard(lambda: allocate_plan(
