@@ -6,6 +6,10 @@ aiohttp's connector keeps it near 0.3 ms. Everything above the wire (auth, cooki
 redirect policy, the Response object) is still httpx, so `client.py` and `answers.py` see
 the same requests, responses and exceptions whichever transport is used.
 
+`exchange` is the same wire without the httpx objects around it: `ApiClient` uses it when this
+is its transport (a fifth of a request's CPU was building httpx Requests and Responses), and
+gets an `Answer` with what `answers.classify` reads from an httpx.Response.
+
 aiohttp's errors become the httpx exceptions `answers.py` classifies, keeping the one rule
 exactly-once rests on: only a failure before any byte left (refused, unreachable, connect
 or pool timeout) is ConnectError/ConnectTimeout; a dropped connection, a reset or a read
@@ -16,8 +20,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -25,10 +31,32 @@ import httpx
 from aiohttp.helpers import get_env_proxy_for_url
 from yarl import URL
 
-__all__ = ["AiohttpTransport", "to_httpx_error"]
+__all__ = ["AiohttpTransport", "Answer", "to_httpx_error"]
 
 # Headers aiohttp must not add on its own: httpx already set the ones the request needs.
 _NO_AUTO_HEADERS = frozenset({"Content-Type", "User-Agent", "Accept-Encoding", "Accept"})
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An answer read whole and decoded: the parts of an httpx.Response that classify reads."""
+
+    status_code: int
+    reason_phrase: str
+    headers: Mapping[str, str]  # case-insensitive, as httpx's
+    content: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+@dataclass(frozen=True, slots=True)
+class _Raw:
+    status: int
+    reason: str
+    headers: Mapping[str, str]
+    raw_headers: Sequence[tuple[bytes, bytes]]
+    content: bytes  # as sent: still Content-Encoded
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -56,6 +84,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._trust_env = trust_env
         self._session: aiohttp.ClientSession | None = None
         self._proxies: dict[tuple[str, str, int | None], tuple[URL | None, Any]] = {}
+        self._urls: dict[str, URL] = {}
+        self._timeouts: dict[tuple[tuple[str, Any], ...], aiohttp.ClientTimeout] = {}
 
     def _open(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
@@ -75,36 +105,84 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return self._session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        session = self._session or self._open()
         body = await request.aread()
-        url = URL(str(request.url), encoded=True)  # httpx has quoted it already
-        proxy, proxy_auth = self._proxy_for(url)
+        raw = await self._fetch(
+            request.method,
+            str(request.url),
+            _header_pairs(request.headers),
+            body or None,
+            request.extensions.get("timeout"),
+            lambda: request,
+        )
+        return _response(raw, request)
+
+    async def exchange(
+        self,
+        method: str,
+        url: str,
+        headers: Sequence[tuple[str, str]],
+        body: bytes | None,
+        timeout: Mapping[str, Any] | None,
+    ) -> Answer:
+        """One request without httpx objects (see the module docstring); the same errors.
+
+        `url` must be quoted already (as httpx.URL makes it); `timeout` is httpx's dict.
+        """
+        raw = await self._fetch(
+            method, url, headers, body, timeout, lambda: httpx.Request(method, url)
+        )
+        content = raw.content
+        if raw.headers.get("Content-Encoding", "identity").lower() != "identity":
+            content = await _response(raw, httpx.Request(method, url)).aread()  # httpx decodes
+        return Answer(raw.status, raw.reason, raw.headers, content)
+
+    async def _fetch(
+        self,
+        method: str,
+        url: str,
+        headers: Sequence[tuple[str, str]],
+        body: bytes | None,
+        timeout: Mapping[str, Any] | None,
+        request: Callable[[], httpx.Request],
+    ) -> _Raw:
+        session = self._session or self._open()
+        target = self._url(url)
+        proxy, proxy_auth = self._proxy_for(target)
         try:
             async with session.request(
-                request.method,
-                url,
+                method,
+                target,
                 proxy=proxy,
                 proxy_auth=proxy_auth,
-                ssl=self._ssl_for(url),
-                headers=request.headers.multi_items(),
-                data=body or None,
+                ssl=self._ssl_for(target),
+                headers=headers,
+                data=body,
                 allow_redirects=False,  # httpx's redirect policy decides
                 skip_auto_headers=_NO_AUTO_HEADERS,
-                timeout=_timeout(request.extensions.get("timeout")),
+                timeout=self._timeout(timeout),
             ) as answer:
                 content = await answer.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise to_httpx_error(exc, request) from exc
-        return httpx.Response(
-            answer.status,
-            headers=answer.raw_headers,
-            content=content,
-            request=request,
-            extensions={
-                "http_version": b"HTTP/1.1",
-                "reason_phrase": (answer.reason or "").encode("ascii", "replace"),
-            },
-        )
+            raise to_httpx_error(exc, request()) from exc
+        return _Raw(answer.status, answer.reason or "", answer.headers, answer.raw_headers, content)
+
+    def _url(self, text: str) -> URL:
+        """The URL for aiohttp (httpx has quoted it already); parsed once per distinct URL,
+        as creates all go to one."""
+        url = self._urls.get(text)
+        if url is None:
+            if len(self._urls) >= _CACHED:
+                self._urls.clear()
+            url = self._urls[text] = URL(text, encoded=True)
+        return url
+
+    def _timeout(self, spec: Mapping[str, Any] | None) -> aiohttp.ClientTimeout:
+        """aiohttp's timeout for httpx's timeout extension; one object per distinct spec."""
+        key = tuple(sorted(spec.items())) if spec else ()
+        timeout = self._timeouts.get(key)
+        if timeout is None:
+            timeout = self._timeouts[key] = _timeout(spec)
+        return timeout
 
     def _ssl_for(self, url: URL) -> ssl.SSLContext | bool:
         """httpx's verifying context (its trust store) for https; nothing to do for http."""
@@ -129,6 +207,29 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         session, self._session = self._session, None
         if session is not None:
             await session.close()
+
+
+def _response(raw: _Raw, request: httpx.Request) -> httpx.Response:
+    return httpx.Response(
+        raw.status,
+        headers=raw.raw_headers,
+        # a stream, not content=: httpx then adds no headers of its own to the answer
+        stream=httpx.ByteStream(raw.content),
+        request=request,
+        extensions={
+            "http_version": b"HTTP/1.1",
+            "reason_phrase": raw.reason.encode("ascii", "replace"),
+        },
+    )
+
+
+_CACHED = 1024  # distinct URLs kept parsed (item URLs differ per appointment)
+
+
+def _header_pairs(headers: httpx.Headers) -> list[tuple[str, str]]:
+    """headers.multi_items(), but finding their encoding once, not twice per header."""
+    encoding = headers.encoding
+    return [(key.decode(encoding), value.decode(encoding)) for key, value in headers.raw]
 
 
 def _timeout(spec: Mapping[str, Any] | None) -> aiohttp.ClientTimeout:

@@ -16,11 +16,31 @@ import math
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
 from batch_scheduler.models import ApiResult, ResultKind
+
+
+class HttpAnswer(Protocol):
+    """What classification reads from an answer: an httpx.Response, or the aiohttp
+    transport's `Answer`."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def reason_phrase(self) -> str: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def content(self) -> bytes: ...
+
+    def json(self) -> Any: ...
+
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -84,14 +104,14 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max((when - now).total_seconds(), 0.0)
 
 
-def _json(response: httpx.Response) -> Any:
+def _json(response: HttpAnswer) -> Any:
     try:
         return response.json()
     except (ValueError, UnicodeDecodeError):
         return None
 
 
-def api_message(response: httpx.Response, body: Any) -> str:
+def api_message(response: HttpAnswer, body: Any) -> str:
     """The API's own `message`, or the bare status line when there is none."""
     message = body.get("message") if isinstance(body, Mapping) else None
     if isinstance(message, str) and message.strip():
@@ -111,9 +131,7 @@ def field_errors(body: Any) -> dict[str, tuple[str, ...]]:
     return out
 
 
-def classify(
-    response: httpx.Response, *, changing: bool, parse: Callable[[Any], T]
-) -> ApiResult[T]:
+def classify(response: HttpAnswer, *, changing: bool, parse: Callable[[Any], T]) -> ApiResult[T]:
     """Classify one HTTP answer; on 2xx, `parse` turns the JSON body into the value."""
     status = response.status_code
     if 200 <= status < 300:
@@ -145,9 +163,7 @@ def _unexpected(status: int, *, changing: bool) -> ApiResult[Any]:
     return ApiResult(kind, status, message=message)
 
 
-def _success(
-    response: httpx.Response, *, changing: bool, parse: Callable[[Any], T]
-) -> ApiResult[T]:
+def _success(response: HttpAnswer, *, changing: bool, parse: Callable[[Any], T]) -> ApiResult[T]:
     try:
         body = response.json() if response.content else None
         value = parse(body)

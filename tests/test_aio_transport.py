@@ -153,6 +153,8 @@ async def _echo(request: web.Request) -> web.Response:
         "headers": list(request.headers.items()),
         "body": (await request.read()).decode("utf-8"),
     }
+    wire = {k.lower(): v for k, v in seen["headers"] if k.lower() != "user-agent"}
+    request.app[SEEN].append((seen["method"], seen["path_qs"], seen["body"], wire))
     response = web.Response(
         body=gzip.compress(json.dumps(seen).encode()), status=207, reason="Echo"
     )
@@ -163,12 +165,14 @@ async def _echo(request: web.Request) -> web.Response:
 
 
 NEVER = web.AppKey("never", asyncio.Event)
+SEEN = web.AppKey("seen", list)
 
 
 @pytest.fixture
 async def echo() -> AsyncIterator[TestServer]:
     app = web.Application()
     app[NEVER] = asyncio.Event()
+    app[SEEN] = []
     app.router.add_route("*", "/{tail:.*}", _echo)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
@@ -213,3 +217,52 @@ async def test_the_per_request_read_timeout_is_honoured(echo: TestServer) -> Non
             await http.get(str(echo.make_url("/slow")), timeout=0.1)
         ok = await http.get(str(echo.make_url("/fine")))  # the pool is still usable
     assert ok.status_code == 207
+
+
+# ---------------------------------------------------------------- exchange: the client's door
+
+
+async def test_exchange_answers_as_an_httpx_response_would(echo: TestServer) -> None:
+    transport = AiohttpTransport()
+    url = str(echo.make_url("/api/v1/appointments/a%2Fb/cancel"))
+    try:
+        answer = await transport.exchange(
+            "POST", url, [("X-Trace", "t1")], b'{"a":1}', {"read": 5.0, "connect": 5.0}
+        )
+    finally:
+        await transport.aclose()
+    assert answer.status_code == 207 and answer.reason_phrase == "Echo"
+    assert answer.headers.get("content-encoding") == "gzip"  # case-insensitive, as httpx's
+    seen = answer.json()  # gzip decoded by httpx's decoder
+    assert seen["path_qs"] == "/api/v1/appointments/a%2Fb/cancel"
+    assert {k.lower(): v for k, v in seen["headers"]}["x-trace"] == "t1"
+    assert seen["body"] == '{"a":1}'
+
+
+async def test_exchange_raises_the_same_httpx_errors(echo: TestServer, refusing_port: int) -> None:
+    transport = AiohttpTransport()
+    try:
+        with pytest.raises(httpx.ConnectError):
+            await transport.exchange("GET", f"http://127.0.0.1:{refusing_port}/", [], None, None)
+        with pytest.raises(httpx.ReadTimeout):
+            await transport.exchange("GET", str(echo.make_url("/slow")), [], None, {"read": 0.1})
+    finally:
+        await transport.aclose()
+
+
+@pytest.mark.parametrize("body_format", [BodyFormat.FORM, BodyFormat.JSON])
+async def test_the_client_sends_the_same_request_through_exchange_and_through_httpx(
+    echo: TestServer, body_format: BodyFormat
+) -> None:
+    """The default client skips httpx's Request and Response; the wire must not change."""
+    arrived = echo.app[SEEN]
+    for http_client in ("aiohttp", "httpx"):
+        async with client_for(
+            str(echo.make_url("")), http_client=http_client, body_format=body_format
+        ) as client:
+            assert (client._wire is not None) == (http_client == "aiohttp")
+            await client.create(booking())
+            await client.cancel("a/b", reason="Moved")
+            await client.cancel("c d")
+    assert len(arrived) == 6
+    assert arrived[:3] == arrived[3:]
