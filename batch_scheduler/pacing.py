@@ -33,8 +33,6 @@ HOLD = 30.0  # seconds after a 429 pause before the rate starts climbing again
 WINDOW = 1.0
 WINDOW_MARGIN = 0.03
 WINDOW_MAX_RATE = 1000.0  # above this the window is not tracked (no server limit that high)
-# after a 429: this share of what got through in the last second (or all but two)
-OBSERVED_SHARE = 0.9
 _EPSILON = 1e-9
 
 
@@ -46,12 +44,13 @@ class RateLimiter:
     second plus WINDOW_MARGIN, so a server counting per second never sees more than the
     rate, whatever the jitter. A 429 (`throttle`) pauses every caller for the server's
     wait, empties the bucket and lowers the rate (once per cooldown, never below
-    `min_rate`): to OBSERVED_SHARE of (or two fewer than) the grants of the last second, if
-    below the current rate (the server let about that many through), else to half, and
-    never below a quarter at once. After
-    the pause the rate holds for `hold` seconds, then climbs back linearly, `recovery` x
-    the configured rate per second, up to the configured rate. Callers are served first
-    come, first served.
+    `min_rate`): to what the server let through, if below the current rate, else to
+    half, and never below a quarter at once. What got through: the grants of the second
+    before the refused request was sent (`sent_at`; else before now), less that request
+    (the window margin keeps us under it; a count too high meets the next 429 and is
+    lowered again). After the pause the rate holds for `hold` seconds, then climbs back
+    linearly, `recovery` x the configured rate per second, up to the configured rate.
+    Callers are served first come, first served.
     """
 
     def __init__(
@@ -86,7 +85,9 @@ class RateLimiter:
         self._lock = asyncio.Lock()
         tracked = self.target <= WINDOW_MAX_RATE
         self._granted: deque[float] | None = (
-            deque(maxlen=math.floor(self.target) + 1) if tracked else None
+            # twice the window: grants after a refused request must not push out the ones
+            # before it (see _lowered)
+            deque(maxlen=2 * (math.floor(self.target) + 1)) if tracked else None
         )
 
     def rate_at(self, now: float) -> float:
@@ -129,27 +130,34 @@ class RateLimiter:
             while (wait := self.try_acquire()) > 0:
                 await self._sleep(wait)
 
-    def throttle(self, wait: float) -> None:
-        """The server said 429: pause everyone for `wait` seconds and lower the rate."""
+    def throttle(self, wait: float, sent_at: float | None = None) -> None:
+        """The server said 429 to the request sent at `sent_at` (this limiter's clock):
+        pause everyone for `wait` seconds and lower the rate."""
         now = self._clock()
         self._refill(now)
         current = self.rate_at(now)
         if now - self._last_decrease >= self._cooldown:
-            current = max(self.min_rate, self._lowered(current, now))
+            refused = now if sent_at is None else min(sent_at, now)
+            current = max(self.min_rate, self._lowered(current, refused))
             self._last_decrease = now
         self._paused_until = max(self._paused_until, now + max(0.0, wait))
         self._base = current
         self._since = self._paused_until
         self._tokens = 0.0
 
-    def _lowered(self, current: float, now: float) -> float:
-        """The rate after a 429: a share of what got through lately, or half."""
+    def _lowered(self, current: float, refused: float) -> float:
+        """The rate after a 429: a share of what got through before `refused`, or half.
+
+        Counting back from the refused request's send time, not from when its answer came,
+        keeps the grants the server saw in its window: counted from the answer, the oldest
+        had slipped out and a 20/s limit was taken for 18/s.
+        """
         lowered = current / 2
         if self._granted is not None:
-            count = sum(1 for t in self._granted if t > now - WINDOW)
-            observed = max(OBSERVED_SHARE * count, count - 2.0)
-            if 0 < observed < current:
-                lowered = observed
+            count = sum(1 for t in self._granted if refused - WINDOW < t <= refused + _EPSILON)
+            through = count - 1  # the refused request itself did not get through
+            if 0 < through < current:
+                lowered = through
         return max(lowered, current / 4)
 
     def _refill(self, now: float) -> None:

@@ -247,6 +247,7 @@ class _Row:
     attempts: int = 0  # changing requests sent in this run
     retries: int = 0  # retries counted against max_retries
     started: float | None = None  # monotonic time of the first attempt
+    sent_at: float | None = None  # monotonic time the last changing request went out
     last: ApiResult[Any] | None = None
     on_wire: bool = False  # marked SENDING and not yet answered
     waiting_check: bool = False  # waiting for a sweep (create) or a show (cancel)
@@ -539,6 +540,7 @@ class _Run:
             if row.started is None:
                 row.started = self._clock()
             self.stats.requests += 1
+            row.sent_at = self._clock()
             result = await call()
             row.on_wire = False
         row.last = result
@@ -582,7 +584,7 @@ class _Run:
             wait = self.policy.throttle_wait(result.retry_after)
             if result.status_code == 429:
                 self.stats.throttled += 1
-                self.limiter.throttle(wait)
+                self.limiter.throttle(wait, sent_at=row.sent_at)
             counted = False
         else:
             wait = self.policy.backoff(row.retries + 1, self._rng)
@@ -652,6 +654,7 @@ class _Run:
         per_page = self.settings.list_per_page
         for retry in itertools.count(1):
             await self.limiter.acquire()
+            sent_at = self._clock()
             result = await self._read(lambda: self.client.list_page(number, per_page))
             if result.kind is ResultKind.SUCCESS and result.value is not None:
                 return result.value
@@ -662,7 +665,7 @@ class _Run:
             if result.status_code == 429:
                 self.stats.throttled += 1
                 wait = self.policy.throttle_wait(result.retry_after)
-                self.limiter.throttle(wait)
+                self.limiter.throttle(wait, sent_at=sent_at)
             else:
                 wait = self.policy.backoff(retry, self._rng)
             self.stats.retries += 1

@@ -171,9 +171,20 @@ def test_after_a_429_the_rate_drops_to_what_got_through_and_holds() -> None:
     times_of(clock, limiter, 21)  # 21 requests at 50/s: the server lets 20 a second through
     limiter.throttle(1.0)
     resume = limiter.paused_until
-    assert limiter.rate_at(resume) == pytest.approx(19)  # 21 - 2, not half (25): too fast
-    assert limiter.rate_at(resume + 29) == pytest.approx(19)  # held...
-    assert limiter.rate_at(resume + 31) == pytest.approx(19 + 5)  # ...then climbs
+    assert limiter.rate_at(resume) == pytest.approx(20)  # 21 - 1, not half (25): too fast
+    assert limiter.rate_at(resume + 29) == pytest.approx(20)  # held...
+    assert limiter.rate_at(resume + 31) == pytest.approx(20 + 5)  # ...then climbs
+
+
+def test_a_late_429_counts_back_from_when_the_refused_request_was_sent() -> None:
+    clock = FakeClock()
+    limiter = make_limiter(clock, 50, burst=1, hold=30.0, recovery=0.0)
+    granted = times_of(clock, limiter, 21)  # the server lets 20 a second through
+    clock.now = granted[-1] + 0.8  # the 429 for the 21st comes back 0.8 s later
+    limiter.throttle(1.0, sent_at=granted[-1])
+    # 20 got through; counted back from the answer's arrival instead, only the last ~11
+    # grants would be in the second before and the rate would fall to 12.5
+    assert limiter.rate_at(limiter.paused_until) == pytest.approx(20)
 
 
 def test_the_window_never_grants_more_than_the_rate_in_a_second_plus_margin() -> None:
