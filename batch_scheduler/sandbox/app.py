@@ -8,7 +8,6 @@ cancels: the change is stored, then the connection is closed with no answer).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import hashlib
@@ -32,7 +31,7 @@ from batch_scheduler.sandbox.bodies import read_input
 from batch_scheduler.sandbox.config import SandboxConfig, public_view
 from batch_scheduler.sandbox.drop import DropConnection
 from batch_scheduler.sandbox.observe import ObserveMiddleware
-from batch_scheduler.sandbox.store import DUPLICATE_MESSAGE, Access, SandboxState
+from batch_scheduler.sandbox.store import DUPLICATE_MESSAGE, Access, Closing, SandboxState
 from batch_scheduler.sandbox.validation import error_body, validate_create, validate_update
 
 API = "/api/v1"
@@ -74,7 +73,7 @@ class _Call:
     occurrence: int
     rate: faults.RateVerdict | None
     spike: float = 0.0  # seconds to hold the answer back, after the work
-    closing: asyncio.Event | None = None
+    closing: Closing | None = None
 
     def answer(self, response: Response) -> Response:
         if self.rate is not None:
@@ -87,14 +86,14 @@ class _Call:
 class _Late(Response):
     """An answer sent `delay` seconds after the work was done (none if the server stops)."""
 
-    def __init__(self, inner: Response, delay: float, closing: asyncio.Event) -> None:
+    def __init__(self, inner: Response, delay: float, closing: Closing) -> None:
         super().__init__(status_code=inner.status_code)
         self.inner = inner
         self.delay = delay
         self.closing = closing
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if await _closed_during(self.closing, self.delay):
+        if await self.closing.sleep(self.delay):
             await DropConnection()(scope, receive, send)
             return
         await self.inner(scope, receive, send)
@@ -133,7 +132,7 @@ async def _suffer(request: Request, passed: _Pass, op: str, key: str) -> _Call |
     if faults.throttled(config, op, key, occurrence):
         return _too_many(config.throttle_retry_after)
     delay = faults.latency(config, op, key, occurrence)
-    if delay > 0 and await _closed_during(state.closing, delay):
+    if delay > 0 and await state.closing.sleep(delay):
         return DropConnection()  # the server is stopping: like a real one, it answers nothing
     spike = faults.spike(config, op, key, occurrence)
     call = _Call(op, key, occurrence, passed.rate, spike, state.closing)
@@ -149,15 +148,6 @@ async def _suffer(request: Request, passed: _Pass, op: str, key: str) -> _Call |
 
 def _too_many(retry_after: int) -> Response:
     return _json({"message": "Too Many Attempts."}, 429, {"Retry-After": str(retry_after)})
-
-
-async def _closed_during(closing: asyncio.Event, delay: float) -> bool:
-    """Sleep `delay` seconds, or less if the server starts stopping (then True)."""
-    try:
-        await asyncio.wait_for(closing.wait(), delay)
-    except TimeoutError:
-        return False
-    return True
 
 
 async def _admit(request: Request, op: str, key: str | None = None) -> _Call | Response:

@@ -46,13 +46,54 @@ class _Traffic:
     cancelled: int = 0
 
 
+class Closing:
+    """Set once, on the server's loop, when the server starts stopping; sleepers wake then.
+
+    `sleep` is what every request's latency waits on: one future and one timer, where
+    asyncio.wait_for(event.wait(), delay) made a task too (~5 % of the sandbox's CPU).
+    """
+
+    def __init__(self) -> None:
+        self._set = False
+        self._sleepers: set[asyncio.Future[bool]] = set()
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        self._set = True
+        for sleeper in self._sleepers:
+            if not sleeper.done():
+                sleeper.set_result(True)
+        self._sleepers.clear()
+
+    async def sleep(self, delay: float) -> bool:
+        """Sleep `delay` seconds, or less if the server starts stopping (then True)."""
+        if self._set:
+            return True
+        loop = asyncio.get_running_loop()
+        woken: asyncio.Future[bool] = loop.create_future()
+        timer = loop.call_later(delay, _wake, woken)
+        self._sleepers.add(woken)
+        try:
+            return await woken
+        finally:
+            timer.cancel()
+            self._sleepers.discard(woken)
+
+
+def _wake(sleeper: asyncio.Future[bool]) -> None:
+    if not sleeper.done():
+        sleeper.set_result(False)
+
+
 class SandboxState:
     """All mutable state of one sandbox; safe to call from any thread."""
 
     def __init__(self, config: SandboxConfig) -> None:
         self._lock = threading.Lock()
         self.config = config
-        self.closing = asyncio.Event()  # set on the server's loop when it starts stopping
+        self.closing = Closing()  # set on the server's loop when it starts stopping
         self._clear()
 
     def _clear(self) -> None:

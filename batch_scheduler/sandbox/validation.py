@@ -85,11 +85,29 @@ def _is_url(value: str) -> bool:
 
 
 def _is_email(value: str) -> bool:
+    """email-validator's verdict (a tenth of the sandbox's CPU per create, most of it on the
+    domain); a plain address whose domain already passed is accepted without asking again:
+    its local part is dot-atom text (RFC 5322) of allowed length, all that is left to check.
+    """
+    local, _, domain = value.rpartition("@")
+    if domain in _GOOD_DOMAINS and _PLAIN_ADDRESS(value) and _fits(local, value):
+        return True
     try:
         validate_email(value, check_deliverability=False, test_environment=True)
     except EmailNotValidError:
         return False
+    if _PLAIN_ADDRESS(value) and len(_GOOD_DOMAINS) < 10_000:
+        _GOOD_DOMAINS.add(domain)
     return True
+
+
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9.-]+").fullmatch
+_GOOD_DOMAINS: set[str] = set()  # domains email-validator accepted in a plain address
+
+
+def _fits(local: str, address: str) -> bool:
+    """email-validator's length limits: 64 before the @, 254 in all."""
+    return len(local) <= 64 and len(address) <= 254
 
 
 class _Validator:
