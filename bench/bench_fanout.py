@@ -18,6 +18,7 @@ import argparse
 import contextlib
 import json
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -196,11 +197,56 @@ def _timed(methods: list[tuple[Any, str]]) -> list[float]:
     return spent
 
 
-# ---------------------------------------------------------------- the vendor's sequential loop
+# ---------------------------------------------------------------- the wire alone, for reference
 
 
-def sequential_rate(sandbox: Sandbox, sheet: Path, rows: int) -> float:
-    """The vendor example: one httpx.Client, POST each row in turn; requests per second."""
+def raw_child(args: argparse.Namespace) -> None:
+    """POST the sheet's bodies with bare aiohttp, 64 in flight, no ledger, no checks: what
+    the wire and this sandbox allow on this machine. Prints rate and CPU per request."""
+    import asyncio
+
+    import aiohttp
+
+    from batch_scheduler.client import form_content
+
+    bodies = [form_content(body) for body in _bodies(args.raw)]
+    url = args.base_url + "/api/v1/appointments"
+    headers = {
+        "Authorization": f"Bearer {TOKEN}",
+        "Accept": "application/json",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+
+    async def post_all() -> tuple[float, float]:
+        connector = aiohttp.TCPConnector(limit=args.concurrency)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            slots = asyncio.Semaphore(args.concurrency)
+
+            async def post(body: bytes) -> None:
+                async with slots, session.post(url, data=body, headers=headers) as answer:
+                    await answer.read()
+                    assert answer.status == 201, answer.status
+
+            began = (time.perf_counter(), time.process_time())
+            await asyncio.gather(*(post(body) for body in bodies))
+            return time.perf_counter() - began[0], time.process_time() - began[1]
+
+    wall, cpu = asyncio.run(post_all())
+    print(json.dumps({"achieved": len(bodies) / wall, "cpu_per_request": cpu / len(bodies)}))
+
+
+def raw_once(sandbox: Sandbox, sheet: Path) -> dict[str, Any]:
+    sandbox.reset()
+    command = [
+        sys.executable, "-m", "bench.bench_fanout", "--raw", str(sheet),
+        "--base-url", sandbox.base_url, "--concurrency", str(IN_FLIGHT),
+    ]  # fmt: skip
+    done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT)
+    return dict(json.loads(done.stdout.splitlines()[-1]))
+
+
+def _bodies(sheet: Path) -> list[dict[str, str]]:
+    """The form bodies `book` would send for the sheet, in input order."""
     from batch_scheduler.config import BodyFormat, IntakeSettings
     from batch_scheduler.reader import read_table
     from batch_scheduler.resource import request_body
@@ -209,7 +255,15 @@ def sequential_rate(sandbox: Sandbox, sheet: Path, rows: int) -> float:
     intake = IntakeSettings(departments=DEPARTMENTS)
     table = read_table(sheet, kind="book", settings=intake)
     validation = validate_book(table, intake, now=datetime.now(UTC))
-    bodies = [request_body(r, BodyFormat.FORM) for _, r in sorted(validation.requests.items())]
+    return [request_body(r, BodyFormat.FORM) for _, r in sorted(validation.requests.items())]
+
+
+# ---------------------------------------------------------------- the vendor's sequential loop
+
+
+def sequential_rate(sandbox: Sandbox, sheet: Path, rows: int) -> float:
+    """The vendor example: one httpx.Client, POST each row in turn; requests per second."""
+    bodies = _bodies(sheet)
     sandbox.reset()
     headers = {"Authorization": f"Bearer {TOKEN}", "Accept": "application/json"}
     with httpx.Client(base_url=sandbox.base_url, headers=headers, timeout=30) as http:
@@ -231,6 +285,7 @@ def fanout_figures(quick: bool) -> list[Figure]:
             book_once(sandbox, sheet, rate=NO_LIMIT, concurrency=IN_FLIGHT) for _ in range(runs)
         ]
         sequential = [sequential_rate(sandbox, sheet, seq_rows) for _ in range(min(runs, 3))]
+        raw = [raw_once(sandbox, sheet) for _ in range(min(runs, 3))]
     for result in results:
         assert result["outcomes"] == {"created": rows}, result["outcomes"]
     rates = [r["achieved"] for r in results]
@@ -245,6 +300,12 @@ def fanout_figures(quick: bool) -> list[Figure]:
         figure("client CPU per request, whole run",
                [1000 * r["total_cpu"] / r["requests"] for r in results], "ms", None,
                note="read + validate + send + workbook"),
+        figure("reference: bare aiohttp, same rows and sandbox", [r["achieved"] for r in raw],
+               "req/s", None, note="no ledger, no checks: what the wire and sandbox allow here"),
+        figure("reference: bare aiohttp CPU per request",
+               [1000 * r["cpu_per_request"] for r in raw], "ms", None),
+        figure("book's rate / bare aiohttp's", [r / statistics.median(
+            x["achieved"] for x in raw) for r in rates], "", None),
         figure("vendor sequential loop", sequential, "req/s", None,
                note=f"one httpx.Client, {seq_rows} rows in turn"),
         figure("speed-up over the sequential loop", [r / seq for r in rates], "x", 60,
@@ -300,6 +361,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", choices=("fanout", "rate"))
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--raw", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
     parser.add_argument("--state-dir", help=argparse.SUPPRESS)
     parser.add_argument("--rate", type=float, help=argparse.SUPPRESS)
@@ -307,6 +369,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         child(args)
+        return
+    if args.raw:
+        raw_child(args)
         return
     if args.only == "fanout":
         print(table(fanout_figures(args.quick)))
