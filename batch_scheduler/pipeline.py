@@ -24,6 +24,7 @@ from batch_scheduler import __version__
 from batch_scheduler.client import ApiClient
 from batch_scheduler.config import Settings
 from batch_scheduler.errors import ApiUnreachable, AuthError, InputError, StrictModeError
+from batch_scheduler.gcpause import heap_frozen
 from batch_scheduler.ledger import Ledger
 from batch_scheduler.models import (
     AppointmentRequest,
@@ -247,7 +248,10 @@ def _send(
         raise ValueError("sending needs API settings")
     items = sorted(validation.requests.items())
     run_id = uuid.uuid4().hex
-    with Ledger.open(settings.state_dir, base_url=settings.api.base_url) as ledger:
+    with (
+        Ledger.open(settings.state_dir, base_url=settings.api.base_url) as ledger,
+        heap_frozen(),  # the rows live through the run: no collection need walk them (gcpause)
+    ):
         return asyncio.run(
             _send_async(
                 command,
