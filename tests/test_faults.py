@@ -76,7 +76,7 @@ SCENARIOS = [
     ),
     Scenario(
         "tokens expire mid-run",
-        {"token_lifetime": 0.4},
+        {"token_lifetime": 0.2},  # several renewals even in a sub-second run
         lambda s: s["token_requests"] >= 3,
         credentials=True,
     ),
