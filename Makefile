@@ -19,7 +19,7 @@ demo: $(STAMP)
 	$(BIN)/batch-scheduler demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 lint: $(STAMP)
 	$(BIN)/ruff check batch_scheduler tests bench
