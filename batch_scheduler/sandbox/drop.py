@@ -12,40 +12,19 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 TRANSPORT_KEY = "sandbox.transport"
 FINISH_KEY = "sandbox.finish"  # set by ObserveMiddleware: logs the request as dropped
 
 
-class DroppingH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol, exposing the connection's transport to the app."""
+class DroppingProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol (a C parser: about half h11's CPU per request),
+    exposing the connection's transport to the app."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self.app_state = {**self.app_state, TRANSPORT_KEY: transport}
-
-
-try:
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-except ImportError:  # httptools is not installed: h11 (pure Python) serves
-    DroppingHttpToolsProtocol: type[asyncio.Protocol] | None = None
-else:
-
-    class _DroppingHttpToolsProtocol(HttpToolsProtocol):
-        """uvicorn's httptools protocol (a C parser: about half h11's CPU per request),
-        exposing the connection's transport to the app."""
-
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            self.app_state = {**self.app_state, TRANSPORT_KEY: transport}
-
-    DroppingHttpToolsProtocol = _DroppingHttpToolsProtocol
-
-
-def dropping_protocol() -> type[asyncio.Protocol]:
-    """The fastest dropping HTTP protocol available: httptools', else h11's."""
-    return DroppingHttpToolsProtocol or DroppingH11Protocol
 
 
 class DropConnection(Response):

@@ -16,7 +16,7 @@ import uvicorn
 
 from batch_scheduler.sandbox.app import create_app
 from batch_scheduler.sandbox.config import SandboxConfig
-from batch_scheduler.sandbox.drop import dropping_protocol
+from batch_scheduler.sandbox.drop import DroppingProtocol
 from batch_scheduler.sandbox.store import SandboxState
 
 START_TIMEOUT = 10.0
@@ -158,7 +158,7 @@ def build_server(
     sock = _bind(host, port)
     uconfig = uvicorn.Config(
         create_app(config, state),
-        http=dropping_protocol(),
+        http=DroppingProtocol,
         loop="auto",  # uvloop when installed: less CPU per request than asyncio's loop
         proxy_headers=False,  # on loopback there is no proxy to believe
         lifespan="off",

@@ -57,9 +57,6 @@ class Closing:
         self._set = False
         self._sleepers: set[asyncio.Future[bool]] = set()
 
-    def is_set(self) -> bool:
-        return self._set
-
     def set(self) -> None:
         self._set = True
         for sleeper in self._sleepers:
