@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install system-deps demo test lint format bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is needed" if sys.version_info < (3, 11) else 0)'
@@ -18,7 +18,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/batch-scheduler demo
 
-test: $(STAMP)
+# PostgreSQL, Chromium and LibreOffice for the tests that drive them: installed with apt
+# when run as root on Debian; elsewhere it says how, and only those tests skip.
+system-deps:
+	@./scripts/system-deps
+
+test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q -n 2
 
 lint: $(STAMP)
