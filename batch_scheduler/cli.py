@@ -133,13 +133,34 @@ def template(out: Path, kind: str, config_path: Path | None) -> None:
 
 @cli.command()
 @click.option("--out-dir", type=click.Path(path_type=Path), default=Path("out"), show_default=True)
-def demo(out_dir: Path) -> None:
+@click.option("--write-samples", "samples_dir", type=click.Path(path_type=Path),
+              help="Only write fresh sample sheets (dated from today) and their config "
+              "into this folder, to try the other commands on.")  # fmt: skip
+def demo(out_dir: Path, samples_dir: Path | None) -> None:
     """Start the sandbox in-process, book a fresh sample sheet, write out/results.xlsx."""
-    from batch_scheduler.demo import run_demo
+    from batch_scheduler.demo import demo_input, run_demo, write_fresh_samples
+    from batch_scheduler.samples import CONFIG_NAME
 
+    if samples_dir is not None:
+        paths = _write_or_fail(lambda: write_fresh_samples(samples_dir, _now()), samples_dir)
+        click.echo(f"Wrote {', '.join(paths)} to {samples_dir}. Try:")
+        click.echo(f"  batch-scheduler validate {paths['book.xlsx']} "
+                   f"--config {paths[CONFIG_NAME]}")  # fmt: skip
+        return
     setup_logging(quiet=True)
-    report, path = _guard(lambda: run_demo(out_dir, progress=CliProgress()))
+    click.echo(
+        f"Demo: books the sample sheet {demo_input(out_dir)} (a few rows have deliberate\n"
+        "mistakes, listed in sample_data/README.md) on a local stand-in for the SQOD API that\n"
+        "is slow and fails now and then on purpose, so retries show.\n"
+    )
+    report, path = _guard(lambda: run_demo(out_dir, progress=CliProgress(), now=_now()))
     _print_report(report)
+    invalid = report.outcomes.get("invalid", 0)
+    if invalid:
+        click.echo(
+            f"\nThe {invalid} invalid rows are the sample's deliberate mistakes: nothing was "
+            "sent for them;\neach is explained above and marked in the workbook."
+        )
     click.echo(f"\nThe results workbook is at {path.resolve()}")
 
 
@@ -308,6 +329,15 @@ def _guard(action: Callable[[], T]) -> T:
     except BatchSchedulerError as exc:
         click.echo(f"Error: {exc.message}", err=True)
         sys.exit(exc.exit_code)
+
+
+def _write_or_fail(action: Callable[[], T], where: Path) -> T:
+    """Run a file-writing call; a folder we cannot write to is a one-line error, exit 2."""
+    try:
+        return action()
+    except OSError as exc:
+        click.echo(f"Error: cannot write to {where}: {exc.strerror or exc}", err=True)
+        sys.exit(2)
 
 
 def _options_text(opts: Mapping[str, Any]) -> str:

@@ -78,8 +78,8 @@ _ALL: tuple[Code, ...] = (
     Code(
         "invalid-phone",
         _E,
-        "“{value}” is not a valid phone number. Write a UK number like 07400 900123, or an "
-        "international one with its country code, like +33 1 23 45 67 89.",
+        "“{value}” is not a valid phone number. Write a UK number like 020 7946 0123, or an "
+        "international one with its country code, like +33 1 99 00 12 34.",
     ),
     Code(
         "phone-mangled",

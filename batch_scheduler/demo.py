@@ -1,35 +1,46 @@
 """`batch-scheduler demo`: the whole pipeline against the in-process sandbox, in seconds.
 
-It writes a fresh sample sheet (dated from today, so it never goes stale), starts the sandbox
-with a little latency and a few seeded faults (so retries and reconciliation show), books the
-sheet, and writes out/results.xlsx and out/summary.json.
+It writes a fresh sample sheet (dated from today, so it never goes stale: its only problems
+are its deliberate mistakes), starts the sandbox with a little latency and a few seeded
+faults (so retries and reconciliation show), books the sheet, and writes out/results.xlsx
+and out/summary.json. `write_fresh_samples` gives people the same files to try commands on.
 """
 
 from __future__ import annotations
 
 import shutil
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from batch_scheduler.config import ApiSettings, IntakeSettings, Secret, SendSettings, Settings
 from batch_scheduler.pipeline import Progress, RunReport, RunRequest, run
-from batch_scheduler.samples import write_samples
+from batch_scheduler.samples import SAMPLE_DEPARTMENTS, write_samples
 from batch_scheduler.sandbox import SandboxConfig, start_sandbox
 
 DEMO_FAULTS = SandboxConfig(
     seed=7, latency=0.02, latency_jitter=0.03, error_rate=0.08, drop_rate=0.05
 )
-DEMO_DEPARTMENTS = {"Benefits": 1, "Housing": 2, "Employment support": 3}
+SAMPLES_TIMEZONE = ZoneInfo("Europe/London")  # the samples' clock times are UK times
+
+
+def demo_input(out_dir: Path) -> Path:
+    """The sample sheet the demo books (written by `run_demo`)."""
+    return out_dir / "demo-input" / "book.xlsx"
+
+
+def write_fresh_samples(folder: Path, now: datetime | None = None) -> dict[str, Path]:
+    """The sample files and their config, dated from today in the UK; return their paths."""
+    return write_samples(folder, _uk_date(now))
 
 
 def run_demo(
-    out_dir: Path, *, progress: Progress | None = None, today: date | None = None
+    out_dir: Path, *, progress: Progress | None = None, now: datetime | None = None
 ) -> tuple[RunReport, Path]:
     """Book a fresh sample sheet against a local sandbox; return the report and results path."""
-    today = today or datetime.now(ZoneInfo("Europe/London")).date()
+    now = now or datetime.now(UTC)
     out_dir.mkdir(parents=True, exist_ok=True)
-    samples = write_samples(out_dir / "demo-input", today)
+    samples = write_fresh_samples(demo_input(out_dir).parent, now)
     state_dir = out_dir / "demo-state"
     shutil.rmtree(state_dir, ignore_errors=True)
     results = out_dir / "results.xlsx"
@@ -37,7 +48,7 @@ def run_demo(
         settings = Settings(
             api=ApiSettings(base_url=sandbox.base_url, token=Secret(DEMO_FAULTS.static_token)),
             send=SendSettings(rate=100, concurrency=8, backoff_initial=0.05, backoff_max=0.5),
-            intake=IntakeSettings(departments=DEMO_DEPARTMENTS),
+            intake=IntakeSettings(departments=SAMPLE_DEPARTMENTS),
             state_dir=state_dir,
         )
         request = RunRequest(
@@ -47,5 +58,9 @@ def run_demo(
             summary_json=out_dir / "summary.json",
             options_text="demo (sandbox with latency and seeded faults)",
         )
-        report = run(request, settings, progress=progress)
+        report = run(request, settings, now=now, progress=progress)
     return report, results
+
+
+def _uk_date(now: datetime | None) -> date:
+    return (now or datetime.now(UTC)).astimezone(SAMPLES_TIMEZONE).date()

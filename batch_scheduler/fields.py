@@ -53,8 +53,8 @@ def fold_header(text: object) -> str:
     return _NON_ALNUM.sub("", normal)
 
 
-def _bool(name: str, header: str, description: str, *aliases: str) -> Field:
-    return Field(name, header, Kind.BOOLEAN, description, "No", aliases=aliases)
+def _bool(name: str, header: str, description: str, *aliases: str, example: str = "No") -> Field:
+    return Field(name, header, Kind.BOOLEAN, description, example, aliases=aliases)
 
 
 FEATURE_FLAGS: tuple[str, ...] = (
@@ -85,9 +85,9 @@ BOOK_FIELDS: tuple[Field, ...] = (
         "Appointment",
         Kind.DATETIME,
         "Date and time of the appointment, as a clock in the UK shows it (or the --timezone "
-        "given). Day first: 03/12/2026 14:30. Or use two columns, Appointment date and "
+        "given). Day first: 03/12/2032 14:30. Or use two columns, Appointment date and "
         "Appointment time.",
-        "03/12/2026 14:30",
+        "03/12/2032 14:30",
         aliases=("Date/time", "Datetime", "Slot", "Appointment date and time", "Start", "When"),
         required=True,
     ),
@@ -96,7 +96,7 @@ BOOK_FIELDS: tuple[Field, ...] = (
         "Appointment date",
         Kind.DATE,
         "Date of the appointment, when the time is in its own column.",
-        "03/12/2026",
+        "03/12/2032",
         aliases=("Date", "Appt date"),
     ),
     Field(
@@ -137,9 +137,9 @@ BOOK_FIELDS: tuple[Field, ...] = (
         "claimant_phone_number",
         "Phone",
         Kind.PHONE,
-        "The claimant's phone number; UK numbers may be written 07400 900123. Type it as "
+        "The claimant's phone number; UK numbers may be written 020 7946 0123. Type it as "
         "text so Excel keeps the leading 0. Optional.",
-        "07400 900123",
+        "020 7946 0123",
         aliases=(
             "Mobile",
             "Telephone",
@@ -162,7 +162,7 @@ BOOK_FIELDS: tuple[Field, ...] = (
         "Interpreter needed?",
         Kind.BOOLEAN,
         "Yes if the claimant needs an interpreter. Blank means No.",
-        "No",
+        "Yes",  # the examples make one coherent row: the language example needs it
         aliases=("Interpreter", "Interpreter needed", "Needs interpreter"),
     ),
     Field(
@@ -206,6 +206,7 @@ BOOK_FIELDS: tuple[Field, ...] = (
         "Redirect",
         "Custom redirect",
         "Use custom redirect",
+        example="Yes",  # the redirect URL examples need it
     ),
     Field(
         "custom_user_post_call_redirect_url",
@@ -283,7 +284,7 @@ CLAIMANT_FIELDS: tuple[Field, ...] = (
         "Earliest date",
         Kind.DATE,
         "The first day this claimant can attend, day first. Blank: any day.",
-        "01/12/2026",
+        "01/12/2032",
         aliases=("Earliest", "Not before", "Available from", "From date", "Window start"),
     ),
     Field(
@@ -291,7 +292,7 @@ CLAIMANT_FIELDS: tuple[Field, ...] = (
         "Latest date",
         Kind.DATE,
         "The last day this claimant can attend (the whole day counts), day first. Blank: any day.",
-        "05/12/2026",
+        "07/12/2032",
         aliases=("Latest", "Not after", "Available until", "To date", "Window end", "Deadline"),
     ),
     *BOOK_FIELDS[_BEFORE_DEPARTMENT + 1 :],
@@ -303,8 +304,8 @@ SLOT_FIELDS: tuple[Field, ...] = (
         "Start",
         Kind.DATETIME,
         "When the slot starts, as a clock in the UK shows it (or the --timezone given). Day "
-        "first: 03/12/2026 14:30. Or use two columns, Start date and Start time.",
-        "03/12/2026 14:30",
+        "first: 03/12/2032 14:30. Or use two columns, Start date and Start time.",
+        "03/12/2032 14:30",
         aliases=("Slot", "Slot start", "Start date and time", "Date/time", "Datetime", "When"),
         required=True,
     ),
@@ -313,7 +314,7 @@ SLOT_FIELDS: tuple[Field, ...] = (
         "Start date",
         Kind.DATE,
         "The slot's date, when the time is in its own column.",
-        "03/12/2026",
+        "03/12/2032",
         aliases=("Date", "Slot date"),
     ),
     Field(

@@ -3,7 +3,7 @@
 A spreadsheet runs a CSV cell as a formula when its text starts with = + - @ (or a tab or
 carriage return before one). Such a cell is written with a leading apostrophe (') so it shows
 as text, EXCEPT when the whole value is plainly a number or an E.164 phone number
-("-12.5", "+447400900123"): those are harmless, and changing them would corrupt phones
+("-12.5", "+442079460123"): those are harmless, and changing them would corrupt phones
 and amounts, so they stay byte for byte. Everything else is written as it is.
 
 UTF-8 with a BOM (so Excel reads accents right), comma-separated, quoted where needed,

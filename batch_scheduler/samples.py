@@ -1,22 +1,24 @@
-"""Write the sample book and cancel sheets, with slots relative to a given `today`.
+"""Write the sample sheets (book, cancel, allocate) and the config they need.
 
-The checked-in files were made for today=2026-11-25; the demo and tests call
-`write_samples(folder, today)` with their own clock, so the samples never go stale.
-Phones use Ofcom's drama ranges and emails example.org/.com: no real person is contacted.
-A handful of rows carry the mistakes ops really make (see MISTAKES), so `validate` has
-something to say. Run: python sample_data/make_samples.py [FOLDER] [--today YYYY-MM-DD]
+Dates are relative to a given `today`: slots from two days later, the one row deliberately
+in the past three days before. `batch-scheduler demo` writes a fresh set for the real date.
+The checked-in files in sample_data/ are made for SHIPPED_TODAY with their slots moved years
+ahead (SHIPPED_SLOTS_FROM), so they show only their deliberate mistakes for years; a test
+fails a year before their first slot passes. Phones are only Ofcom's drama numbers and
+emails only example.org/.com: no real person can be contacted. A handful of rows carry the
+mistakes ops really make (see MISTAKES and sample_data/README.md), so `validate` has
+something to say.
+Run: python sample_data/make_samples.py [FOLDER] [--today YYYY-MM-DD]
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
+import json
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-import xlsxwriter
-from xlsxwriter.format import Format
-from xlsxwriter.worksheet import Worksheet
+from batch_scheduler.sample_files import Cell, write_csv, write_sheets, write_xlsx
 
 BOOK_HEADERS: tuple[str, ...] = (
     "Ref",
@@ -36,10 +38,19 @@ BOOK_HEADERS: tuple[str, ...] = (
 )
 CANCEL_HEADERS: tuple[str, ...] = ("Reference", "Reason")
 
+# The names the samples' Department column uses; written beside them as CONFIG_NAME.
+SAMPLE_DEPARTMENTS: dict[str, int] = {"Benefits": 1, "Housing": 2, "Employment support": 3}
+CONFIG_NAME = "sample-config.toml"
+# The checked-in samples: made "on" SHIPPED_TODAY (the deliberate past row is three days
+# before it), slots from SHIPPED_SLOTS_FROM (a Monday), years ahead so they do not go stale.
+SHIPPED_TODAY = date(2026, 12, 6)
+SHIPPED_SLOTS_FROM = date(2032, 1, 5)
+
 # Reference of each row that carries a deliberate mistake, and what it is.
 MISTAKES: dict[str, str] = {
-    "SQ-1007": "phone typed as a number: Excel dropped the leading 0 (7400900123)",
-    "SQ-1012": "phone shown by Excel in scientific notation (4.47400900123E+11)",
+    "SQ-1007": "phone typed as a number: Excel dropped the leading 0 (2920180123)",
+    "SQ-1010": "not a valid phone number (07700 900170: a mobile range no phone uses)",
+    "SQ-1012": "phone shown by Excel in scientific notation (4.41134960123E+11)",
     "SQ-1016": "invalid email address",
     "SQ-1020": "interpreter needed but no language given",
     "SQ-1024": "appointment three days in the past",
@@ -90,21 +101,20 @@ _PEOPLE: tuple[tuple[str, str], ...] = (
     ("Osian Ellis", "osian.ellis"),
     ("Anna Kowalczyk", "anna.kowalczyk"),
 )
+# Ofcom's numbers for drama (Cardiff, London, Leeds), written the ways people write phones.
 _PHONES = (
-    "07400 900{n:03d}",
-    "+44 7400 900{n:03d}",
-    "07400900{n:03d}",
+    "029 2018 0{n:03d}",
+    "+44 29 2018 0{n:03d}",
+    "02920180{n:03d}",
     "020 7946 0{n:03d}",
     "0113 496 0{n:03d}",
     "(020) 7946 0{n:03d}",
-    "+44 (0)7400 900{n:03d}",
+    "+44 (0)113 496 0{n:03d}",
     "",
 )
 _DEPARTMENTS = ("Benefits", "Housing", "Employment support", "2", "")
 _LANGUAGES = ("Welsh", "Polish", "Arabic", "BSL")
 _NOTES = ("", "Prefers afternoons", "Called to confirm, happy with video", "", "Carer will join")
-
-Cell = str | int | float | bool | date | datetime | None
 
 
 def weekday_slots(today: date, first: int = 2, last: int = 20) -> list[datetime]:
@@ -118,13 +128,13 @@ def weekday_slots(today: date, first: int = 2, last: int = 20) -> list[datetime]
     return slots
 
 
-def spring_forward_gap(today: date) -> datetime:
-    """01:30 on the next last Sunday of March after `today`: a UK time that does not exist
+def spring_forward_gap(day: date) -> datetime:
+    """01:30 on the next last Sunday of March after `day`: a UK time that does not exist
     (clocks go from 01:00 to 02:00), and always less than a year ahead."""
-    for year in (today.year, today.year + 1):
+    for year in (day.year, day.year + 1):
         march_end = date(year, 3, 31)
         sunday = march_end - timedelta(days=(march_end.weekday() + 1) % 7)
-        if sunday > today:
+        if sunday > day:
             break
     return datetime.combine(sunday, time(1, 30))
 
@@ -150,25 +160,34 @@ def _good_row(i: int, slot: datetime) -> dict[str, Cell]:
     }
 
 
-def make_book_rows(today: date) -> list[dict[str, Cell]]:
-    """About 40 book rows keyed by BOOK_HEADERS; the rows in MISTAKES are wrong on purpose."""
-    slots = weekday_slots(today)
+def first_slot_day(today: date, slots_from: date | None = None) -> date:
+    """The first day slots may fall on: `slots_from`, or two days after `today`."""
+    return slots_from or today + timedelta(days=2)
+
+
+def make_book_rows(today: date, slots_from: date | None = None) -> list[dict[str, Cell]]:
+    """About 40 book rows keyed by BOOK_HEADERS; the rows in MISTAKES are wrong on purpose.
+
+    Slots fall on weekdays in the 19 days from `first_slot_day(today, slots_from)`."""
+    start = first_slot_day(today, slots_from)
+    slots = weekday_slots(start, first=0, last=18)
     rows = [_good_row(i, slots[(i * 11) % len(slots)]) for i in range(40)]
     by_ref = {row["Ref"]: row for row in rows}
-    by_ref["SQ-1007"]["Mobile"] = 7400900123
-    by_ref["SQ-1012"]["Mobile"] = 447400900123.0
+    by_ref["SQ-1007"]["Mobile"] = 2920180123
+    by_ref["SQ-1010"]["Mobile"] = "07700 900170"
+    by_ref["SQ-1012"]["Mobile"] = 441134960123.0
     by_ref["SQ-1016"]["Email address"] = "ffion.hughes@@example.org"
     by_ref["SQ-1020"].update({"Interpreter?": "Yes", "Language": None})
     by_ref["SQ-1024"]["Date/Time"] = datetime.combine(today - timedelta(days=3), time(10, 0))
     by_ref["SQ-1027"]["Ref"] = "SQ-1026"
     by_ref["SQ-1030"]["Recording"] = "maybe"
-    by_ref["SQ-1035"]["Date/Time"] = spring_forward_gap(today)
+    by_ref["SQ-1035"]["Date/Time"] = spring_forward_gap(start)
     return rows
 
 
-def make_cancel_rows(today: date) -> list[dict[str, Cell]]:
+def make_cancel_rows(today: date, slots_from: date | None = None) -> list[dict[str, Cell]]:
     """Cancellations of a few booked references (one unknown, one without a reason)."""
-    refs = [row["Ref"] for row in make_book_rows(today) if row["Ref"]][:5]
+    refs = [row["Ref"] for row in make_book_rows(today, slots_from) if row["Ref"]][:5]
     reasons = ("Claimant asked to rebook", "Duplicate booking", None, "Claimant unwell")
     rows: list[dict[str, Cell]] = [
         {"Reference": ref, "Reason": reasons[i % len(reasons)]} for i, ref in enumerate(refs)
@@ -186,7 +205,6 @@ CLAIMANT_HEADERS: tuple[str, ...] = (
 SLOT_HEADERS: tuple[str, ...] = (
     "Slot start", "Duration", "Department", "Interpreter language", "Capacity",
 )  # fmt: skip
-ALLOCATE_DEPARTMENTS = {"Benefits": 1, "Housing": 2, "Employment support": 3}
 # Claimant name -> what the sample shows for them with the first-fit strategy.
 ALLOCATE_STORY: dict[str, str] = {
     "Mari Jenkins": "needs Polish: the only Polish slot went to a Housing claimant served "
@@ -201,10 +219,10 @@ ALLOCATE_STORY: dict[str, str] = {
 }
 
 
-def sample_week(today: date) -> list[date]:
-    """The five working days the allocate sample's slots fall on (from two days after today)."""
+def sample_week(today: date, slots_from: date | None = None) -> list[date]:
+    """The five working days the allocate sample's slots fall on, from `first_slot_day`."""
     days: list[date] = []
-    day = today + timedelta(days=2)
+    day = first_slot_day(today, slots_from)
     while len(days) < 5:
         if day.weekday() < 5:
             days.append(day)
@@ -212,10 +230,11 @@ def sample_week(today: date) -> list[date]:
     return days
 
 
-def make_slot_rows(today: date) -> list[dict[str, Cell]]:
+def make_slot_rows(today: date, slots_from: date | None = None) -> list[dict[str, Cell]]:
     """A week of free slots: Benefits (Welsh twice), Housing (Polish once); one bad capacity."""
     rows: list[dict[str, Cell]] = []
-    for n, day in enumerate(sample_week(today)):
+    week = sample_week(today, slots_from)
+    for n, day in enumerate(week):
         for at, department, capacity in ((10, "Benefits", 2), (11, "Benefits", 1),
                                          (14, "Benefits", 1)):  # fmt: skip
             start = datetime.combine(day, time(at, 0))
@@ -230,12 +249,12 @@ def make_slot_rows(today: date) -> list[dict[str, Cell]]:
         if n == 1:
             rows.append({"Slot start": datetime.combine(day, time(15, 0)), "Duration": 30,
                          "Department": "Housing", "Interpreter language": "polish"})  # fmt: skip
-    rows.append({"Slot start": datetime.combine(sample_week(today)[4], time(16, 0)),
+    rows.append({"Slot start": datetime.combine(week[4], time(16, 0)),
                  "Duration": 30, "Department": "Benefits", "Capacity": "two"})  # fmt: skip
     return rows
 
 
-def make_claimant_rows(today: date) -> list[dict[str, Cell]]:
+def make_claimant_rows(today: date, slots_from: date | None = None) -> list[dict[str, Cell]]:
     """30 claimants for the sample week; ALLOCATE_STORY says what happens to the special ones."""
     rows: list[dict[str, Cell]] = []
     for i in range(30):
@@ -245,14 +264,14 @@ def make_claimant_rows(today: date) -> list[dict[str, Cell]]:
                 "Ref": f"AL-{2000 + i}" if i % 5 else None,
                 "Claimant Name": name,
                 "DOB": date(1950 + (i * 7) % 50, 1 + i % 12, 1 + (i * 5) % 28),
-                "Mobile": f"07400 900{300 + i:03d}",
+                "Mobile": f"0113 496 0{300 + i:03d}",
                 "Email address": f"{email}@example.org",
                 "Interpreter?": "No" if i % 2 else None,
                 "Department": "Housing" if i % 6 == 0 else "Benefits",
                 "Notes": _NOTES[i % len(_NOTES)] or None,
             }
         )
-    week = sample_week(today)
+    week = sample_week(today, slots_from)
     saturday = week[0] + timedelta(days=5 - week[0].weekday())
     by_name = {row["Claimant Name"]: row for row in rows}
     by_name["Gwenllian Prys"].update({"Interpreter?": "Yes", "Language": "Welsh"})
@@ -274,103 +293,66 @@ def make_claimant_rows(today: date) -> list[dict[str, Cell]]:
     return rows
 
 
-def write_allocate_sample(path: Path, today: date) -> Path:
+def write_allocate_sample(path: Path, today: date, slots_from: date | None = None) -> Path:
     """One workbook with a Claimants sheet and a Slots sheet, for `allocate`."""
     return write_sheets(
         path,
         {
-            "Claimants": (CLAIMANT_HEADERS, make_claimant_rows(today)),
-            "Slots": (SLOT_HEADERS, make_slot_rows(today)),
+            "Claimants": (CLAIMANT_HEADERS, make_claimant_rows(today, slots_from)),
+            "Slots": (SLOT_HEADERS, make_slot_rows(today, slots_from)),
         },
     )
 
 
-def _csv_cell(value: Cell) -> str:
-    """What Excel would write when saving as CSV (day-first dates, 11-digit floats)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, datetime):
-        return value.strftime("%d/%m/%Y %H:%M")
-    if isinstance(value, date):
-        return value.strftime("%d/%m/%Y")
-    if isinstance(value, float):
-        return f"{value:.11E}" if abs(value) >= 1e11 else f"{value:g}"
-    return str(value)
-
-
-def write_csv(path: Path, headers: tuple[str, ...], rows: list[dict[str, Cell]]) -> Path:
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(headers)
-        writer.writerows([_csv_cell(row.get(h)) for h in headers] for row in rows)
+def write_config(path: Path) -> Path:
+    """The config the samples need: the department names their sheets use."""
+    lines = [
+        "# The settings the sample sheets beside this file need: the department names their",
+        "# Department column uses. Give it to any command: --config sample-config.toml",
+        "",
+        "[departments]",
+        *(f"{json.dumps(name)} = {number}" for name, number in SAMPLE_DEPARTMENTS.items()),
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
 
-Sheet = tuple[tuple[str, ...], list[dict[str, Cell]]]  # headers, rows
-
-
-def write_xlsx(path: Path, headers: tuple[str, ...], rows: list[dict[str, Cell]]) -> Path:
-    """An xlsx as ops would type it: real date cells, text phones, the odd number cell."""
-    return write_sheets(path, {"Appointments": (headers, rows)})
-
-
-def write_sheets(path: Path, sheets: dict[str, Sheet]) -> Path:
-    """A workbook with one sheet per entry, each written like `write_xlsx`."""
-    book = xlsxwriter.Workbook(str(path))
-    book.set_properties({"created": datetime(2026, 11, 25, 9, 0)})  # reproducible bytes
-    bold = book.add_format({"bold": True, "bg_color": "#DDEBF7"})
-    formats: dict[type, Format] = {
-        datetime: book.add_format({"num_format": "dd/mm/yyyy hh:mm"}),
-        date: book.add_format({"num_format": "dd/mm/yyyy"}),
-    }
-    for name, (headers, rows) in sheets.items():
-        sheet = book.add_worksheet(name)
-        sheet.write_row(0, 0, headers, bold)
-        for r, row in enumerate(rows, start=1):
-            for c, header in enumerate(headers):
-                _write_cell(sheet, r, c, row.get(header), formats)
-        sheet.set_column(0, len(headers) - 1, 16)
-        sheet.freeze_panes(1, 0)
-    book.close()
-    return path
-
-
-def _write_cell(sheet: Worksheet, r: int, c: int, value: Cell, formats: dict[type, Format]) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool):
-        sheet.write_boolean(r, c, value)
-    elif isinstance(value, datetime):
-        sheet.write_datetime(r, c, value, formats[datetime])
-    elif isinstance(value, date):
-        sheet.write_datetime(r, c, value, formats[date])
-    elif isinstance(value, int | float):
-        sheet.write_number(r, c, value)
-    else:
-        sheet.write_string(r, c, value)  # never a formula, even if it starts with "="
-
-
-def write_samples(folder: Path, today: date) -> dict[str, Path]:
-    """Write book.xlsx, book.csv, cancel.csv and allocate_sample.xlsx into `folder` for `today`;
-    return their paths."""
+def write_samples(folder: Path, today: date, slots_from: date | None = None) -> dict[str, Path]:
+    """Write book.xlsx, book.csv, cancel.csv, allocate_sample.xlsx and sample-config.toml
+    into `folder`, dated from `today` (slots from `slots_from` when given); return their paths.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    book = make_book_rows(today)
+    book = make_book_rows(today, slots_from)
+    cancel = make_cancel_rows(today, slots_from)
     return {
         "book.xlsx": write_xlsx(folder / "book.xlsx", BOOK_HEADERS, book),
         "book.csv": write_csv(folder / "book.csv", BOOK_HEADERS, book),
-        "cancel.csv": write_csv(folder / "cancel.csv", CANCEL_HEADERS, make_cancel_rows(today)),
-        "allocate_sample.xlsx": write_allocate_sample(folder / "allocate_sample.xlsx", today),
+        "cancel.csv": write_csv(folder / "cancel.csv", CANCEL_HEADERS, cancel),
+        "allocate_sample.xlsx": write_allocate_sample(
+            folder / "allocate_sample.xlsx", today, slots_from
+        ),
+        CONFIG_NAME: write_config(folder / CONFIG_NAME),
     }
+
+
+def write_shipped_samples(folder: Path) -> dict[str, Path]:
+    """The checked-in set: the same bytes on every run (see SHIPPED_TODAY)."""
+    return write_samples(folder, SHIPPED_TODAY, SHIPPED_SLOTS_FROM)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path, nargs="?", default=Path("sample_data"))
-    parser.add_argument("--today", type=date.fromisoformat, default=date(2026, 11, 25))
+    parser.add_argument(
+        "--today",
+        type=date.fromisoformat,
+        help="date a fresh set from this day; without it: the checked-in set",
+    )
     args = parser.parse_args()
-    write_samples(args.folder, args.today)
+    if args.today:
+        write_samples(args.folder, args.today)
+    else:
+        write_shipped_samples(args.folder)
 
 
 if __name__ == "__main__":

@@ -712,17 +712,17 @@ def _none(value: Any) -> str | None:
 # ---------------------------------------------------------------- the template's notes
 
 _FORMATS = {
-    Kind.DATETIME: "A date and time in the future, day first: 03/12/2026 14:30 (also 3/12/2026 "
-    "2:30pm, 3 Dec 2026 14:30, 2026-12-03 14:30, or an Excel date cell). Clock time in {tz}; "
+    Kind.DATETIME: "A date and time in the future, day first: 03/12/2032 14:30 (also 3/12/2032 "
+    "2:30pm, 3 Dec 2032 14:30, 2032-12-03 14:30, or an Excel date cell). Clock time in {tz}; "
     "a time the clocks skip or repeat when they change is refused. An offset "
-    "(2026-12-03T14:30+00:00) gives an exact instant.",
+    "(2032-12-03T14:30+00:00) gives an exact instant.",
     Kind.DATE: "A date, day first: 14/02/1985 (also 1985-02-14, 14 Feb 1985, or an Excel date "
     "cell).",
     Kind.TIME: "A time of day on the 24-hour clock: 14:30 (also 2:30pm, or an Excel time cell).",
     Kind.INTEGER: "A whole number.",
     Kind.BOOLEAN: "Yes or No (also Y/N, True/False, 1/0, any case).",
-    Kind.PHONE: "A phone number: UK numbers like 07400 900123, others with their country code "
-    "(+33 1 23 45 67 89). Format the column as Text so Excel keeps the leading 0.",
+    Kind.PHONE: "A phone number: UK numbers like 020 7946 0123, others with their country code "
+    "(+33 1 99 00 12 34). Format the column as Text so Excel keeps the leading 0.",
     Kind.EMAIL: "An email address.",
     Kind.URL: "A full https address (https://...).",
     Kind.BANDWIDTH: "One of {allowed}.",

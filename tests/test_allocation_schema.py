@@ -19,7 +19,7 @@ from batch_scheduler.errors import InputError
 from batch_scheduler.fields import CLAIMANT_FIELDS, SLOT_FIELDS, alias_index, fold_header
 from batch_scheduler.plan_workbook import BOOK_COLUMNS
 from batch_scheduler.reader import read_table
-from batch_scheduler.samples import ALLOCATE_DEPARTMENTS, ALLOCATE_STORY, write_allocate_sample
+from batch_scheduler.samples import ALLOCATE_STORY, SAMPLE_DEPARTMENTS, write_allocate_sample
 from batch_scheduler.schema import validate_book
 from batch_scheduler.templates import write_template
 from tests.sheets import NOW
@@ -177,14 +177,14 @@ def test_claimant_and_slot_spellings_do_not_clash() -> None:
 
 def plan_sample(tmp_path: Path, strategy: Strategy = Strategy.FIRST_FIT) -> Any:
     path = write_allocate_sample(tmp_path / "sample.xlsx", TODAY)
-    settings = Settings(intake=IntakeSettings(departments=ALLOCATE_DEPARTMENTS))
+    settings = Settings(intake=IntakeSettings(departments=SAMPLE_DEPARTMENTS))
     out = tmp_path / f"plan-{strategy}.xlsx"
     return allocate(AllocateRequest(path, out, strategy=strategy), settings, now=NOW)
 
 
 def test_the_plan_book_sheet_is_a_valid_book_input(tmp_path: Path) -> None:
     report = plan_sample(tmp_path)
-    settings = IntakeSettings(departments=ALLOCATE_DEPARTMENTS)
+    settings = IntakeSettings(departments=SAMPLE_DEPARTMENTS)
 
     table = read_table(report.out_path, kind="book", settings=settings)  # the first sheet
     booked = validate_book(table, settings, now=NOW)

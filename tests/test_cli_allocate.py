@@ -145,6 +145,6 @@ def test_template_kind_allocate(tmp_path: Path, env: Any) -> None:
 
 
 def _csv(value: Any) -> str:
-    from batch_scheduler.samples import _csv_cell
+    from batch_scheduler.sample_files import _csv_cell
 
     return _csv_cell(value)

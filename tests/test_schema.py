@@ -118,7 +118,7 @@ CASES: list[tuple[dict[str, object], str | None, str]] = [
     ({"DOB": "01/01/2030"}, "dob-in-future", "Check the day"),
     ({"DOB": "01/01/1850"}, "out-of-range", "1900"),
     ({"Phone": "+33 1 23 45 67 89"}, None, ""),
-    ({"Phone": "0740012"}, "invalid-phone", "07400 900123"),
+    ({"Phone": "0740012"}, "invalid-phone", "020 7946 0123"),
     ({"Phone": 7400123456}, "phone-mangled", "Format the column as Text"),
     ({"Phone": "4.47400123456E+11"}, "phone-mangled", "07400 123456"),
     ({"Email": "someone@"}, "invalid-email", "Check it"),
