@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from batch_scheduler import fields, normalise
+from batch_scheduler import date_problems, fields, normalise
 from batch_scheduler.codes import make_issue
 from batch_scheduler.config import IntakeSettings
 from batch_scheduler.errors import InputError
@@ -189,6 +189,12 @@ class _Sheet:
         key = self.table.fields[field]
         return self.table.letter_of(key), self.table.headers[self.table.keys.index(key)]
 
+    def why_unreadable(
+        self, field: str, pos: int, want: date_problems.Want, pivot_year: int
+    ) -> dict[str, str]:
+        """What is wrong with a date or time cell that could not be read, for its message."""
+        return date_problems.explain(self.raw(field).iat[pos], want, pivot_year)
+
     def issue(self, code: str, pos: int, field: str, **values: Any) -> Issue:
         column, header = self.place(field)
         if "value" not in values:
@@ -250,25 +256,13 @@ class _Found:
 
     def codes(self, parsed: normalise.Parsed, field: str, **values: Any) -> None:
         for pos, code in _coded(parsed.codes):
-            extra = dict(values)
-            if parsed.details is not None and isinstance(parsed.details.iat[pos], str):
-                extra["detail"] = parsed.details.iat[pos]
-            self.add(code, pos, field, **_for_code(code, extra))
+            details: Any = parsed.details.iat[pos] if parsed.details is not None else None
+            self.add(code, pos, field, **values, **(details or {}))
 
     def error_positions(self) -> frozenset[int]:
         rows = {r: i for i, r in enumerate(self.sheet.table.source_rows)}
         every = (*self.sheet.table.issues, *self.issues)
         return frozenset(rows[i.row] for i in every if i.is_error and i.row in rows)
-
-
-def _for_code(code: str, values: dict[str, Any]) -> dict[str, Any]:
-    """Turn a parser's detail into the template value its code expects."""
-    detail = values.pop("detail", None)
-    if code == "invalid-email":
-        values["reason"] = detail or "it is not in the form name@example.org"
-    if code == "phone-mangled" and detail:
-        values["likely"] = f" It was probably {detail}."
-    return values
 
 
 def _sorted(issues: Iterable[Issue]) -> tuple[Issue, ...]:
@@ -320,30 +314,30 @@ def _appointment_times(
 
 
 def _one_column(sheet: _Sheet, found: _Found, now: datetime) -> tuple[pd.Series, pd.Series, str]:
+    field, pivot = "appointment_at", now.year + 50
     m = normalise.read_moments(
-        sheet.raw("appointment_at"),
-        serials=normalise.APPOINTMENT_SERIALS,
-        pivot_year=now.year + 50,
+        sheet.raw(field), serials=normalise.APPOINTMENT_SERIALS, pivot_year=pivot
     )
-    for pos in _where(m.bad):
-        found.add("invalid-datetime", pos, "appointment_at")
     no_time = ~m.has_time & m.local.notna()
-    for pos in _where(no_time):
-        found.add("invalid-datetime", pos, "appointment_at", why=" (it has no time of day)")
-    return m.local.where(m.has_time), m.instant, "appointment_at"
+    for pos in _where(m.bad | no_time):
+        why = sheet.why_unreadable(field, pos, "datetime", pivot)
+        found.add("invalid-datetime", pos, field, **why)
+    return m.local.where(m.has_time), m.instant, field
 
 
 def _two_columns(sheet: _Sheet, found: _Found, now: datetime) -> tuple[pd.Series, pd.Series, str]:
+    pivot = now.year + 50
     d = normalise.read_moments(
-        sheet.raw("appointment_date"),
-        serials=normalise.APPOINTMENT_SERIALS,
-        pivot_year=now.year + 50,
+        sheet.raw("appointment_date"), serials=normalise.APPOINTMENT_SERIALS, pivot_year=pivot
     )
     t = normalise.read_times(sheet.raw("appointment_time"))
     bad_date = d.bad | d.instant.notna()
     for pos in _where(bad_date):
-        found.add("invalid-date", pos, "appointment_date")
-    found.codes(t, "appointment_time")
+        why = sheet.why_unreadable("appointment_date", pos, "date", pivot)
+        found.add("invalid-date", pos, "appointment_date", **why)
+    for pos, code in _coded(t.codes):
+        why = sheet.why_unreadable("appointment_time", pos, "time", pivot)
+        found.add(code, pos, "appointment_time", **why)
     for field, missing in (("appointment_date", d.missing), ("appointment_time", t.missing)):
         for pos in _where(missing):
             found.add("required", pos, field)
@@ -405,6 +399,9 @@ def _schema_values(
         return {"local": when.shown(pos), "tz": settings.timezone}
     if code == "required" and field == "appointment_at":
         return {"label": "The appointment date and time"}
+    if code == "dob-in-future":
+        birth: Any = value  # a Timestamp: the normalised date of birth
+        return {"read": f" (we read it as {date_problems.spoken(birth.date())})"}
     if code in ("out-of-range", "not-in-list"):
         rule = _rule(field, code, schema)
         return {"rule": _RULE_WORDS.get(field, "{}").format(rule), "allowed": rule}
@@ -453,14 +450,13 @@ def _book_values(
 
 
 def _birth_dates(sheet: _Sheet, found: _Found, now: datetime) -> pd.Series:
+    field = "claimant_date_of_birth"
     m = normalise.read_moments(
-        sheet.raw("claimant_date_of_birth"),
-        serials=normalise.DATE_SERIALS,
-        pivot_year=now.year,
+        sheet.raw(field), serials=normalise.DATE_SERIALS, pivot_year=now.year
     )
     bad = m.bad | m.instant.notna()
     for pos in _where(bad):
-        found.add("invalid-date", pos, "claimant_date_of_birth")
+        found.add("invalid-date", pos, field, **sheet.why_unreadable(field, pos, "date", now.year))
     return m.local.dt.normalize().where(~bad)
 
 
