@@ -151,7 +151,8 @@ _ALL: tuple[Code, ...] = (
     Code(
         "unknown-department",
         _E,
-        "“{value}” is not a known department. Use one of: {known}.",
+        "“{value}” is not a known department id or name.{known} Use the department's "
+        "number{or_name}, or add the name under [departments] in your config file (see README).",
     ),
     Code(
         "missing-id",

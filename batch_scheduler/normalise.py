@@ -14,6 +14,7 @@ the common shapes has answered the rest (tests prove the fast paths agree with t
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -746,6 +747,13 @@ def parse_uuid(raw: pd.Series) -> Parsed:
 def fold_name(name: str) -> str:
     """Department names match after folding case, spaces and punctuation."""
     return fold_header(name)
+
+
+def closest_departments(text: str, departments: Mapping[str, int], most: int = 3) -> list[str]:
+    """The configured department names most like `text` (after folding), best first."""
+    by_folded = {fold_name(name): name for name in departments}
+    close = difflib.get_close_matches(fold_name(text), list(by_folded), n=most, cutoff=0.6)
+    return [by_folded[c] for c in close]
 
 
 def parse_department(raw: pd.Series, departments: Mapping[str, int]) -> Parsed:

@@ -439,7 +439,9 @@ def _book_values(
         found.codes(flag, name, default=_default_word(name, settings))
         out[name] = flag.values
     department = normalise.parse_department(sheet.raw("department"), settings.departments)
-    found.codes(department, "department", known=_known_departments(settings))
+    for pos, code in _coded(department.codes):
+        cell = normalise.cell_text(sheet.raw("department").iat[pos])
+        found.add(code, pos, "department", **_unknown_department(cell, settings.departments))
     out["department"] = department.values
     out["features_bandwidth"] = normalise.parse_choice(sheet.raw("features_bandwidth")).values
     for name in REDIRECT_URLS:
@@ -471,10 +473,28 @@ def _default_word(field: str, settings: IntakeSettings) -> str:
     )
 
 
-def _known_departments(settings: IntakeSettings) -> str:
-    if not settings.departments:
-        return "a department id (a whole number); no department names are set up"
-    return ", ".join(f"{name} ({ident})" for name, ident in settings.departments.items())
+_LISTED_DEPARTMENTS = 10  # an unknown department's message lists them all up to this many
+
+
+def _unknown_department(cell: str, departments: Mapping[str, int]) -> dict[str, str]:
+    """unknown-department's values: the known names closest to `cell`, else all of them when
+    they are few; nothing to list when no names are set up."""
+    if not departments:
+        return {"known": " No department names are set up."}
+
+    def listed(names: Iterable[str]) -> str:
+        return ", ".join(f"{name} ({departments[name]})" for name in names)
+
+    close = normalise.closest_departments(cell, departments)
+    if len(close) == 1:
+        known = f" The closest known name is {listed(close)}."
+    elif close:
+        known = f" The closest known names are {listed(close)}."
+    elif len(departments) <= _LISTED_DEPARTMENTS:
+        known = f" Known departments: {listed(departments)}."
+    else:
+        known = f" None of the {len(departments)} names set up is close."
+    return {"known": known, "or_name": " or a known name"}
 
 
 def _interpreter_rules(sheet: _Sheet, found: _Found, values: pd.DataFrame) -> None:

@@ -368,3 +368,10 @@ def test_departments_by_id_or_name() -> None:
     anything = normalise.parse_department(col(7, "Benefits"), {})
     assert anything.values.iat[0] == 7
     assert anything.codes.iat[1] == "unknown-department"
+
+
+def test_closest_departments() -> None:
+    known = {"Benefits": 1, "Housing Team": 2, "Housing Benefit": 3, "Employment support": 4}
+    assert normalise.closest_departments("Housing", known) == ["Housing Team", "Housing Benefit"]
+    assert normalise.closest_departments("benefit", known) == ["Benefits", "Housing Benefit"]
+    assert normalise.closest_departments("Planning", known) == []

@@ -131,6 +131,7 @@ CASES: list[tuple[dict[str, object], str | None, str]] = [
     ({"Interpreter": "", "Language": "Welsh"}, "language-not-needed", "Yes"),
     ({"Department": "2"}, None, ""),
     ({"Department": "Planning"}, "unknown-department", "Benefits (1), Housing Team (2)"),
+    ({"Department": "Housing"}, "unknown-department", "[departments] in your config file"),
     ({"Department": 9}, "unknown-department", "Benefits"),
     ({"Bandwidth": "ultra"}, "not-in-list", "low, medium, high"),
     ({"Bandwidth": "HIGH"}, None, ""),
@@ -256,6 +257,18 @@ MESSAGES: list[tuple[dict[str, object], str]] = [
         "was probably 07400 900123. Format the column as Text and type the number again.",
     ),
     (
+        {"Department": "Housing"},
+        "“Housing” is not a known department id or name. The closest known name is Housing Team "
+        "(2). Use the department's number or a known name, or add the name under [departments] "
+        "in your config file (see README).",
+    ),
+    (
+        {"Department": "Planning"},
+        "“Planning” is not a known department id or name. Known departments: Benefits (1), "
+        "Housing Team (2). Use the department's number or a known name, or add the name under "
+        "[departments] in your config file (see README).",
+    ),
+    (
         {"Email": "x@test"},
         "“x@test” is not a valid email address: the part after the @-sign is not valid. It "
         "should have a period. Check it, or leave the cell empty.",
@@ -275,6 +288,24 @@ MESSAGES: list[tuple[dict[str, object], str]] = [
 @pytest.mark.parametrize(("change", "message"), MESSAGES, ids=[str(c) for c, _ in MESSAGES])
 def test_each_message_says_what_is_wrong(change: dict[str, object], message: str) -> None:
     assert [i.message for i in book(change).issues] == [message]
+
+
+def test_unknown_department_without_names_points_to_the_config() -> None:
+    issue = book({"Department": "Benefits"}, settings=IntakeSettings()).issues[0]
+    assert issue.message == (
+        "“Benefits” is not a known department id or name. No department names are set up. Use "
+        "the department's number, or add the name under [departments] in your config file "
+        "(see README)."
+    )
+
+
+def test_unknown_department_among_many_lists_only_the_closest() -> None:
+    names = ["Benefits", "Housing Team", "Housing Benefit", "Employment Support", "Council Tax"]
+    names += ["Parking", "Waste", "Libraries", "Adult Social Care", "Licensing", "Highways"]
+    many = IntakeSettings(departments={name: n for n, name in enumerate(names, 1)})
+    housing, bins = book({"Department": "Housing"}, {"Department": "Bins"}, settings=many).issues
+    assert " The closest known names are Housing Team (2), Housing Benefit (3). " in housing.message
+    assert " None of the 11 names set up is close. " in bins.message
 
 
 def test_a_two_column_time_says_what_is_wrong() -> None:
