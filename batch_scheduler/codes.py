@@ -221,6 +221,12 @@ _ALL: tuple[Code, ...] = (
         "sent. Set Interpreter needed to Yes if one is needed.",
     ),
     Code(
+        "mojibake",
+        _W,
+        "“{value}” looks garbled, as if another program misread its accented letters: did you "
+        "mean “{intended}”? If so, correct the cell: it is sent as written.",
+    ),
+    Code(
         "redirect-without-flag",
         _W,
         "A redirect address is given but Redirect after call is not Yes, so it will not be "

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import phonenumbers
 
+from batch_scheduler import mojibake
 from batch_scheduler.codes import phone_mangled
 from batch_scheduler.fields import fold_header
 
@@ -697,6 +698,31 @@ def parse_email(raw: pd.Series) -> Parsed:
         pd.Series(out, index=index, dtype=object),
         text.missing,
         pd.Series(_code_array(bad, "invalid-email"), index=index, dtype=object),
+        pd.Series(details, index=index, dtype=object),
+    )
+
+
+# ---------------------------------------------------------------- free text
+
+
+def parse_free_text(raw: pd.Series) -> Parsed:
+    """Text people type (names, languages, reasons) as trimmed text; text that looks garbled
+    by another program's wrong decoding ("SiÃ¢n") gets code mojibake (a warning) and, as the
+    message value "intended", what it most likely said. Ids and URLs do not come here."""
+    text = as_text(raw)
+    n = len(raw)
+    codes, details = np.full(n, None, dtype=object), np.full(n, None, dtype=object)
+    at = np.flatnonzero(~text.missing.to_numpy())
+    if at.size:
+        intended = _each_distinct(text.values.to_numpy()[at], mojibake.intended)
+        garbled = pd.notna(intended)
+        codes[at[garbled]] = "mojibake"
+        details[at[garbled]] = [{"intended": t} for t in intended[garbled].tolist()]
+    index = raw.index
+    return Parsed(
+        text.values,
+        text.missing,
+        pd.Series(codes, index=index, dtype=object),
         pd.Series(details, index=index, dtype=object),
     )
 

@@ -422,8 +422,11 @@ def _book_values(
 ) -> pd.DataFrame:
     """Every book field read and normalised, one column each; parse problems recorded."""
     out: dict[str, pd.Series] = {}
-    for name in ("reference", "claimant_name", "interpreter_language"):
-        out[name] = normalise.as_text(sheet.raw(name)).values
+    out["reference"] = normalise.as_text(sheet.raw("reference")).values
+    for name in ("claimant_name", "interpreter_language"):
+        text = normalise.parse_free_text(sheet.raw(name))
+        found.codes(text, name)
+        out[name] = text.values
     duration = normalise.parse_integer(sheet.raw("duration_in_minutes"))
     found.codes(duration, "duration_in_minutes")
     out["duration_in_minutes"] = duration.values.where(~duration.missing, settings.default_duration)
@@ -691,7 +694,9 @@ def validate_cancel(
     ident = normalise.parse_uuid(sheet.raw("appointment_id"))
     found.codes(ident, "appointment_id")
     reference = normalise.as_text(sheet.raw("reference"))
-    reason = normalise.as_text(sheet.raw("cancellation_reason")).values
+    reason_text = normalise.parse_free_text(sheet.raw("cancellation_reason"))
+    found.codes(reason_text, "cancellation_reason")
+    reason = reason_text.values
     if default_reason and default_reason.strip():
         reason = reason.fillna(default_reason.strip())
     values = pd.DataFrame(

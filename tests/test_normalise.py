@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
+import ftfy
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from batch_scheduler import date_problems, normalise
+from batch_scheduler import date_problems, mojibake, normalise
 from batch_scheduler.codes import phone_mangled
 
 PIVOT = 2076  # two-digit years: 00..76 -> 20xx
@@ -306,6 +307,69 @@ def test_phone_fast_path_agrees_with_phonenumbers(text: str, region: str) -> Non
 def test_phone_fast_path_answers_the_common_shapes() -> None:
     assert normalise.fast_phone("07400 123456", "GB") == "+447400123456"
     assert normalise.fast_phone("+44 7400 123456", "GB") == "+447400123456"
+
+
+# ---------------------------------------------------------------- free text
+
+GENUINE_NAMES = (
+    "Siân Llewelyn",
+    "Zoë Evans",
+    "Łukasz Nowak",
+    "Ó Súilleabháin",
+    "Nguyễn Văn An",
+    "Jan Wiśniewski",
+    "Dvořák",
+    "André’s",
+    "Ægir Þór",
+    "Ñúñez",
+    "İlkay Gündoğan",
+    "Bjørn Åsa",
+    "Mª José",
+    "Ελένη",
+    "Дмитрий",
+    "王小明",
+    "Gwenllian ap Iorwerth",
+)
+
+
+def test_genuine_accented_text_passes_silently() -> None:
+    p = normalise.parse_free_text(col(*GENUINE_NAMES, " Welsh ", None))
+    assert p.codes.tolist() == [None] * (len(GENUINE_NAMES) + 2)
+    assert p.values.tolist() == [*GENUINE_NAMES, "Welsh", pd.NA]
+
+
+def test_garbled_text_is_flagged_with_what_it_meant() -> None:
+    p = normalise.parse_free_text(col("SiÃ¢n Llewelyn", "Jan WiÅ›niewski", "Siân Llewelyn"))
+    assert p.codes.tolist() == ["mojibake", "mojibake", None]
+    assert p.values.tolist() == ["SiÃ¢n Llewelyn", "Jan WiÅ›niewski", "Siân Llewelyn"]  # as sent
+    assert p.details is not None
+    assert p.details.tolist() == [
+        {"intended": "Siân Llewelyn"},
+        {"intended": "Jan Wiśniewski"},
+        None,
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(min_size=1, max_size=20), encoding=st.sampled_from(["cp1252", "latin-1"]))
+def test_mojibake_fast_path_agrees_with_ftfy(text: str, encoding: str) -> None:
+    """Text garbled as UTF-8 read as Latin-1 or cp1252: what ftfy would say of it, whether or
+    not the cheap pre-check lets it through."""
+    try:
+        garbled = text.encode("utf-8").decode(encoding)
+    except UnicodeDecodeError:
+        assume(False)
+    fixed = ftfy.fix_encoding(garbled)
+    assert mojibake.intended(garbled) == (fixed if fixed != garbled else None)
+
+
+def test_free_text_is_checked_once_per_distinct_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+    real = mojibake.intended
+    monkeypatch.setattr(mojibake, "intended", lambda t: seen.append(t) or real(t))
+    p = normalise.parse_free_text(col(*["SiÃ¢n", "Siân", "Rhys"] * 1000))
+    assert sorted(seen) == sorted(["SiÃ¢n", "Siân", "Rhys"])
+    assert p.codes.tolist().count("mojibake") == 1000
 
 
 # ---------------------------------------------------------------- emails

@@ -115,6 +115,7 @@ CASES: list[tuple[dict[str, object], str | None, str]] = [
     ({"Duration": 1441}, "out-of-range", "1 to 1440"),
     ({"Claimant name": "   "}, "required", "Fill it in"),
     ({"Claimant name": "n" * 256}, "too-long", "at most 255"),
+    ({"Claimant name": "SiÃ¢n Llewelyn"}, "mojibake", "did you mean “Siân Llewelyn”?"),
     ({"DOB": ""}, None, ""),
     ({"DOB": date(1985, 2, 14)}, None, ""),
     ({"DOB": "31/02/1985"}, "invalid-date", "no 31 February 1985"),
@@ -257,6 +258,16 @@ MESSAGES: list[tuple[dict[str, object], str]] = [
         "was probably 07400 900123. Format the column as Text and type the number again.",
     ),
     (
+        {"Claimant name": "Jan WiÅ›niewski"},
+        "“Jan WiÅ›niewski” looks garbled, as if another program misread its accented letters: "
+        "did you mean “Jan Wiśniewski”? If so, correct the cell: it is sent as written.",
+    ),
+    (
+        {"Interpreter": "yes", "Language": "PortuguÃªs"},
+        "“PortuguÃªs” looks garbled, as if another program misread its accented letters: did you "
+        "mean “Português”? If so, correct the cell: it is sent as written.",
+    ),
+    (
         {"Department": "Housing"},
         "“Housing” is not a known department id or name. The closest known name is Housing Team "
         "(2). Use the department's number or a known name, or add the name under [departments] "
@@ -308,6 +319,17 @@ def test_unknown_department_among_many_lists_only_the_closest() -> None:
     assert " None of the 11 names set up is close. " in bins.message
 
 
+def test_genuine_accented_names_pass_silently() -> None:
+    names = ["Siân Llewelyn", "Zoë Evans", "Łukasz Nowak", "Ó Súilleabháin", "Nguyễn Văn An"]
+    result = book(*({"Claimant name": name} for name in names))
+    assert result.issues == () and len(result.requests) == len(names)
+
+
+def test_ids_and_addresses_are_not_taken_for_garbled_text() -> None:
+    result = book({"Reference": "REF-Ã¢-1"})
+    assert result.issues == () and result.requests[0].reference == "REF-Ã¢-1"
+
+
 def test_a_two_column_time_says_what_is_wrong() -> None:
     rows = [["14/07/2026", "25:99", "A"], ["14/07/2026", "1430", "B"], ["01/15/2027", "10:00", "C"]]
     result = validate_book(raw_table(["Date", "Time", "Name"], rows), SETTINGS, now=NOW)
@@ -343,7 +365,7 @@ def test_mangled_phone_names_the_likely_number() -> None:
 
 
 def _cancel_codes() -> set[str]:
-    rows = [["", "", ""], ["not-a-uuid", "", ""], ["", "R" * 300, ""]]
+    rows = [["", "", ""], ["not-a-uuid", "", ""], ["", "R" * 300, ""], ["", "R", "SiÃ¢n"]]
     table = raw_table(["Appointment id", "Reference", "Reason"], rows, kind="cancel")
     return {i.code for i in validate_cancel(table, SETTINGS).issues}
 
