@@ -3,12 +3,15 @@
 Codes are stable (scripts and the Summary sheet count them); messages are plain sentences a
 person fixing the sheet can act on. A message never says where the cell is: `Issue.__str__`
 adds "Row 14, column C (Appointment): " in front. Templates take named values with
-`str.format`; callers pass only what the template names.
+`str.format`; callers pass only what the template names. A placeholder left out reads as
+nothing, or as the code's default for it (`Code.defaults`): e.g. the general advice of a date
+message, which a caller replaces when it can say exactly what is wrong.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from batch_scheduler.models import Issue, Severity
@@ -19,18 +22,28 @@ class Code:
     code: str
     severity: Severity
     template: str
+    defaults: Mapping[str, str] = field(default_factory=dict)  # placeholders left out
 
 
 _E = Severity.ERROR
 _W = Severity.WARNING
+
+# How a phone number came to lose its leading 0: phone-mangled's {cause}, by the cell's shape.
+PHONE_MANGLED_CAUSES = {
+    "number": "Excel turned this phone number into a number, which drops the leading 0 (and a +).",
+    "scientific": "Excel turned this phone number into a number and showed it in scientific "
+    "notation, which drops the leading 0 and can lose digits.",
+    "digits": "This phone number has lost its leading 0 (or +): it was stored as a number, in "
+    "Excel or another program, before it reached this file.",
+}
 
 _ALL: tuple[Code, ...] = (
     Code("required", _E, "{label} is required but this cell is empty. Fill it in."),
     Code(
         "invalid-datetime",
         _E,
-        "“{value}” is not a date and time we can read{why}. Write it day first, like "
-        "03/12/2026 14:30, or as 2026-12-03 14:30.",
+        "“{value}” is not a date and time we can read{why}. {advice}",
+        {"advice": "Write it day first, like 03/12/2026 14:30, or as 2026-12-03 14:30."},
     ),
     Code(
         "nonexistent-local-time",
@@ -48,8 +61,8 @@ _ALL: tuple[Code, ...] = (
     Code(
         "invalid-time",
         _E,
-        "“{value}” is not a time of day we can read. Write it on the 24-hour clock, like 14:30 "
-        "(or 2:30pm).",
+        "“{value}” is not a time of day we can read{why}. {advice}",
+        {"advice": "Write it on the 24-hour clock, like 14:30 (or 2:30pm)."},
     ),
     Code(
         "in-past",
@@ -60,19 +73,19 @@ _ALL: tuple[Code, ...] = (
     Code(
         "invalid-date",
         _E,
-        "“{value}” is not a date we can read. Write it day first, like 14/02/1985, or as "
-        "1985-02-14.",
+        "“{value}” is not a date we can read{why}. {advice}",
+        {"advice": "Write it day first, like 14/02/1985, or as 1985-02-14."},
     ),
     Code(
         "dob-in-future",
         _E,
-        "The date of birth “{value}” is not in the past. Check the day, month and year "
-        "(day first: 14/02/1985).",
+        "The date of birth “{value}” is not in the past{read}. Check the day, month and year "
+        "(day first, with all four digits of the year: 14/02/1985).",
     ),
     Code(
         "invalid-integer",
         _E,
-        "“{value}” is not a whole number. Write {label} as a whole number, like 30.",
+        "“{value}” is not a whole number. Write {label} in digits, like 30.",
     ),
     Code("out-of-range", _E, "“{value}” is out of range: {rule}. Correct it."),
     Code(
@@ -84,14 +97,14 @@ _ALL: tuple[Code, ...] = (
     Code(
         "phone-mangled",
         _E,
-        "Excel turned this phone number into a number and dropped the leading 0 (or wrote it in "
-        "scientific notation, losing digits).{likely} Format the column as Text and type the "
-        "number again.",
+        "{cause}{likely} Format the column as Text and type the number again.",
+        {"cause": PHONE_MANGLED_CAUSES["number"]},
     ),
     Code(
         "invalid-email",
         _E,
-        "“{value}” is not a valid email address ({reason}). Check it, or leave the cell empty.",
+        "“{value}” is not a valid email address: {reason}. Check it, or leave the cell empty.",
+        {"reason": "it is not in the form name@example.org"},
     ),
     Code(
         "invalid-boolean",
@@ -138,7 +151,8 @@ _ALL: tuple[Code, ...] = (
     Code(
         "unknown-department",
         _E,
-        "“{value}” is not a known department. Use one of: {known}.",
+        "“{value}” is not a known department id or name.{known} Use the department's "
+        "number{or_name}, or add the name under [departments] in your config file (see README).",
     ),
     Code(
         "missing-id",
@@ -207,6 +221,12 @@ _ALL: tuple[Code, ...] = (
         "sent. Set Interpreter needed to Yes if one is needed.",
     ),
     Code(
+        "mojibake",
+        _W,
+        "“{value}” looks garbled, as if another program misread its accented letters: did you "
+        "mean “{intended}”? If so, correct the cell: it is sent as written.",
+    ),
+    Code(
         "redirect-without-flag",
         _W,
         "A redirect address is given but Redirect after call is not Yes, so it will not be "
@@ -232,6 +252,15 @@ _ALLOCATION: tuple[Code, ...] = (
         "they really are two people.",
     ),
 )
+
+
+def phone_mangled(shape: str, likely: str | None) -> dict[str, str]:
+    """phone-mangled's values: why the number lost its 0 (`shape`: a PHONE_MANGLED_CAUSES
+    key) and, when it can be told, what it probably was."""
+    return {
+        "cause": PHONE_MANGLED_CAUSES[shape],
+        "likely": f" It was probably {likely}." if likely else "",
+    }
 
 
 class _Blank(dict[str, Any]):
@@ -274,9 +303,11 @@ def make_issue(code: str, **where_and_values: Any) -> Issue:
     fill the Issue; all keyword arguments are offered to the template.
     """
     spec = CODES[code]
-    values = dict(where_and_values)
+    values = {**spec.defaults, **where_and_values}
     values.setdefault("value", "")
-    shown = {k: _shortened(v) for k, v in values.items()}  # a 100k-character cell stays a line
+    # a 100k-character cell stays a line; values for the code's own default placeholders are
+    # its sentences (a date's advice, a phone's cause), not cell text, and are shown whole
+    shown = {k: v if k in spec.defaults else _shortened(v) for k, v in values.items()}
     message = spec.template.format_map(_Blank(shown))
     return Issue(
         code=code,

@@ -14,6 +14,7 @@ the common shapes has answered the rest (tests prove the fast paths agree with t
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ import numpy as np
 import pandas as pd
 import phonenumbers
 
+from batch_scheduler import mojibake
+from batch_scheduler.codes import phone_mangled
 from batch_scheduler.fields import fold_header
 
 
@@ -38,7 +41,7 @@ class Parsed:
     values: pd.Series  # normalised values; NA where the cell is empty or bad
     missing: pd.Series  # bool: the cell is empty (None, NaN, blank or whitespace-only text)
     codes: pd.Series  # object: an issue code, or None when the cell is fine or empty
-    details: pd.Series | None = None  # object: extra words for the message, when useful
+    details: pd.Series | None = None  # object: None, or a dict of values for the message
 
 
 # ---------------------------------------------------------------- cell kinds
@@ -182,7 +185,7 @@ def _code_array(flags: np.ndarray, code: str) -> np.ndarray:
 
 # ---------------------------------------------------------------- dates and times
 
-_MONTHS = {
+MONTHS = {
     name: i
     for i, names in enumerate(
         (
@@ -203,21 +206,21 @@ _MONTHS = {
     )
     for name in names
 }
-_DATE_RX = (
+DATE_RX = (
     r"(?:(?P<d1>\d{1,2})[/.\-](?P<m1>\d{1,2})[/.\-](?P<y1>\d{4}|\d{2})"
     r"|(?P<y2>\d{4})-(?P<m2>\d{1,2})-(?P<d2>\d{1,2})"
     r"|(?:[a-z]{3,9},?\s+)?(?P<d3>\d{1,2})(?:st|nd|rd|th)?[\s\-]+(?P<mon>[a-z]{3,9})\.?,?[\s\-]+"
     r"(?P<y3>\d{4}|\d{2}))"
 )
-_TIME_RX = (
+TIME_RX = (
     r"(?P<H>\d{1,2})(?:[:.](?P<M>\d{2})(?::(?P<S>\d{2})(?:\.(?P<F>\d{1,9}))?)?)?"
     r"\s*(?P<ap>[ap]\.?m\.?)?"
 )
-_OFFSET_RX = r"\s*(?P<tz>z|utc|gmt|[+\-]\d{2}(?::?\d{2})?)?"
-_DATETIME_RX = re.compile(
-    rf"^{_DATE_RX}(?:(?:t|\s+at\s+|,\s*|\s+){_TIME_RX}{_OFFSET_RX})?$", re.IGNORECASE
+OFFSET_RX = r"\s*(?P<tz>z|utc|gmt|[+\-]\d{2}(?::?\d{2})?)?"
+DATETIME_RX = re.compile(
+    rf"^{DATE_RX}(?:(?:t|\s+at\s+|,\s*|\s+){TIME_RX}{OFFSET_RX})?$", re.IGNORECASE
 )
-_TIME_ONLY_RX = re.compile(rf"^{_TIME_RX}$", re.IGNORECASE)
+TIME_ONLY_RX = re.compile(rf"^{TIME_RX}$", re.IGNORECASE)
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 APPOINTMENT_SERIALS = (36526.0, 73051.0)  # Excel serial numbers of 2000-01-01 .. 2100-01-01
@@ -239,10 +242,11 @@ def _num(col: pd.Series) -> pd.Series:
     return pd.to_numeric(col, errors="coerce")
 
 
-def _years(y: pd.Series, pivot_year: int) -> pd.Series:
-    """Two-digit years fall in the hundred years that end at `pivot_year`."""
-    y = _num(y)
-    short = y < 100
+def _years(text: pd.Series, pivot_year: int) -> pd.Series:
+    """Two-digit years fall in the hundred years that end at `pivot_year` (a four-digit
+    year is what it says, even 0001)."""
+    y = _num(text)
+    short = text.str.len() == 2
     return y.where(~short, pivot_year - ((pivot_year - y) % 100))
 
 
@@ -262,8 +266,8 @@ def parse_text_datetimes(text: pd.Series, pivot_year: int) -> pd.DataFrame:
     (14:30, 14.30, 2:30pm, 14:30:05, 14:30:05.123) and an optional offset (Z, +01:00).
     `local` is NaT when the text is not one of these or names an impossible date or time.
     """
-    ex = text.str.extract(_DATETIME_RX)
-    month = _num(ex.m1.fillna(ex.m2)).fillna(ex.mon.str.lower().map(_MONTHS))
+    ex = text.str.extract(DATETIME_RX)
+    month = _num(ex.m1.fillna(ex.m2)).fillna(ex.mon.str.lower().map(MONTHS))
     hour = _num(ex.H)
     minute, second = _num(ex.M), _num(ex.S)
     has_time = hour.notna()
@@ -387,7 +391,7 @@ def _seconds_of_time(value: time | datetime) -> int:
 
 
 def _text_times(text: pd.Series) -> pd.DataFrame:
-    ex = text.str.extract(_TIME_ONLY_RX)
+    ex = text.str.extract(TIME_ONLY_RX)
     minute, second = _num(ex.M), _num(ex.S)
     hour = _hours(_num(ex.H), minute, ex.ap)
     seconds = hour * 3600 + minute.fillna(0) * 60 + second.fillna(0)
@@ -516,6 +520,7 @@ def parse_choice(raw: pd.Series) -> Parsed:
 # ---------------------------------------------------------------- phones
 
 _SCIENTIFIC = re.compile(r"^[+-]?\d+(?:[.,]\d+)?e[+-]?\d+$", re.IGNORECASE)
+_ONLY_DIGITS = re.compile(r"^[1-9]\d{5,14}$")  # no leading 0 or +: a number, turned into text
 # "07700 900123", "07700900123", "+447700900123", "+44 7700 900123": only ever a GB mobile
 _UK_MOBILE_SHAPE = re.compile(r"^(?:0|\+44 ?)(7\d{3}) ?(\d{6})$")
 
@@ -574,18 +579,34 @@ def _mangled_text(text: str) -> tuple[float, bool]:
     return value, significant < whole
 
 
-def _phone_text(text: str, region: str) -> tuple[str | None, str | None, str | None]:
-    """(E.164 or None, issue code or None, detail) for one trimmed text cell."""
-    e164 = fast_phone(text, region)  # the common shapes never look scientific
+@cache
+def _writes_leading_zero(region: str) -> bool:
+    """Whether national numbers in `region` start with 0 (GB: 07400 900123), so one written
+    without it lost it on the way; not so where the national prefix is 1 or none (US)."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    return metadata is not None and metadata.national_prefix == "0"
+
+
+def _phone_text(text: str, region: str) -> tuple[str | None, str | None, dict[str, str] | None]:
+    """(E.164 or None, issue code or None, message values) for one trimmed text cell."""
+    e164 = fast_phone(text, region)  # the common shapes never look scientific nor lack the 0
     if e164 is None and _SCIENTIFIC.match(text):
         value, lost = _mangled_text(text)
-        return None, "phone-mangled", likely_phone(value, region, digits_lost=lost)
+        likely = likely_phone(value, region, digits_lost=lost)
+        return None, "phone-mangled", phone_mangled("scientific", likely)
+    if e164 is None and _ONLY_DIGITS.match(text) and _writes_leading_zero(region):
+        # 7400900123: a number cell somewhere upstream (Excel, a CSV export) dropped the 0 or
+        # the +, exactly as in a number cell here, and is caught the same way
+        likely = likely_phone(float(text), region, digits_lost=False)
+        if likely:
+            return None, "phone-mangled", phone_mangled("digits", likely)
     e164 = e164 or library_phone(text, region)
     return e164, None if e164 else "invalid-phone", None
 
 
 def parse_phone(raw: pd.Series, region: str) -> Parsed:
-    """Phone numbers -> E.164 (valid numbers only). Numbers Excel mangled -> phone-mangled."""
+    """Phone numbers -> E.164 (valid numbers only). Numbers Excel mangled -> phone-mangled,
+    whether the cell is a number or text that was one (4.47E+11, 7400900123)."""
     c = cells(raw)
     kind, n = c.kind.to_numpy(), len(raw)
     out = np.full(n, pd.NA, dtype=object)
@@ -601,7 +622,10 @@ def parse_phone(raw: pd.Series, region: str) -> Parsed:
     if at.size:
         numbers = c.raw.to_numpy()[at].tolist()
         codes[at] = "phone-mangled"
-        details[at] = [likely_phone(float(v), region, digits_lost=False) for v in numbers]
+        details[at] = [
+            phone_mangled("number", likely_phone(float(v), region, digits_lost=False))
+            for v in numbers
+        ]
     bad = (kind != MISSING) & pd.isna(out) & pd.isna(codes)
     codes[bad] = "invalid-phone"  # neither text nor a number: a date, a boolean...
     index = raw.index
@@ -637,19 +661,26 @@ def fast_email(text: str) -> str | None:
     return f"{found['local']}@{domain}"
 
 
+_ADDRESS = re.compile(r"^(?:the|an) email address ", re.IGNORECASE)
+
+
 def library_email(text: str) -> tuple[str | None, str | None]:
-    """(normalised address, None) if email_validator accepts it, else (None, its reason)."""
+    """(normalised address, None) if email_validator accepts it, else (None, its reason),
+    phrased to follow "is not a valid email address: " ("it must have an @-sign")."""
     try:
         found = email_validator.validate_email(text, check_deliverability=False)
     except email_validator.EmailNotValidError as exc:
-        reason = str(exc).rstrip(".")
+        reason = _ADDRESS.sub("it ", str(exc).rstrip("."))
         return None, reason[:1].lower() + reason[1:]
     return found.normalized, None
 
 
-def _email(text: str) -> tuple[str | None, str | None]:
+def _email(text: str) -> tuple[str | None, dict[str, str] | None]:
     fast = fast_email(text)
-    return (fast, None) if fast else library_email(text)
+    if fast:
+        return fast, None
+    address, reason = library_email(text)
+    return address, {"reason": reason} if reason else None
 
 
 def parse_email(raw: pd.Series) -> Parsed:
@@ -667,6 +698,31 @@ def parse_email(raw: pd.Series) -> Parsed:
         pd.Series(out, index=index, dtype=object),
         text.missing,
         pd.Series(_code_array(bad, "invalid-email"), index=index, dtype=object),
+        pd.Series(details, index=index, dtype=object),
+    )
+
+
+# ---------------------------------------------------------------- free text
+
+
+def parse_free_text(raw: pd.Series) -> Parsed:
+    """Text people type (names, languages, reasons) as trimmed text; text that looks garbled
+    by another program's wrong decoding ("SiÃ¢n") gets code mojibake (a warning) and, as the
+    message value "intended", what it most likely said. Ids and URLs do not come here."""
+    text = as_text(raw)
+    n = len(raw)
+    codes, details = np.full(n, None, dtype=object), np.full(n, None, dtype=object)
+    at = np.flatnonzero(~text.missing.to_numpy())
+    if at.size:
+        intended = _each_distinct(text.values.to_numpy()[at], mojibake.intended)
+        garbled = pd.notna(intended)
+        codes[at[garbled]] = "mojibake"
+        details[at[garbled]] = [{"intended": t} for t in intended[garbled].tolist()]
+    index = raw.index
+    return Parsed(
+        text.values,
+        text.missing,
+        pd.Series(codes, index=index, dtype=object),
         pd.Series(details, index=index, dtype=object),
     )
 
@@ -717,6 +773,13 @@ def parse_uuid(raw: pd.Series) -> Parsed:
 def fold_name(name: str) -> str:
     """Department names match after folding case, spaces and punctuation."""
     return fold_header(name)
+
+
+def closest_departments(text: str, departments: Mapping[str, int], most: int = 3) -> list[str]:
+    """The configured department names most like `text` (after folding), best first."""
+    by_folded = {fold_name(name): name for name in departments}
+    close = difflib.get_close_matches(fold_name(text), list(by_folded), n=most, cutoff=0.6)
+    return [by_folded[c] for c in close]
 
 
 def parse_department(raw: pd.Series, departments: Mapping[str, int]) -> Parsed:

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from batch_scheduler import fields, normalise
+from batch_scheduler import date_problems, fields, normalise
 from batch_scheduler.codes import make_issue
 from batch_scheduler.config import IntakeSettings
 from batch_scheduler.errors import InputError
@@ -189,6 +189,12 @@ class _Sheet:
         key = self.table.fields[field]
         return self.table.letter_of(key), self.table.headers[self.table.keys.index(key)]
 
+    def why_unreadable(
+        self, field: str, pos: int, want: date_problems.Want, pivot_year: int
+    ) -> dict[str, str]:
+        """What is wrong with a date or time cell that could not be read, for its message."""
+        return date_problems.explain(self.raw(field).iat[pos], want, pivot_year)
+
     def issue(self, code: str, pos: int, field: str, **values: Any) -> Issue:
         column, header = self.place(field)
         if "value" not in values:
@@ -250,25 +256,13 @@ class _Found:
 
     def codes(self, parsed: normalise.Parsed, field: str, **values: Any) -> None:
         for pos, code in _coded(parsed.codes):
-            extra = dict(values)
-            if parsed.details is not None and isinstance(parsed.details.iat[pos], str):
-                extra["detail"] = parsed.details.iat[pos]
-            self.add(code, pos, field, **_for_code(code, extra))
+            details: Any = parsed.details.iat[pos] if parsed.details is not None else None
+            self.add(code, pos, field, **values, **(details or {}))
 
     def error_positions(self) -> frozenset[int]:
         rows = {r: i for i, r in enumerate(self.sheet.table.source_rows)}
         every = (*self.sheet.table.issues, *self.issues)
         return frozenset(rows[i.row] for i in every if i.is_error and i.row in rows)
-
-
-def _for_code(code: str, values: dict[str, Any]) -> dict[str, Any]:
-    """Turn a parser's detail into the template value its code expects."""
-    detail = values.pop("detail", None)
-    if code == "invalid-email":
-        values["reason"] = detail or "it is not in the form name@example.org"
-    if code == "phone-mangled" and detail:
-        values["likely"] = f" It was probably {detail}."
-    return values
 
 
 def _sorted(issues: Iterable[Issue]) -> tuple[Issue, ...]:
@@ -320,30 +314,30 @@ def _appointment_times(
 
 
 def _one_column(sheet: _Sheet, found: _Found, now: datetime) -> tuple[pd.Series, pd.Series, str]:
+    field, pivot = "appointment_at", now.year + 50
     m = normalise.read_moments(
-        sheet.raw("appointment_at"),
-        serials=normalise.APPOINTMENT_SERIALS,
-        pivot_year=now.year + 50,
+        sheet.raw(field), serials=normalise.APPOINTMENT_SERIALS, pivot_year=pivot
     )
-    for pos in _where(m.bad):
-        found.add("invalid-datetime", pos, "appointment_at")
     no_time = ~m.has_time & m.local.notna()
-    for pos in _where(no_time):
-        found.add("invalid-datetime", pos, "appointment_at", why=" (it has no time of day)")
-    return m.local.where(m.has_time), m.instant, "appointment_at"
+    for pos in _where(m.bad | no_time):
+        why = sheet.why_unreadable(field, pos, "datetime", pivot)
+        found.add("invalid-datetime", pos, field, **why)
+    return m.local.where(m.has_time), m.instant, field
 
 
 def _two_columns(sheet: _Sheet, found: _Found, now: datetime) -> tuple[pd.Series, pd.Series, str]:
+    pivot = now.year + 50
     d = normalise.read_moments(
-        sheet.raw("appointment_date"),
-        serials=normalise.APPOINTMENT_SERIALS,
-        pivot_year=now.year + 50,
+        sheet.raw("appointment_date"), serials=normalise.APPOINTMENT_SERIALS, pivot_year=pivot
     )
     t = normalise.read_times(sheet.raw("appointment_time"))
     bad_date = d.bad | d.instant.notna()
     for pos in _where(bad_date):
-        found.add("invalid-date", pos, "appointment_date")
-    found.codes(t, "appointment_time")
+        why = sheet.why_unreadable("appointment_date", pos, "date", pivot)
+        found.add("invalid-date", pos, "appointment_date", **why)
+    for pos, code in _coded(t.codes):
+        why = sheet.why_unreadable("appointment_time", pos, "time", pivot)
+        found.add(code, pos, "appointment_time", **why)
     for field, missing in (("appointment_date", d.missing), ("appointment_time", t.missing)):
         for pos in _where(missing):
             found.add("required", pos, field)
@@ -405,6 +399,9 @@ def _schema_values(
         return {"local": when.shown(pos), "tz": settings.timezone}
     if code == "required" and field == "appointment_at":
         return {"label": "The appointment date and time"}
+    if code == "dob-in-future":
+        birth: Any = value  # a Timestamp: the normalised date of birth
+        return {"read": f" (we read it as {date_problems.spoken(birth.date())})"}
     if code in ("out-of-range", "not-in-list"):
         rule = _rule(field, code, schema)
         return {"rule": _RULE_WORDS.get(field, "{}").format(rule), "allowed": rule}
@@ -425,8 +422,11 @@ def _book_values(
 ) -> pd.DataFrame:
     """Every book field read and normalised, one column each; parse problems recorded."""
     out: dict[str, pd.Series] = {}
-    for name in ("reference", "claimant_name", "interpreter_language"):
-        out[name] = normalise.as_text(sheet.raw(name)).values
+    out["reference"] = normalise.as_text(sheet.raw("reference")).values
+    for name in ("claimant_name", "interpreter_language"):
+        text = normalise.parse_free_text(sheet.raw(name))
+        found.codes(text, name)
+        out[name] = text.values
     duration = normalise.parse_integer(sheet.raw("duration_in_minutes"))
     found.codes(duration, "duration_in_minutes")
     out["duration_in_minutes"] = duration.values.where(~duration.missing, settings.default_duration)
@@ -442,7 +442,9 @@ def _book_values(
         found.codes(flag, name, default=_default_word(name, settings))
         out[name] = flag.values
     department = normalise.parse_department(sheet.raw("department"), settings.departments)
-    found.codes(department, "department", known=_known_departments(settings))
+    for pos, code in _coded(department.codes):
+        cell = normalise.cell_text(sheet.raw("department").iat[pos])
+        found.add(code, pos, "department", **_unknown_department(cell, settings.departments))
     out["department"] = department.values
     out["features_bandwidth"] = normalise.parse_choice(sheet.raw("features_bandwidth")).values
     for name in REDIRECT_URLS:
@@ -453,14 +455,13 @@ def _book_values(
 
 
 def _birth_dates(sheet: _Sheet, found: _Found, now: datetime) -> pd.Series:
+    field = "claimant_date_of_birth"
     m = normalise.read_moments(
-        sheet.raw("claimant_date_of_birth"),
-        serials=normalise.DATE_SERIALS,
-        pivot_year=now.year,
+        sheet.raw(field), serials=normalise.DATE_SERIALS, pivot_year=now.year
     )
     bad = m.bad | m.instant.notna()
     for pos in _where(bad):
-        found.add("invalid-date", pos, "claimant_date_of_birth")
+        found.add("invalid-date", pos, field, **sheet.why_unreadable(field, pos, "date", now.year))
     return m.local.dt.normalize().where(~bad)
 
 
@@ -475,10 +476,28 @@ def _default_word(field: str, settings: IntakeSettings) -> str:
     )
 
 
-def _known_departments(settings: IntakeSettings) -> str:
-    if not settings.departments:
-        return "a department id (a whole number); no department names are set up"
-    return ", ".join(f"{name} ({ident})" for name, ident in settings.departments.items())
+_LISTED_DEPARTMENTS = 10  # an unknown department's message lists them all up to this many
+
+
+def _unknown_department(cell: str, departments: Mapping[str, int]) -> dict[str, str]:
+    """unknown-department's values: the known names closest to `cell`, else all of them when
+    they are few; nothing to list when no names are set up."""
+    if not departments:
+        return {"known": " No department names are set up."}
+
+    def listed(names: Iterable[str]) -> str:
+        return ", ".join(f"{name} ({departments[name]})" for name in names)
+
+    close = normalise.closest_departments(cell, departments)
+    if len(close) == 1:
+        known = f" The closest known name is {listed(close)}."
+    elif close:
+        known = f" The closest known names are {listed(close)}."
+    elif len(departments) <= _LISTED_DEPARTMENTS:
+        known = f" Known departments: {listed(departments)}."
+    else:
+        known = f" None of the {len(departments)} names set up is close."
+    return {"known": known, "or_name": " or a known name"}
 
 
 def _interpreter_rules(sheet: _Sheet, found: _Found, values: pd.DataFrame) -> None:
@@ -675,7 +694,9 @@ def validate_cancel(
     ident = normalise.parse_uuid(sheet.raw("appointment_id"))
     found.codes(ident, "appointment_id")
     reference = normalise.as_text(sheet.raw("reference"))
-    reason = normalise.as_text(sheet.raw("cancellation_reason")).values
+    reason_text = normalise.parse_free_text(sheet.raw("cancellation_reason"))
+    found.codes(reason_text, "cancellation_reason")
+    reason = reason_text.values
     if default_reason and default_reason.strip():
         reason = reason.fillna(default_reason.strip())
     values = pd.DataFrame(

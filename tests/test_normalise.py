@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
+import ftfy
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from batch_scheduler import normalise
+from batch_scheduler import date_problems, mojibake, normalise
+from batch_scheduler.codes import phone_mangled
 
 PIVOT = 2076  # two-digit years: 00..76 -> 20xx
 
@@ -88,6 +90,84 @@ def test_numeric_dates_are_read_day_first(day: int, month: int) -> None:
 )
 def test_impossible_or_unreadable_text_is_bad(text: str) -> None:
     assert read(text).bad.iat[0]
+
+
+def test_a_four_digit_year_is_never_taken_for_a_two_digit_one() -> None:
+    assert read("03/12/0027 10:00").local.iat[0] == pd.Timestamp(27, 12, 3, 10, 0)
+    assert read("03/12/27 10:00").local.iat[0] == pd.Timestamp(2027, 12, 3, 10, 0)
+
+
+# the shapes of date and time people type, each part at and past the edges of its range
+TYPED_SHAPES = (
+    "{d:02d}/{m:02d}/{y} {H:02d}:{M:02d}",
+    "{d}/{m}/{y} {H}:{M:02d}",
+    "{d}/{m}/{y} {h}:{M:02d}pm",
+    "{d}/{m}/{y} {h}am",
+    "{d}.{m}.{y} {H}.{M:02d}",
+    "{y}-{m:02d}-{d:02d}T{H:02d}:{M:02d}",
+    "{d}/{m}/{y} {H}",
+    "{d}/{m}/{y}",
+    "{H}:{M:02d}",
+)
+
+
+def test_every_unreadable_date_and_time_gets_its_own_reason() -> None:
+    """Whatever part of a typed date and time is impossible, the message says which: every
+    combination of edge values in every shape, read as one column."""
+    texts = sorted(
+        {
+            shape.format(d=d, m=m, y=y, H=hour, M=minute, h=hour)
+            for shape in TYPED_SHAPES
+            for d in (0, 1, 28, 29, 30, 31, 32)
+            for m in (0, 1, 2, 4, 12, 13, 15)
+            for y in ("2027", "2028", "27", "0000")
+            for hour in (0, 9, 12, 13, 23, 24, 25)
+            for minute in (0, 59, 60, 61)
+        }
+    )
+    moments = read(*texts)
+    bad = [t for t, wrong in zip(texts, moments.bad | ~moments.has_time, strict=True) if wrong]
+    assert len(bad) > len(texts) / 2
+    for text in bad:
+        why = date_problems.explain(text, "datetime", PIVOT)
+        assert why["why"].startswith(": ") and why["advice"].endswith("."), (text, why)
+
+
+@pytest.mark.parametrize(
+    ("cell", "want", "why"),
+    [
+        (
+            "31/02/2027 10:00",
+            "datetime",
+            ": there is no 31 February 2027 (February 2027 has 28 days)",
+        ),
+        ("29/02/27", "date", ": there is no 29 February 2027 (2027 is not a leap year)"),
+        ("01/15/2027", "date", ": 15 is not a month"),
+        ("03/12/2027 25:00", "datetime", ": there is no hour 25"),
+        ("03/12/2027 14:61", "datetime", ": there is no minute 61"),
+        ("25:00", "datetime", ": it is a time of day with no date, and there is no hour 25"),
+        ("03/12/2027", "datetime", ": it has a date but no time of day"),
+        (
+            "3/12/2027 0:30am",
+            "datetime",
+            ": “0:30am” mixes the 24-hour clock and the 12-hour clock (am/pm)",
+        ),
+        ("25:99", "time", ": there is no hour 25"),
+        ("14/07/2026 14:30", "time", ": it has a date as well as a time"),
+        ("14/07/2026", "time", ": it is a date, not a time of day"),
+        ("14:30", "date", ": it is a time of day, not a date"),
+        (80000.0, "datetime", ": it is a number, not a date and time"),
+    ],
+)
+def test_what_is_wrong_with_a_date_or_time(
+    cell: object, want: date_problems.Want, why: str
+) -> None:
+    assert date_problems.explain(cell, want, PIVOT)["why"] == why
+
+
+def test_nothing_more_to_say_keeps_the_general_advice() -> None:
+    assert date_problems.explain("next tuesday", "datetime", PIVOT) == {}
+    assert date_problems.explain(True, "date", PIVOT) == {}
 
 
 def test_cells_of_every_kind() -> None:
@@ -183,7 +263,29 @@ def test_numbers_excel_mangled_are_caught_with_the_likely_number() -> None:
     p = normalise.parse_phone(col(7911123456, "4.47911123456E+11", "7.7009E+09"), "GB")
     assert p.codes.tolist() == ["phone-mangled"] * 3
     assert p.details is not None
-    assert p.details.tolist() == ["07911 123456", "07911 123456", None]  # digits lost: no guess
+    assert p.details.tolist() == [
+        phone_mangled("number", "07911 123456"),
+        phone_mangled("scientific", "07911 123456"),
+        phone_mangled("scientific", None),  # digits lost: no guess
+    ]
+
+
+def test_a_phone_that_lost_its_zero_before_it_became_text_is_caught_like_a_number() -> None:
+    """7400900123 typed as text, or in a CSV: a number cell upstream dropped the 0 (or +)."""
+    p = normalise.parse_phone(col("7400900123", 7400900123, "447400900123", "7400 900123"), "GB")
+    assert p.codes.tolist() == ["phone-mangled"] * 3 + [None]
+    assert p.values.tolist()[:3] == [pd.NA] * 3
+    assert p.details is not None
+    assert p.details.tolist()[:3] == [
+        phone_mangled("digits", "07400 900123"),
+        phone_mangled("number", "07400 900123"),
+        phone_mangled("digits", "07400 900123"),
+    ]
+
+
+def test_digits_are_a_whole_national_number_where_numbers_have_no_leading_zero() -> None:
+    p = normalise.parse_phone(col("2025550123"), "US")
+    assert p.values.tolist() == ["+12025550123"] and p.codes.tolist() == [None]
 
 
 uk_mobile_text = st.builds(
@@ -207,6 +309,69 @@ def test_phone_fast_path_answers_the_common_shapes() -> None:
     assert normalise.fast_phone("+44 7400 123456", "GB") == "+447400123456"
 
 
+# ---------------------------------------------------------------- free text
+
+GENUINE_NAMES = (
+    "Siân Llewelyn",
+    "Zoë Evans",
+    "Łukasz Nowak",
+    "Ó Súilleabháin",
+    "Nguyễn Văn An",
+    "Jan Wiśniewski",
+    "Dvořák",
+    "André’s",
+    "Ægir Þór",
+    "Ñúñez",
+    "İlkay Gündoğan",
+    "Bjørn Åsa",
+    "Mª José",
+    "Ελένη",
+    "Дмитрий",
+    "王小明",
+    "Gwenllian ap Iorwerth",
+)
+
+
+def test_genuine_accented_text_passes_silently() -> None:
+    p = normalise.parse_free_text(col(*GENUINE_NAMES, " Welsh ", None))
+    assert p.codes.tolist() == [None] * (len(GENUINE_NAMES) + 2)
+    assert p.values.tolist() == [*GENUINE_NAMES, "Welsh", pd.NA]
+
+
+def test_garbled_text_is_flagged_with_what_it_meant() -> None:
+    p = normalise.parse_free_text(col("SiÃ¢n Llewelyn", "Jan WiÅ›niewski", "Siân Llewelyn"))
+    assert p.codes.tolist() == ["mojibake", "mojibake", None]
+    assert p.values.tolist() == ["SiÃ¢n Llewelyn", "Jan WiÅ›niewski", "Siân Llewelyn"]  # as sent
+    assert p.details is not None
+    assert p.details.tolist() == [
+        {"intended": "Siân Llewelyn"},
+        {"intended": "Jan Wiśniewski"},
+        None,
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(min_size=1, max_size=20), encoding=st.sampled_from(["cp1252", "latin-1"]))
+def test_mojibake_fast_path_agrees_with_ftfy(text: str, encoding: str) -> None:
+    """Text garbled as UTF-8 read as Latin-1 or cp1252: what ftfy would say of it, whether or
+    not the cheap pre-check lets it through."""
+    try:
+        garbled = text.encode("utf-8").decode(encoding)
+    except UnicodeDecodeError:
+        assume(False)
+    fixed = ftfy.fix_encoding(garbled)
+    assert mojibake.intended(garbled) == (fixed if fixed != garbled else None)
+
+
+def test_free_text_is_checked_once_per_distinct_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+    real = mojibake.intended
+    monkeypatch.setattr(mojibake, "intended", lambda t: seen.append(t) or real(t))
+    p = normalise.parse_free_text(col(*["SiÃ¢n", "Siân", "Rhys"] * 1000))
+    assert sorted(seen) == sorted(["SiÃ¢n", "Siân", "Rhys"])
+    assert p.codes.tolist().count("mojibake") == 1000
+
+
 # ---------------------------------------------------------------- emails
 
 email_text = st.one_of(
@@ -228,7 +393,11 @@ def test_emails() -> None:
     p = normalise.parse_email(col("Foo.Bar@Example.COM", "bad@", "x@test", None))
     assert p.values.iat[0] == "Foo.Bar@example.com"
     assert p.codes.iloc[1:3].tolist() == ["invalid-email"] * 2
-    assert p.details is not None and "@" in str(p.details.iat[1])
+    assert p.details is not None
+    assert p.details.iat[1] == {"reason": "there must be something after the @-sign"}
+    assert p.details.iat[2] == {
+        "reason": "the part after the @-sign is not valid. It should have a period"
+    }
     assert p.missing.iat[3]
 
 
@@ -263,3 +432,10 @@ def test_departments_by_id_or_name() -> None:
     anything = normalise.parse_department(col(7, "Benefits"), {})
     assert anything.values.iat[0] == 7
     assert anything.codes.iat[1] == "unknown-department"
+
+
+def test_closest_departments() -> None:
+    known = {"Benefits": 1, "Housing Team": 2, "Housing Benefit": 3, "Employment support": 4}
+    assert normalise.closest_departments("Housing", known) == ["Housing Team", "Housing Benefit"]
+    assert normalise.closest_departments("benefit", known) == ["Benefits", "Housing Benefit"]
+    assert normalise.closest_departments("Planning", known) == []
