@@ -201,6 +201,12 @@ _ALL: tuple[Code, ...] = (
         '"{sheet}", was read. To read a hidden sheet, give its name with --sheet.',
     ),
     Code(
+        "rows-above-header",
+        _W,
+        "The headers were found on row {header_row}, so {above} above them (a title or notes?) "
+        "{verb} not read. If anything there should be sent, move it below the headers.",
+    ),
+    Code(
         "language-not-needed",
         _W,
         "An interpreter language (“{value}”) is given but no interpreter is needed, so it is not "
@@ -251,6 +257,7 @@ READER_CODES: frozenset[str] = frozenset(  # made by reader.py
         "hidden-row",
         "hidden-column",
         "hidden-sheet",
+        "rows-above-header",
     }
 )
 CODES: dict[str, Code] = {c.code: c for c in (*_ALL, *_ALLOCATION)}

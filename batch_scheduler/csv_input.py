@@ -1,11 +1,13 @@
 """CSV bytes -> a grid of text: the encoding and delimiter found, every record kept.
 
-UTF-8 with or without BOM, UTF-16 with BOM, or cp1252 from older Excel; `,` `;` or tab,
-detected. Nothing here logs; an InputError names the file and line only.
+UTF-8 with or without BOM, UTF-16 with BOM, or cp1252 from older Excel; `,` `;` tab or
+`|`, detected (or given by Excel's `sep=` first line). Nothing here logs; an InputError
+names the file and line only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
@@ -18,19 +20,30 @@ from batch_scheduler.grids import as_grid
 from batch_scheduler.xlsx_package import SAVE_AS
 
 _HEAD = 65_536  # bytes of a CSV looked at to decide it is text and find its delimiter
-_DELIMITERS = (",", ";", "\t")
+_DELIMITERS = (",", ";", "\t", "|")
+_DELIMITER_NAMES = "commas, semicolons, tabs or pipes (|)"
+_SEP_LINE = re.compile(r"sep=(.)\r?\n")  # Excel's hint line: it uses the delimiter, hides the line
+# A CSV whose header row holds none of the delimiters reads as one column.
+ONE_COLUMN = (
+    f"Its header row reads as one column: we looked for {_DELIMITER_NAMES} between the "
+    "headers and found none. Save it from Excel as CSV (comma delimited)."
+)
 
 
 def csv_grid(name: str, data: bytes) -> np.ndarray:
     """All records as text ('' for empty), blank lines included so row numbers stay right."""
     text, encoding = _decode(name, data)
-    delimiter, width = _delimiter(text[:_HEAD])
+    hint = _SEP_LINE.match(text)
+    skip = 1 if hint else 0
+    body = text[hint.end() :] if hint else text
+    delimiter, width = _layout(body[:_HEAD], hint.group(1) if hint else None)
     try:
         frame = pd.read_csv(
             io.BytesIO(data),
             sep=delimiter,
             header=None,
             names=range(width),
+            skiprows=skip,
             dtype=object,
             na_filter=False,
             keep_default_na=False,
@@ -47,11 +60,53 @@ def csv_grid(name: str, data: bytes) -> np.ndarray:
                 f'{name}: a quote (") opened in row {row} is never closed, so the rest of the '
                 "file would be one cell. Fix the quotes in that row and try again."
             ) from None
-    # Some rows have more cells than the header line: the csv module copes with any shape.
+    # A row further down has more cells than any before it: the csv module copes with any
+    # shape (pandas would need the width up front).
     try:
-        return as_grid(list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)))
+        return as_grid(list(csv.reader(io.StringIO(body, newline=""), delimiter=delimiter)))
     except csv.Error:
         raise InputError(f"{name} is not a CSV file we can read. {SAVE_AS}") from None
+
+
+def _layout(head: str, given: str | None) -> tuple[str, int]:
+    """The delimiter (`given`, else detected) and the most cells in a record of the head.
+
+    Both are taken from records, not lines: a header cell with a line break in it (Alt+Enter
+    in Excel) would otherwise make the header look narrower than it is, and pandas would
+    silently turn the surplus leading columns into its index. A row wider than the header
+    widens the grid too (its extra cells are kept, under no header).
+    """
+    parsed = {d: _records(head, d) for d in ((given,) if given else _DELIMITERS)}
+    delimiter = given or _delimiter(
+        {d: [r for r in rs if _has_text(r)] for d, rs in parsed.items()}
+    )
+    return delimiter, max(map(len, parsed[delimiter]), default=1)
+
+
+def _records(head: str, delimiter: str) -> list[list[str]]:
+    """The records that start in `head` (a quoted cell may hold line breaks, so a record can
+    span lines); the last one may be cut short."""
+    records: list[list[str]] = []
+    with contextlib.suppress(csv.Error):  # a quote still open where the head was cut
+        for record in csv.reader(io.StringIO(head, newline=""), delimiter=delimiter):
+            records.append(record)
+    return records
+
+
+def _delimiter(texts: dict[str, list[list[str]]]) -> str:
+    """The delimiter that splits the first record with text into the most cells (ties: the
+    earlier in _DELIMITERS); when none splits it (a title above the headers?), the next
+    records with text decide; else ','."""
+    for i in range(min(10, max(map(len, texts.values())))):
+        widths = {d: len(records[i]) if i < len(records) else 0 for d, records in texts.items()}
+        best = max(_DELIMITERS, key=lambda d: widths[d])
+        if widths[best] > 1:
+            return best
+    return ","
+
+
+def _has_text(record: list[str]) -> bool:
+    return any(cell.strip(" \t\"'") for cell in record)
 
 
 def _decode(name: str, data: bytes) -> tuple[str, str]:
@@ -118,24 +173,3 @@ def _reject_markup(name: str, text: str) -> None:
         )
     if start.startswith("<?xml"):
         raise InputError(f"{name} is an XML file, not an .xlsx or CSV file. {SAVE_AS}")
-
-
-def _delimiter(head: str) -> tuple[str, int]:
-    """The delimiter used most, outside quotes, on the first line with text; and its cells."""
-    for line in head.splitlines():
-        if line.strip(" \t,;\"'"):
-            counts = _count_outside_quotes(line)
-            best = max(_DELIMITERS, key=lambda d: counts[d])  # ties: the earlier one
-            return best, counts[best] + 1
-    return ",", 1
-
-
-def _count_outside_quotes(line: str) -> dict[str, int]:
-    counts = dict.fromkeys(_DELIMITERS, 0)
-    quoted = False
-    for char in line:
-        if char == '"':
-            quoted = not quoted
-        elif not quoted and char in counts:
-            counts[char] += 1
-    return counts

@@ -26,7 +26,7 @@ from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, Shee
 
 from batch_scheduler.codes import make_issue
 from batch_scheduler.config import IntakeSettings
-from batch_scheduler.csv_input import csv_grid
+from batch_scheduler.csv_input import ONE_COLUMN, csv_grid
 from batch_scheduler.errors import InputError
 from batch_scheduler.fields import Field, Kind, fields_for
 from batch_scheduler.gcpause import collector_paused
@@ -39,7 +39,7 @@ from batch_scheduler.grids import (
     kept_columns,
     unique_keys,
 )
-from batch_scheduler.header_match import match_fields
+from batch_scheduler.header_match import HEADER_SEARCH, header_row, match_fields
 from batch_scheduler.models import Issue, RawTable, Severity, SourceInfo
 from batch_scheduler.xlsx_cells import column_letter
 from batch_scheduler.xlsx_notes import SheetNotes, cell_fixes
@@ -231,7 +231,11 @@ def _build_table(
     filled = np.flatnonzero(~blank_rows(grid))
     if not filled.size:
         raise InputError(f"{where} has no header row: every row is empty.")
-    head, body_rows = int(filled[0]), filled[1:]
+    texts = [[header_text(v) for v in grid[r]] for r in filled[:HEADER_SEARCH]]
+    pick = header_row(texts, kind)
+    head, body_rows = int(filled[pick]), filled[pick + 1 :]
+    if pick:
+        issues.append(_rows_above(filled[:pick] + origin[0] + 1, head + origin[0] + 1))
     if body_rows.size > settings.max_rows:
         raise InputError(
             f"{where} has {body_rows.size:,} rows; the limit is {settings.max_rows:,} "
@@ -243,7 +247,11 @@ def _build_table(
     letters = tuple(column_letter(origin[1] + c) for c in columns)
     headers = tuple(header_text(grid[head, c]) for c in columns)
     keys = unique_keys(headers, letters)
-    found, found_issues = match_fields(where, kind, fields, headers, keys, letters)
+    advice = ONE_COLUMN if source.format == "csv" and len(headers) == 1 else ""
+    row = head + origin[0] + 1
+    found, found_issues = match_fields(
+        where, kind, fields, headers, keys, letters, row=row, advice=advice
+    )
     cells = cell_values(body[:, columns], numbers=source.format == "xlsx")
     # dtype object: pandas 3 would turn text into its "str" dtype (and None into NaN)
     frame = pd.DataFrame({key: cells[:, j] for j, key in enumerate(keys)}, dtype=object)
@@ -260,6 +268,13 @@ def _build_table(
         kind=kind,
         issues=(*issues, *found_issues),
     )
+
+
+def _rows_above(rows: np.ndarray, header: int) -> Issue:
+    """The rows with text above the header row found below them (a title, notes)."""
+    above = f"row {rows[0]}" if rows.size == 1 else f"rows {rows[0]} to {rows[-1]}"
+    verb = "is" if rows.size == 1 else "are"
+    return make_issue("rows-above-header", row=None, header_row=header, above=above, verb=verb)
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,8 @@ def test_header_only_stops_the_run_nothing_to_book(tmp_path: Path, env: Any, san
 
 def test_missing_required_columns_stop_the_run(tmp_path: Path, env: Any, sandbox: Any) -> None:
     sheet = write_xlsx(tmp_path / "claimants.xlsx", [book_row(0)], headers=("Reference", "Phone"))
-    out = refused(book(env, sheet, sandbox), sandbox, "claimants.xlsx", "missing a required")
+    out = refused(book(env, sheet, sandbox), sandbox, "claimants.xlsx", "missing required columns")
+    assert "The headers found in row 1: A “Reference”, B “Phone”." in out
     assert "headers accepted" in out and "Claimant name" in out
 
 
