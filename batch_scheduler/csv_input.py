@@ -17,9 +17,10 @@ import pandas as pd
 
 from batch_scheduler.errors import InputError
 from batch_scheduler.grids import as_grid
+from batch_scheduler.text_encoding import decode
 from batch_scheduler.xlsx_package import SAVE_AS
 
-_HEAD = 65_536  # bytes of a CSV looked at to decide it is text and find its delimiter
+_HEAD = 65_536  # characters of a CSV looked at to find its delimiter and width
 _DELIMITERS = (",", ";", "\t", "|")
 _DELIMITER_NAMES = "commas, semicolons, tabs or pipes (|)"
 _SEP_LINE = re.compile(r"sep=(.)\r?\n")  # Excel's hint line: it uses the delimiter, hides the line
@@ -32,7 +33,7 @@ ONE_COLUMN = (
 
 def csv_grid(name: str, data: bytes) -> np.ndarray:
     """All records as text ('' for empty), blank lines included so row numbers stay right."""
-    text, encoding = _decode(name, data)
+    text, encoding = decode(name, data)
     hint = _SEP_LINE.match(text)
     skip = 1 if hint else 0
     body = text[hint.end() :] if hint else text
@@ -107,69 +108,3 @@ def _delimiter(texts: dict[str, list[list[str]]]) -> str:
 
 def _has_text(record: list[str]) -> bool:
     return any(cell.strip(" \t\"'") for cell in record)
-
-
-def _decode(name: str, data: bytes) -> tuple[str, str]:
-    """The text and its encoding; InputError for bytes that are not text."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16"), "utf-16"
-        except UnicodeDecodeError:
-            pass
-    head = data[:_HEAD]
-    if head.startswith(b"%PDF"):
-        raise InputError(f"{name} is a PDF, not a spreadsheet. {SAVE_AS}")
-    controls = sum(head.count(bytes([b])) for b in (*range(0, 9), *range(14, 32)))
-    if b"\x00" in head or controls > 2 + len(head) // 100:
-        raise InputError(
-            f"{name} is neither an Excel .xlsx file nor a CSV text file (its contents look "
-            f"like binary data). {SAVE_AS}"
-        )
-    try:
-        text, encoding = data.decode("utf-8-sig"), "utf-8-sig"
-    except UnicodeDecodeError as exc:
-        text, encoding = _not_utf8(name, data, exc.start), "cp1252"
-    _reject_markup(name, text)
-    return text, encoding
-
-
-_UTF8_LETTER = re.compile(
-    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
-)
-
-
-def _not_utf8(name: str, data: bytes, bad: int) -> str:
-    """Text that is not UTF-8: Windows-1252 (older Excel) if all of it is, else InputError.
-
-    A file with UTF-8 letters (é as two bytes) AND bytes that are not UTF-8 mixes two
-    encodings, usually text pasted from an older program. It is refused, naming the first
-    line that is not UTF-8: decoding it either way, or line by line, would put wrong
-    letters in names that are sent and booked, and a re-save fixes it in a minute.
-    """
-    line = data.count(b"\n", 0, bad) + 1
-    if _UTF8_LETTER.search(data):
-        raise InputError(
-            f"{name} mixes two text encodings: it is UTF-8, but line {line} is not (perhaps "
-            "text pasted from an older program), so some letters would come out wrong. Open "
-            'it in Excel and save it as "CSV UTF-8 (Comma delimited)", or retype the accented '
-            f"letters on line {line}, then try again."
-        )
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise InputError(
-            f"{name} is not a CSV text file in UTF-8 or Windows-1252 (line {line} holds bytes "
-            f"that are neither). {SAVE_AS}"
-        ) from None
-
-
-def _reject_markup(name: str, text: str) -> None:
-    start = text[:200].lstrip().lower()
-    if start.startswith(("<!doctype html", "<html", "<table")):
-        raise InputError(
-            f"{name} is a web page (HTML) with a spreadsheet's name, not a real workbook. "
-            f"Open it in Excel and {SAVE_AS[0].lower()}{SAVE_AS[1:]}"
-        )
-    if start.startswith("<?xml"):
-        raise InputError(f"{name} is an XML file, not an .xlsx or CSV file. {SAVE_AS}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time as time_module
 import zipfile
 from datetime import date, datetime, time
 from pathlib import Path
@@ -63,6 +64,60 @@ def test_csv_delimiters_detected_and_quoted_delimiters_kept(tmp_path: Path, deli
     table = read_table(write(tmp_path, "in.csv", text), kind="book")
     assert table.keys == ("Claimant name", "Appointment", "Notes")
     assert table.frame.iloc[0].tolist() == [f"Jones{d} Siân", "01/12/2026 10:00", f"a{d}b"]
+
+
+GREEK_NAMES = ["Γιώργος Παπαδόπουλος", "Μαρία Κωνσταντίνου", "Ελένη Δημητρίου"]
+
+
+@pytest.mark.parametrize(
+    ("names", "encoding", "likely"),
+    [
+        (GREEK_NAMES, "cp1253", "Greek (Windows-1253)"),
+        (["Иван Петров", "Ольга Сидорова", "Наталья Смирнова"], "cp1251", "Cyrillic"),
+    ],
+)
+def test_csv_in_another_single_byte_encoding_is_refused_naming_it(
+    tmp_path: Path, names: list[str], encoding: str, likely: str
+) -> None:
+    """Issue 11: a Greek Windows-1253 CSV read as Windows-1252 without a word, and booked
+    "Ãéþñãïò Ðáðáäüðïõëïò". Now refused, with the likely encoding and the fix."""
+    rows = [f"{name},0{i + 1}/12/2026 10:00" for i, name in enumerate(names)]
+    text = "\r\n".join([BOOK_HEADER, *rows]) + "\r\n"
+    with pytest.raises(InputError) as raised:
+        read_table(write(tmp_path, "in.csv", text, encoding), kind="book")
+    message = raised.value.message
+    assert f"it looks like {likely}" in message and "(from line 2)" in message
+    assert "CSV UTF-8" in message and raised.value.exit_code == 2
+    assert "Ã" not in message and names[0].split()[0] not in message  # no names, either way
+
+
+def test_csv_in_cp1252_with_accented_names_reads_silently(tmp_path: Path) -> None:
+    """Older Excel's own encoding: an accent here and there, and one odd-looking word."""
+    names = [
+        *("Siân Llewelyn", "Zoë Price", "Ffion O’Brien", "Renée Müller", "José Muñoz"),
+        *("Ibáñez Núñez", "Þórður Ægisson", "Åsa Öberg", "Gonçalves Brontë", "Ñúñez Díaz"),
+    ]
+    rows = [f"{name},01/12/2026 10:00,£{i} “paid” – ok" for i, name in enumerate(names)]
+    text = "\r\n".join([f"{BOOK_HEADER},Notes", *rows]) + "\r\n"
+    table = read_table(write(tmp_path, "in.csv", text, "cp1252"), kind="book")
+    assert column(table, "claimant_name") == names
+    assert table.frame["Notes"][9] == "£9 “paid” – ok"
+
+
+def test_the_encoding_check_looks_at_a_bounded_sample_of_a_big_csv(tmp_path: Path) -> None:
+    """100,000 cp1252 rows, each with an accent: the check reads a bounded sample, not the
+    whole file, however long; and it still finds a Greek name on the last line."""
+    from batch_scheduler import text_encoding
+
+    row = "Siân Llewelyn,01/12/2026 10:00,£5 fee,Zoë\r\n".encode("cp1252")
+    data = BOOK_HEADER.encode() + b"\r\n" + row * 100_000
+    started = time_module.process_time()
+    text_encoding._check_cp1252_reading("big.csv", data)
+    assert time_module.process_time() - started < 0.2  # ~5 ms; the whole file would be ~1 s
+    plain = BOOK_HEADER.encode() + b"\r\n" + b"Sian Llewelyn,01/12/2026 10:00\r\n" * 100_000
+    greek = (GREEK_NAMES[0] + ",01/12/2026 10:00\r\n").encode("cp1253")
+    with pytest.raises(InputError, match="line 100002"):
+        text_encoding._check_cp1252_reading("big.csv", plain + greek)
 
 
 def test_csv_rows_are_numbered_as_excel_shows_them_after_a_multiline_cell(
