@@ -201,6 +201,13 @@ _ALL: tuple[Code, ...] = (
         '"{sheet}", was read. To read a hidden sheet, give its name with --sheet.',
     ),
     Code(
+        "sheet-checks-skipped",
+        _W,
+        "The sheet's values were read, but its XML could not be checked for hidden rows and "
+        "columns, error values (#N/A) and formulas never calculated. Open the file in Excel, "
+        "look for those, and save it again as .xlsx to have them checked.",
+    ),
+    Code(
         "rows-above-header",
         _W,
         "The headers were found on row {header_row}, so {above} above them (a title or notes?) "
@@ -258,6 +265,7 @@ READER_CODES: frozenset[str] = frozenset(  # made by reader.py
         "hidden-column",
         "hidden-sheet",
         "rows-above-header",
+        "sheet-checks-skipped",
     }
 )
 CODES: dict[str, Code] = {c.code: c for c in (*_ALL, *_ALLOCATION)}

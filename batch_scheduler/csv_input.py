@@ -11,6 +11,8 @@ import contextlib
 import csv
 import io
 import re
+from collections.abc import Iterator
+from itertools import islice
 
 import numpy as np
 import pandas as pd
@@ -22,6 +24,7 @@ from batch_scheduler.xlsx_package import SAVE_AS
 
 _HEAD = 65_536  # characters of a CSV looked at to find its delimiter and width
 _DELIMITERS = (",", ";", "\t", "|")
+_LOOKED_AT = 10  # records with text that may decide the delimiter
 _DELIMITER_NAMES = "commas, semicolons, tabs or pipes (|)"
 _SEP_LINE = re.compile(r"sep=(.)\r?\n")  # Excel's hint line: it uses the delimiter, hides the line
 # A CSV whose header row holds none of the delimiters reads as one column.
@@ -77,28 +80,27 @@ def _layout(head: str, given: str | None) -> tuple[str, int]:
     silently turn the surplus leading columns into its index. A row wider than the header
     widens the grid too (its extra cells are kept, under no header).
     """
-    parsed = {d: _records(head, d) for d in ((given,) if given else _DELIMITERS)}
-    delimiter = given or _delimiter(
-        {d: [r for r in rs if _has_text(r)] for d, rs in parsed.items()}
-    )
-    return delimiter, max(map(len, parsed[delimiter]), default=1)
+    delimiter = given or _delimiter({d: _text_records(head, d) for d in _DELIMITERS})
+    return delimiter, max(map(len, _records(head, delimiter)), default=1)
 
 
-def _records(head: str, delimiter: str) -> list[list[str]]:
+def _records(head: str, delimiter: str) -> Iterator[list[str]]:
     """The records that start in `head` (a quoted cell may hold line breaks, so a record can
     span lines); the last one may be cut short."""
-    records: list[list[str]] = []
     with contextlib.suppress(csv.Error):  # a quote still open where the head was cut
-        for record in csv.reader(io.StringIO(head, newline=""), delimiter=delimiter):
-            records.append(record)
-    return records
+        yield from csv.reader(io.StringIO(head, newline=""), delimiter=delimiter)
+
+
+def _text_records(head: str, delimiter: str) -> list[list[str]]:
+    """The first _LOOKED_AT records with text, read with `delimiter`."""
+    return list(islice(filter(_has_text, _records(head, delimiter)), _LOOKED_AT))
 
 
 def _delimiter(texts: dict[str, list[list[str]]]) -> str:
     """The delimiter that splits the first record with text into the most cells (ties: the
     earlier in _DELIMITERS); when none splits it (a title above the headers?), the next
     records with text decide; else ','."""
-    for i in range(min(10, max(map(len, texts.values())))):
+    for i in range(max(map(len, texts.values()))):
         widths = {d: len(records[i]) if i < len(records) else 0 for d, records in texts.items()}
         best = max(_DELIMITERS, key=lambda d: widths[d])
         if widths[best] > 1:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from defusedxml import DefusedXmlException, ElementTree
+from defusedxml import DefusedXmlException
 from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
 from batch_scheduler.codes import make_issue
@@ -42,7 +42,7 @@ from batch_scheduler.grids import (
 from batch_scheduler.header_match import HEADER_SEARCH, header_row, match_fields
 from batch_scheduler.models import Issue, RawTable, Severity, SourceInfo
 from batch_scheduler.xlsx_cells import column_letter
-from batch_scheduler.xlsx_notes import SheetNotes, cell_fixes
+from batch_scheduler.xlsx_notes import SheetNotes, SheetXmlUnreadable, cell_fixes
 from batch_scheduler.xlsx_package import SAVE_AS, ZIP_MAGIC, check_xlsx_zip, mb
 
 _DEFAULT_SETTINGS = IntakeSettings()
@@ -157,8 +157,8 @@ def _xlsx_grid(
             merged = tuple(worksheet.merged_cell_ranges or ())
             try:
                 fixes, notes = pending.result()
-            except (KeyError, ElementTree.ParseError):
-                fixes, notes = [], SheetNotes()  # calamine read it; only touch-ups are lost
+            except SheetXmlUnreadable as exc:  # calamine read the values; say what was not checked
+                fixes, notes = [], SheetNotes(unchecked=str(exc) or "unreadable")
     except CalamineError:
         raise InputError(f"{name} could not be read as an Excel workbook. {SAVE_AS}") from None
     except DefusedXmlException:
@@ -321,6 +321,8 @@ def _odd_content(
     sheets (read, with a warning), merged cells and formulas never calculated (the value
     is lost: an error), control characters in text that is sent (an error)."""
     out: list[Issue] = []
+    if notes.unchecked:
+        out.append(place.issue("sheet-checks-skipped", None, None))
     if notes.hidden_sheets:
         hidden = ", ".join(f'"{n}"' for n in notes.hidden_sheets)
         out.append(place.issue("hidden-sheet", None, None, hidden=hidden, sheet=sheet))

@@ -10,10 +10,13 @@ workbook to at most _XML_PER_ROW bytes per row of max_rows (a real 20-column she
 from __future__ import annotations
 
 import io
+import posixpath
 import struct
 import zipfile
 import zlib
 from collections.abc import Sequence
+
+from defusedxml import DefusedXmlException, ElementTree
 
 from batch_scheduler.config import IntakeSettings
 from batch_scheduler.errors import InputError
@@ -39,24 +42,101 @@ def check_xlsx_zip(name: str, data: bytes, settings: IntakeSettings) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             infos = archive.infolist()
-            names = {info.filename for info in infos}
+            _check_declared_sizes(name, len(data), infos, settings)
+            for info in infos:
+                _inflate_checked(name, data, info)
+            parts = Parts(archive)
+            workbook = parts.workbook()
             mimetype = b""
-            if "mimetype" in names:
-                with archive.open("mimetype") as stream:
-                    mimetype = stream.read(80)  # never the whole member: it could be a bomb
+            if parts.member("mimetype"):
+                mimetype = parts.read("mimetype")[:80]
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError):
         raise InputError(_damaged(name)) from None
-    if "xl/workbook.xml" not in names:
+    except DefusedXmlException:
+        raise InputError(f"{name} contains unsafe XML (entity declarations). {SAVE_AS}") from None
+    if workbook is None:
         if b"opendocument.spreadsheet" in mimetype:
             looks = "an OpenDocument spreadsheet (.ods)"
-        elif "xl/workbook.bin" in names:
+        elif parts.member("xl/workbook.bin"):
             looks = "an Excel binary workbook (.xlsb)"
         else:
             looks = "a zip file that holds no workbook, or one that is damaged"
         raise InputError(f"{name} is not an Excel .xlsx file (it looks like {looks}). {SAVE_AS}")
-    _check_declared_sizes(name, len(data), infos, settings)
-    for info in infos:
-        _inflate_checked(name, data, info)
+
+
+class Parts:
+    """An xlsx's parts by name, found as Excel and calamine find them: whatever the case of
+    their names, and with '\\' or '/' between folders (some zip tools write '\\').
+
+    Only read after check_xlsx_zip has inflated every member within its declared size.
+    """
+
+    def __init__(self, archive: zipfile.ZipFile) -> None:
+        self.archive = archive
+        self._members: dict[str, str] = {}
+        for member in archive.namelist():
+            self._members.setdefault(_normal(member), member)
+
+    def member(self, part: str) -> str | None:
+        """The zip member holding `part` ("xl/workbook.xml"), if any."""
+        return self._members.get(_normal(part))
+
+    def read(self, part: str) -> bytes:
+        """The bytes of `part`; KeyError when there is none."""
+        member = self.member(part)
+        if member is None:
+            raise KeyError(part)
+        return self.archive.read(member)
+
+    def workbook(self) -> str | None:
+        """The workbook part's name: the package's officeDocument (usually xl/workbook.xml)."""
+        try:
+            for _, rel_type, target in self.relationships(""):  # the package's own
+                if rel_type.endswith("/officeDocument") and self.member(target):
+                    return target
+        except ElementTree.ParseError:
+            pass  # calamine will say whether it can read the workbook
+        return _normal(_USUAL_WORKBOOK) if self.member(_USUAL_WORKBOOK) else None
+
+    def relationships(self, part: str) -> list[tuple[str, str, str]]:
+        """(id, type, target part) of `part`'s relationships to other parts ("" for the
+        package's own); ElementTree.ParseError when they are not XML."""
+        rels = rels_part(part)
+        if not self.member(rels):
+            return []
+        return [
+            (rel.get("Id", ""), rel.get("Type", ""), resolve(rel.get("Target", ""), part))
+            for rel in ElementTree.fromstring(self.read(rels))
+            if local_name(rel.tag) == "Relationship" and rel.get("TargetMode") != "External"
+        ]
+
+
+_USUAL_WORKBOOK = "xl/workbook.xml"
+
+
+def rels_part(part: str) -> str:
+    """Where a part's relationships live: xl/workbook.xml -> xl/_rels/workbook.xml.rels, and
+    the package's own ("") in _rels/.rels."""
+    folder, file = posixpath.split(part)
+    return posixpath.join(folder, "_rels", f"{file}.rels")
+
+
+def resolve(target: str, base: str) -> str:
+    """A relationship's target as a part name: absolute ("/xl/...") or relative to the
+    folder of the part `base` whose relationship it is."""
+    target = target.replace("\\", "/")
+    if target.startswith("/"):
+        return _normal(target)
+    return _normal(posixpath.join(posixpath.dirname(base), target))
+
+
+def local_name(tag: str) -> str:
+    """An element's name without its namespace: "{...main}row" and "x:row" are both "row"."""
+    return tag[tag.rfind("}") + 1 :]
+
+
+def _normal(name: str) -> str:
+    return posixpath.normpath(name.replace("\\", "/").lstrip("/")).lower()
 
 
 def _damaged(name: str) -> str:

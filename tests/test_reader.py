@@ -344,6 +344,24 @@ def test_blank_rows_are_skipped_and_numbering_follows_excel(tmp_path: Path) -> N
     assert len(table) == len(table.frame) == 2
 
 
+def test_entity_declaration_in_a_sheet_we_parse_is_refused(tmp_path: Path) -> None:
+    """A hidden row makes us parse the sheet's XML: an entity declaration there is refused
+    as unsafe (never expanded), not taken for a sheet we merely cannot check."""
+    path = openpyxl_book(tmp_path, {"S": [["Claimant name", "Appointment"], ["Siân", "x"]]})
+    book = openpyxl.load_workbook(path)
+    book["S"].row_dimensions[2].hidden = True
+    book.save(path)
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    parts[sheet] = b'<?xml version="1.0"?><!DOCTYPE w [<!ENTITY a "x">]>' + parts[sheet]
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    with pytest.raises(InputError, match="unsafe XML"):
+        read_table(path, kind="book")
+
+
 # ---------------------------------------------------------------- sheets
 
 
