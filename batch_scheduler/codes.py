@@ -201,6 +201,13 @@ _ALL: tuple[Code, ...] = (
         '"{sheet}", was read. To read a hidden sheet, give its name with --sheet.',
     ),
     Code(
+        "quote-not-closed",
+        _E,
+        "This cell runs on over the next lines of the file, which look like whole rows: a "
+        'quote (") opened in it is closed only further down, so those rows were read into '
+        "this cell, not as rows. Fix the quotes on this row (and check the rows below it).",
+    ),
+    Code(
         "sheet-checks-skipped",
         _W,
         "The sheet's values were read, but its XML could not be checked for hidden rows and "
@@ -266,6 +273,7 @@ READER_CODES: frozenset[str] = frozenset(  # made by reader.py
         "hidden-sheet",
         "rows-above-header",
         "sheet-checks-skipped",
+        "quote-not-closed",
     }
 )
 CODES: dict[str, Code] = {c.code: c for c in (*_ALL, *_ALLOCATION)}

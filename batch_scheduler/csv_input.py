@@ -34,13 +34,24 @@ ONE_COLUMN = (
 )
 
 
-def csv_grid(name: str, data: bytes) -> np.ndarray:
-    """All records as text ('' for empty), blank lines included so row numbers stay right."""
+def csv_grid(name: str, data: bytes) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """All records as text ('' for empty), blank lines included so row numbers stay right;
+    and where a cell holds what looks like whole rows (a quote not closed where it should
+    be swallows the rows after it into one cell), as (row, column) of the grid."""
     text, encoding = decode(name, data)
     hint = _SEP_LINE.match(text)
-    skip = 1 if hint else 0
     body = text[hint.end() :] if hint else text
     delimiter, width = _layout(body[:_HEAD], hint.group(1) if hint else None)
+    grid = _grid(name, data, body, encoding, delimiter, width, skip=1 if hint else 0)
+    if grid.shape[0] >= body.count("\n"):
+        return grid, []  # no record spans lines: the usual case, nothing to look at
+    first = next(iter(_text_records(body[:_HEAD], delimiter)), [])  # the header, usually
+    return grid, _swallowing_cells(grid, delimiter, max(3, len(first) - 1))
+
+
+def _grid(
+    name: str, data: bytes, body: str, encoding: str, delimiter: str, width: int, skip: int
+) -> np.ndarray:
     try:
         frame = pd.read_csv(
             io.BytesIO(data),
@@ -70,6 +81,19 @@ def csv_grid(name: str, data: bytes) -> np.ndarray:
         return as_grid(list(csv.reader(io.StringIO(body, newline=""), delimiter=delimiter)))
     except csv.Error:
         raise InputError(f"{name} is not a CSV file we can read. {SAVE_AS}") from None
+
+
+def _swallowing_cells(grid: np.ndarray, delimiter: str, enough: int) -> list[tuple[int, int]]:
+    """Cells with a line break followed by a line holding `enough` delimiters: a row of the
+    file read into a cell. A note written over two lines rarely has so many."""
+    found = []
+    for c in range(grid.shape[1]):
+        for r, value in enumerate(grid[:, c]):
+            if "\n" in value and any(
+                line.count(delimiter) >= enough for line in value.splitlines()[1:]
+            ):
+                found.append((r, c))
+    return sorted(found)
 
 
 def _layout(head: str, given: str | None) -> tuple[str, int]:

@@ -71,7 +71,8 @@ def read_table(
         grid, origin, sheet_name, notes = _xlsx_grid(path.name, data, sheet, kind)
         fmt = "xlsx"
     else:
-        grid, origin, sheet_name, fmt = csv_grid(path.name, data), (0, 0), None, "csv"
+        (grid, swallowing), origin, sheet_name, fmt = csv_grid(path.name, data), (0, 0), None, "csv"
+        notes = SheetNotes(swallowing=frozenset(swallowing))
         if sheet is not None:
             issues.append(_sheet_ignored(sheet))
     source = SourceInfo(
@@ -333,6 +334,10 @@ def _odd_content(
         if place.origin[1] + c in notes.hidden_columns:
             out.append(place.issue("hidden-column", None, j))
     out += _merged_issues(place, notes, rows)
+    kept = {c: j for j, c in enumerate(place.columns)}
+    for r, c in sorted(notes.swallowing):
+        if r in rows and c in kept:
+            out.append(place.issue("quote-not-closed", r + 1, kept[c]))
     columns = place.field_columns()
     for r, c in sorted(notes.uncalculated):
         if r in rows and c in columns:

@@ -24,7 +24,7 @@ from batch_scheduler.xlsx_package import Parts, local_name
 
 @dataclass(frozen=True)
 class SheetNotes:
-    """What a sheet's XML says that calamine's values do not. Positions are 0-based."""
+    """What a sheet says beyond its values (in an xlsx, its XML). Positions are 0-based."""
 
     uncalculated: frozenset[tuple[int, int]] = frozenset()  # formulas with no real result
     hidden_rows: frozenset[int] = frozenset()
@@ -32,6 +32,7 @@ class SheetNotes:
     merged: tuple[tuple[tuple[int, int], tuple[int, int]], ...] = ()  # (top-left, bottom-right)
     hidden_sheets: tuple[str, ...] = ()  # hidden sheets passed over to find the default one
     unchecked: str | None = None  # why the checks above could not run, when they could not
+    swallowing: frozenset[tuple[int, int]] = frozenset()  # CSV cells holding whole rows
 
 
 class SheetXmlUnreadable(Exception):

@@ -221,6 +221,24 @@ def test_csv_title_line_above_the_headers_does_not_decide_the_delimiter(tmp_path
     assert column(table, "claimant_name") == ["Siân"]
 
 
+def test_csv_quote_left_open_swallowing_rows_is_an_error_on_its_cell(tmp_path: Path) -> None:
+    """A quote opened in a cell and closed only in a later row turns the rows between into
+    part of that cell: they would vanish without a word. The cell is an error; a note on
+    two lines, even with a comma, is not."""
+    text = (
+        "Reference,Claimant name,Appointment,Notes\n"
+        'R1,Siân,01/12/2026 10:00,"urgent\n'
+        "R2,Rhys,02/12/2026 10:00,ok\n"
+        'R3,Ffion,03/12/2026 10:00,"called, twice"\n'
+        'R4,Dai,04/12/2026 10:00,"two lines,\nthen, this"\n'
+    )
+    table = read_table(write(tmp_path, "in.csv", text), kind="book")
+    assert column(table, "reference") == ["R1", "R4"]
+    assert table.source_rows == (2, 3)
+    errors = [(i.code, i.row, i.column) for i in table.issues if i.is_error]
+    assert errors == [("quote-not-closed", 2, "D")]
+
+
 def test_csv_keeps_text_as_written_leading_zeros_and_plus44(tmp_path: Path) -> None:
     text = (
         "Reference,Claimant name,Appointment,Phone,Language,Email\n"
