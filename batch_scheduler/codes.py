@@ -215,6 +215,26 @@ _ALL: tuple[Code, ...] = (
         '"{sheet}", was read. To read a hidden sheet, give its name with --sheet.',
     ),
     Code(
+        "quote-not-closed",
+        _E,
+        "This cell runs on over the next lines of the file, which look like whole rows: a "
+        'quote (") opened in it is closed only further down, so those rows were read into '
+        "this cell, not as rows. Fix the quotes on this row (and check the rows below it).",
+    ),
+    Code(
+        "sheet-checks-skipped",
+        _W,
+        "The sheet's values were read, but its XML could not be checked for hidden rows and "
+        "columns, error values (#N/A) and formulas never calculated. Open the file in Excel, "
+        "look for those, and save it again as .xlsx to have them checked.",
+    ),
+    Code(
+        "rows-above-header",
+        _W,
+        "The headers were found on row {header_row}, so {above} above them (a title or notes?) "
+        "{verb} not read. If anything there should be sent, move it below the headers.",
+    ),
+    Code(
         "language-not-needed",
         _W,
         "An interpreter language (“{value}”) is given but no interpreter is needed, so it is not "
@@ -280,6 +300,9 @@ READER_CODES: frozenset[str] = frozenset(  # made by reader.py
         "hidden-row",
         "hidden-column",
         "hidden-sheet",
+        "rows-above-header",
+        "sheet-checks-skipped",
+        "quote-not-closed",
     }
 )
 CODES: dict[str, Code] = {c.code: c for c in (*_ALL, *_ALLOCATION)}

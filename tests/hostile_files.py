@@ -8,10 +8,11 @@ old Office (CFB) container, a zip bomb whose headers lie, a truncated download.
 from __future__ import annotations
 
 import io
+import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tests.sheets import book_row, write_xlsx
@@ -252,3 +253,52 @@ def csv_file(folder: Path, name: str, text: str | bytes) -> Path:
     path = folder / name
     path.write_bytes(text.encode() if isinstance(text, str) else text)
     return path
+
+
+# ---------------------------------------------------------------- valid packages, odd layout
+
+
+def rewritten_xlsx(
+    source: Path,
+    path: Path,
+    rename: Callable[[str], str] = lambda member: member,
+    edit: Callable[[str, bytes], bytes] = lambda member, data: data,
+) -> Path:
+    """A copy of a real xlsx with its members renamed and edited (names as in `source`)."""
+    with (
+        zipfile.ZipFile(source) as original,
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out,
+    ):
+        for member in original.namelist():
+            out.writestr(rename(member), edit(member, original.read(member)))
+    return path
+
+
+def workbook_in_another_folder(source: Path, path: Path) -> Path:
+    """Every xl/ part moved to excel/: the package's _rels/.rels is the way to the workbook."""
+
+    def edit(member: str, data: bytes) -> bytes:
+        if member in ("_rels/.rels", "[Content_Types].xml") or member.endswith(".rels"):
+            return data.replace(b'"xl/', b'"excel/').replace(b'"/xl/', b'"/excel/')
+        return data
+
+    return rewritten_xlsx(source, path, lambda m: re.sub(r"^xl/", "excel/", m), edit)
+
+
+def backslash_names(source: Path, path: Path) -> Path:
+    """Zip entries named with '\\' between folders, as some Windows zip tools write them."""
+    return rewritten_xlsx(source, path, lambda member: member.replace("/", "\\"))
+
+
+def prefixed_sheets(source: Path, path: Path, *, declared: bool = True) -> Path:
+    """Every worksheet written with a namespace prefix (<x:row>, <x:c>), as some generators
+    do; with `declared` False the prefix is never bound (not XML, though calamine reads it)."""
+    main = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+
+    def edit(member: str, data: bytes) -> bytes:
+        if not member.startswith("xl/worksheets/sheet"):
+            return data
+        data = data.replace(main, main.replace(b"xmlns=", b"xmlns:x=") if declared else b"")
+        return re.sub(rb"<(/?)([A-Za-z]+)([\s>/])", rb"<\1x:\2\3", data)
+
+    return rewritten_xlsx(source, path, edit=edit)

@@ -104,7 +104,8 @@ def test_header_only_stops_the_run_nothing_to_book(tmp_path: Path, env: Any, san
 
 def test_missing_required_columns_stop_the_run(tmp_path: Path, env: Any, sandbox: Any) -> None:
     sheet = write_xlsx(tmp_path / "claimants.xlsx", [book_row(0)], headers=("Reference", "Phone"))
-    out = refused(book(env, sheet, sandbox), sandbox, "claimants.xlsx", "missing a required")
+    out = refused(book(env, sheet, sandbox), sandbox, "claimants.xlsx", "missing required columns")
+    assert "The headers found in row 1: A “Reference”, B “Phone”." in out
     assert "headers accepted" in out and "Claimant name" in out
 
 
@@ -409,6 +410,60 @@ def test_emoji_and_right_to_left_names_are_booked_exactly(
     stored = {a["reference"]: a["claimant"]["name"] for a in sandbox.appointments()}
     assert stored == {f"REF-{i:05d}": name for i, name in enumerate(names)}
     assert [r["Claimant name"] for r in results(tmp_path)] == names
+
+
+def odd_content_workbook(folder: Path) -> Path:
+    """Four rows; row 3 hidden; row 5's phone an error value (#N/A) that reads as empty."""
+    sheet = write_xlsx(folder / "plain.xlsx", [book_row(i) for i in range(4)])
+    workbook = openpyxl.load_workbook(sheet)
+    data = workbook.active
+    assert data is not None
+    data.row_dimensions[3].hidden = True
+    data["D5"] = "#N/A"
+    data["D5"].data_type = "e"
+    workbook.save(sheet)
+    return sheet
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [hostile.workbook_in_another_folder, hostile.backslash_names, hostile.prefixed_sheets],
+)
+def test_valid_workbooks_of_odd_layout_are_read_and_checked(
+    tmp_path: Path, env: Any, sandbox: Any, layout: Any
+) -> None:
+    """Issue 11: a package whose workbook is not at xl/workbook.xml (found through
+    _rels/.rels) and one whose zip entries use backslashes were refused as damaged,
+    though calamine reads both; a sheet written as <x:row>, <x:c> was read without its
+    checks, so the #N/A phone went out as no phone at all."""
+    path = layout(odd_content_workbook(tmp_path), tmp_path / "claimants.xlsx")
+
+    result = book(env, path, sandbox)
+
+    assert result.exit_code == 1, result.output
+    assert sent_references(sandbox) == {"REF-00000", "REF-00001", "REF-00002"}
+    assert issues(tmp_path) == [
+        (3, None, "hidden-row", "warning"),
+        (5, "D", "invalid-phone", "error"),
+    ]
+
+
+def test_sheet_xml_that_cannot_be_parsed_says_its_checks_did_not_run(
+    tmp_path: Path, env: Any, sandbox: Any
+) -> None:
+    """calamine reads a sheet whose namespace prefix is never declared; an XML parser
+    cannot. The values are read and booked; a warning says the hidden-row and error-value
+    checks did not run (they used to be skipped without a word)."""
+    path = hostile.prefixed_sheets(
+        odd_content_workbook(tmp_path), tmp_path / "claimants.xlsx", declared=False
+    )
+
+    result = book(env, path, sandbox)
+
+    assert result.exit_code == 0, result.output
+    assert sent_references(sandbox) == {f"REF-{i:05d}" for i in range(4)}
+    assert issues(tmp_path) == [(None, None, "sheet-checks-skipped", "warning")]
+    assert "could not be checked for hidden rows" in result.output
 
 
 # ---------------------------------------------------------------- XML is parsed safely

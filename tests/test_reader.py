@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time as time_module
 import zipfile
 from datetime import date, datetime, time
 from pathlib import Path
@@ -56,13 +57,67 @@ def test_csv_encodings_keep_welsh_names_and_pound_signs(tmp_path: Path, encoding
     assert table.source.format == "csv"
 
 
-@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
 def test_csv_delimiters_detected_and_quoted_delimiters_kept(tmp_path: Path, delimiter: str) -> None:
     d = delimiter
     text = f'Claimant name{d}Appointment{d}Notes\n"Jones{d} Siân"{d}01/12/2026 10:00{d}"a{d}b"\n'
     table = read_table(write(tmp_path, "in.csv", text), kind="book")
     assert table.keys == ("Claimant name", "Appointment", "Notes")
     assert table.frame.iloc[0].tolist() == [f"Jones{d} Siân", "01/12/2026 10:00", f"a{d}b"]
+
+
+GREEK_NAMES = ["Γιώργος Παπαδόπουλος", "Μαρία Κωνσταντίνου", "Ελένη Δημητρίου"]
+
+
+@pytest.mark.parametrize(
+    ("names", "encoding", "likely"),
+    [
+        (GREEK_NAMES, "cp1253", "Greek (Windows-1253)"),
+        (["Иван Петров", "Ольга Сидорова", "Наталья Смирнова"], "cp1251", "Cyrillic"),
+    ],
+)
+def test_csv_in_another_single_byte_encoding_is_refused_naming_it(
+    tmp_path: Path, names: list[str], encoding: str, likely: str
+) -> None:
+    """Issue 11: a Greek Windows-1253 CSV read as Windows-1252 without a word, and booked
+    "Ãéþñãïò Ðáðáäüðïõëïò". Now refused, with the likely encoding and the fix."""
+    rows = [f"{name},0{i + 1}/12/2026 10:00" for i, name in enumerate(names)]
+    text = "\r\n".join([BOOK_HEADER, *rows]) + "\r\n"
+    with pytest.raises(InputError) as raised:
+        read_table(write(tmp_path, "in.csv", text, encoding), kind="book")
+    message = raised.value.message
+    assert f"it looks like {likely}" in message and "(from line 2)" in message
+    assert "CSV UTF-8" in message and raised.value.exit_code == 2
+    assert "Ã" not in message and names[0].split()[0] not in message  # no names, either way
+
+
+def test_csv_in_cp1252_with_accented_names_reads_silently(tmp_path: Path) -> None:
+    """Older Excel's own encoding: an accent here and there, and one odd-looking word."""
+    names = [
+        *("Siân Llewelyn", "Zoë Price", "Ffion O’Brien", "Renée Müller", "José Muñoz"),
+        *("Ibáñez Núñez", "Þórður Ægisson", "Åsa Öberg", "Gonçalves Brontë", "Ñúñez Díaz"),
+    ]
+    rows = [f"{name},01/12/2026 10:00,£{i} “paid” – ok" for i, name in enumerate(names)]
+    text = "\r\n".join([f"{BOOK_HEADER},Notes", *rows]) + "\r\n"
+    table = read_table(write(tmp_path, "in.csv", text, "cp1252"), kind="book")
+    assert column(table, "claimant_name") == names
+    assert table.frame["Notes"][9] == "£9 “paid” – ok"
+
+
+def test_the_encoding_check_looks_at_a_bounded_sample_of_a_big_csv(tmp_path: Path) -> None:
+    """100,000 cp1252 rows, each with an accent: the check reads a bounded sample, not the
+    whole file, however long; and it still finds a Greek name on the last line."""
+    from batch_scheduler import text_encoding
+
+    row = "Siân Llewelyn,01/12/2026 10:00,£5 fee,Zoë\r\n".encode("cp1252")
+    data = BOOK_HEADER.encode() + b"\r\n" + row * 100_000
+    started = time_module.process_time()
+    text_encoding._check_cp1252_reading("big.csv", data)
+    assert time_module.process_time() - started < 0.2  # ~5 ms; the whole file would be ~1 s
+    plain = BOOK_HEADER.encode() + b"\r\n" + b"Sian Llewelyn,01/12/2026 10:00\r\n" * 100_000
+    greek = (GREEK_NAMES[0] + ",01/12/2026 10:00\r\n").encode("cp1253")
+    with pytest.raises(InputError, match="line 100002"):
+        text_encoding._check_cp1252_reading("big.csv", plain + greek)
 
 
 def test_csv_rows_are_numbered_as_excel_shows_them_after_a_multiline_cell(
@@ -80,6 +135,108 @@ def test_csv_rows_are_numbered_as_excel_shows_them_after_a_multiline_cell(
     assert table.source_rows == (2, 3, 6)
     assert column(table, "claimant_name") == ["Siân", "Rhys", "Ffion"]
     assert table.frame["Notes"][0] == "line one\nline two\nline three"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        '"Booking\nref",Claimant name,Appointment,Notes,',  # first header
+        'Reference,Claimant name,Appointment,"Notes\r\nfor the agent",',  # last named one
+        'Reference,"Claimant\nname","Appoint\nment",Notes,',  # two of them, CRLF file
+    ],
+)
+def test_csv_line_break_in_a_header_keeps_every_column(tmp_path: Path, header: str) -> None:
+    """Alt+Enter in a header cell: the width is the header record's, not its first line's,
+    so no leading column turns silently into pandas' index and no letter shifts."""
+    text = (
+        f"{header}\n"
+        "R1,Siân,01/12/2026 10:00,n1,extra1\n"
+        'R2,Rhys,02/12/2026 10:00,"two\nlines",extra2\n'
+    )
+    table = read_table(write(tmp_path, "in.csv", text), kind="book")
+    assert table.letters == ("A", "B", "C", "D", "E")
+    assert table.frame.to_numpy().tolist() == [
+        ["R1", "Siân", "01/12/2026 10:00", "n1", "extra1"],
+        ["R2", "Rhys", "02/12/2026 10:00", "two\nlines", "extra2"],
+    ]
+    assert set(table.fields) == {"reference", "claimant_name", "appointment_at"}
+    assert table.letter_of(table.fields["reference"]) == "A"
+    assert table.source_rows == (2, 3)  # a record is one row in Excel, line breaks or not
+
+
+def test_sample_book_csv_with_a_line_break_in_a_header_reads_as_without(
+    tmp_path: Path, samples: dict[str, Path]
+) -> None:
+    """Issue 11: book.csv with "Notes" written over two lines and one more column read
+    "8 valid": the Reference column was gone, and every letter off by one."""
+    lines = samples["book.csv"].read_text(encoding="utf-8").splitlines()
+    lines[0] = lines[0].replace("Notes", '"Notes\nfor the agent"') + ",Caseworker"
+    edited = "\n".join([lines[0]] + [f"{line},CW" for line in lines[1:]]) + "\n"
+    table = read_table(write(tmp_path, "book.csv", edited), kind="book")
+    plain = read_table(samples["book.csv"], kind="book")
+    assert table.fields == {**plain.fields}
+    assert table.letters == (*plain.letters, column_letter(len(plain.letters)))
+    assert table.frame.iloc[:, :-1].equals(plain.frame.set_axis(table.keys[:-1], axis=1))
+    assert table.source_rows == plain.source_rows
+
+
+def test_xlsx_line_breaks_in_headers_and_cells(tmp_path: Path) -> None:
+    path = openpyxl_book(
+        tmp_path,
+        {
+            "S": [
+                ["Claimant\nname", "Appointment\ndate", "Appointment \n time", "Notes"],
+                ["Siân", "01/12/2026", "10:00", "line one\nline two"],
+            ]
+        },
+    )
+    table = read_table(path, kind="book")
+    assert table.fields == {
+        "claimant_name": "Claimant\nname",
+        "appointment_date": "Appointment\ndate",
+        "appointment_time": "Appointment \n time",
+    }
+    assert table.frame.iloc[0].tolist() == ["Siân", "01/12/2026", "10:00", "line one\nline two"]
+
+
+def test_csv_header_with_a_line_break_matches_its_field(tmp_path: Path) -> None:
+    text = '"Claimant\nname","Appointment\ndate","Appointment\ntime"\nSiân,01/12/2026,10:00\n'
+    table = read_table(write(tmp_path, "in.csv", text), kind="book")
+    assert set(table.fields) == {"claimant_name", "appointment_date", "appointment_time"}
+
+
+def test_csv_excel_sep_line_gives_the_delimiter_and_is_not_a_row(tmp_path: Path) -> None:
+    """Excel reads a first line "sep=;" as the delimiter to use and hides it."""
+    text = "sep=;\nClaimant name;Appointment;Notes\nJones, Siân;01/12/2026 10:00;a,b\n"
+    table = read_table(write(tmp_path, "in.csv", text, "utf-8-sig"), kind="book")
+    assert table.keys == ("Claimant name", "Appointment", "Notes")
+    assert table.frame.iloc[0].tolist() == ["Jones, Siân", "01/12/2026 10:00", "a,b"]
+    assert table.source_rows == (2,)  # as Excel numbers it: the sep line is not shown
+
+
+def test_csv_title_line_above_the_headers_does_not_decide_the_delimiter(tmp_path: Path) -> None:
+    text = "Bookings for week 48\nClaimant name;Appointment\nSiân;01/12/2026 10:00\n"
+    table = read_table(write(tmp_path, "in.csv", text), kind="book")
+    assert table.keys[:2] == ("Claimant name", "Appointment")
+    assert column(table, "claimant_name") == ["Siân"]
+
+
+def test_csv_quote_left_open_swallowing_rows_is_an_error_on_its_cell(tmp_path: Path) -> None:
+    """A quote opened in a cell and closed only in a later row turns the rows between into
+    part of that cell: they would vanish without a word. The cell is an error; a note on
+    two lines, even with a comma, is not."""
+    text = (
+        "Reference,Claimant name,Appointment,Notes\n"
+        'R1,Siân,01/12/2026 10:00,"urgent\n'
+        "R2,Rhys,02/12/2026 10:00,ok\n"
+        'R3,Ffion,03/12/2026 10:00,"called, twice"\n'
+        'R4,Dai,04/12/2026 10:00,"two lines,\nthen, this"\n'
+    )
+    table = read_table(write(tmp_path, "in.csv", text), kind="book")
+    assert column(table, "reference") == ["R1", "R4"]
+    assert table.source_rows == (2, 3)
+    errors = [(i.code, i.row, i.column) for i in table.issues if i.is_error]
+    assert errors == [("quote-not-closed", 2, "D")]
 
 
 def test_csv_keeps_text_as_written_leading_zeros_and_plus44(tmp_path: Path) -> None:
@@ -205,6 +362,24 @@ def test_blank_rows_are_skipped_and_numbering_follows_excel(tmp_path: Path) -> N
     assert len(table) == len(table.frame) == 2
 
 
+def test_entity_declaration_in_a_sheet_we_parse_is_refused(tmp_path: Path) -> None:
+    """A hidden row makes us parse the sheet's XML: an entity declaration there is refused
+    as unsafe (never expanded), not taken for a sheet we merely cannot check."""
+    path = openpyxl_book(tmp_path, {"S": [["Claimant name", "Appointment"], ["Siân", "x"]]})
+    book = openpyxl.load_workbook(path)
+    book["S"].row_dimensions[2].hidden = True
+    book.save(path)
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    parts[sheet] = b'<?xml version="1.0"?><!DOCTYPE w [<!ENTITY a "x">]>' + parts[sheet]
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    with pytest.raises(InputError, match="unsafe XML"):
+        read_table(path, kind="book")
+
+
 # ---------------------------------------------------------------- sheets
 
 
@@ -256,6 +431,13 @@ def test_unknown_columns_are_kept_and_warned_once_each(tmp_path: Path) -> None:
     assert str(table.issues[0]).startswith("Column C (Notes): This column is not one we know")
 
 
+def missing_message(tmp_path: Path, text: str, kind: str = "book") -> str:
+    with pytest.raises(InputError, match="is missing") as raised:
+        read_table(write(tmp_path, "in.csv", text), kind=kind)
+    assert raised.value.exit_code == 2
+    return raised.value.message
+
+
 @pytest.mark.parametrize(
     ("kind", "header", "missing"),
     [
@@ -268,11 +450,97 @@ def test_unknown_columns_are_kept_and_warned_once_each(tmp_path: Path) -> None:
 def test_missing_required_columns_name_what_is_accepted(
     tmp_path: Path, kind: str, header: str, missing: str
 ) -> None:
-    path = write(tmp_path, "in.csv", f"{header}\nSiân Llewelyn,x\n")
-    with pytest.raises(InputError, match=missing) as raised:
-        read_table(path, kind=kind)
-    assert "Siân" not in raised.value.message
-    assert raised.value.exit_code == 2
+    message = missing_message(tmp_path, f"{header}\nSiân Llewelyn,x\n", kind)
+    assert missing in message
+    assert "Siân" not in message
+
+
+def test_misspelt_header_gets_a_suggestion_and_the_headers_found_first(tmp_path: Path) -> None:
+    """Issue 11: "Apointment" got ~600 characters of accepted headers. Now the first
+    sentences say what is missing, the likely fix and what was found; the list comes last."""
+    message = missing_message(
+        tmp_path, "Ref,Claimant name,Apointment,Phone\nR1,Siân,01/12/2026 10:00,07400 900123\n"
+    )
+    assert message.startswith(
+        "in.csv is missing a required column: Appointment (or two columns, Appointment date "
+        "and Appointment time). Did you mean “Appointment” for column C, “Apointment”? "
+        "The headers found in row 1: A “Ref”, B “Claimant name”, C “Apointment”, D “Phone”. "
+    )
+    assert message.index("Did you mean") < message.index("headers accepted")
+    assert "Siân" not in message
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "hint"),
+    [
+        ("book", "Reference,Reason\nSQ-1,Asked to rebook\n", 'cancel sheet: use "cancel"'),
+        ("cancel", "Name,Date,Time,Phone\nSiân,01/12/2026,10:00,07400\n", 'book sheet: use "book"'),
+    ],
+)
+def test_sheet_of_the_other_kind_says_which_kind_it_looks_like(
+    tmp_path: Path, kind: str, text: str, hint: str
+) -> None:
+    message = missing_message(tmp_path, text, kind)
+    assert f"It looks like a {hint}" in message
+    assert message.index("It looks like") < message.index("headers accepted")
+
+
+def test_sheet_of_the_same_kind_with_a_column_missing_gets_no_kind_hint(tmp_path: Path) -> None:
+    message = missing_message(tmp_path, "Reference,Claimant name,Phone\nR1,Siân,07400\n")
+    assert "It looks like" not in message
+
+
+def test_csv_with_an_unknown_delimiter_says_which_were_tried(tmp_path: Path) -> None:
+    message = missing_message(tmp_path, "Claimant name:Appointment\nSiân:01/12/2026 10:00\n")
+    assert "we looked for commas, semicolons, tabs or pipes (|)" in message
+    assert "A “Claimant name:Appointment”" in message
+
+
+def test_missing_column_message_never_quotes_a_data_row(tmp_path: Path) -> None:
+    """No header row at all: the first row is data, which may be personal; described only."""
+    message = missing_message(
+        tmp_path, "Siân Llewelyn,01/12/2026 10:00,sian@example.org\nRhys,02/12/2026,x\n"
+    )
+    assert "Row 1, read as the header row, looks like data" in message
+    assert "Siân" not in message and "sian@" not in message
+
+
+def test_unknown_column_close_to_a_known_one_says_which(tmp_path: Path) -> None:
+    text = f"{BOOK_HEADER},Emial,Notes\nSiân,x,a@b.org,n\n"
+    table = read_table(write(tmp_path, "in.csv", text), kind="book")
+    email, notes = table.issues
+    assert email.message.endswith("If it is meant to be “Email”, rename it.")
+    assert "meant to be" not in notes.message
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_title_rows_above_the_headers_are_passed_over_with_a_warning(
+    tmp_path: Path, fmt: str
+) -> None:
+    """A title (and a blank row) above the headers: the first row that names the required
+    columns is the header row; row numbers and letters stay as Excel shows them."""
+    rows: list[list[Any]] = [
+        ["Bookings for week 48", None, None],
+        ["Prepared by the Cardiff team", None, None],
+        [None, None, None],
+        ["Claimant name", "Appointment", "Notes"],
+        ["Siân", "01/12/2026 10:00", "n1"],
+        ["Rhys", "02/12/2026 10:00", None],
+    ]
+    if fmt == "csv":
+        text = "\n".join(",".join(v or "" for v in row) for row in rows) + "\n"
+        path = write(tmp_path, "in.csv", text)
+    else:
+        path = openpyxl_book(tmp_path, {"S": rows})
+    table = read_table(path, kind="book")
+    assert table.keys == ("Claimant name", "Appointment", "Notes")
+    assert table.letters == ("A", "B", "C")
+    assert table.source_rows == (5, 6)
+    assert column(table, "claimant_name") == ["Siân", "Rhys"]
+    issue, notes = table.issues
+    assert (issue.code, issue.severity, issue.row) == ("rows-above-header", Severity.WARNING, None)
+    assert notes.code == "unknown-column"
+    assert issue.message.startswith("The headers were found on row 4, so rows 1 to 2 above")
 
 
 def test_date_and_time_in_two_columns_are_accepted(tmp_path: Path) -> None:
