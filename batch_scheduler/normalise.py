@@ -581,7 +581,7 @@ def _mangled_text(text: str) -> tuple[float, bool]:
 
 @cache
 def _writes_leading_zero(region: str) -> bool:
-    """Whether national numbers in `region` start with 0 (GB: 07400 900123), so one written
+    """Whether national numbers in `region` start with 0 (GB: 020 7946 0123), so one written
     without it lost it on the way; not so where the national prefix is 1 or none (US)."""
     metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
     return metadata is not None and metadata.national_prefix == "0"
@@ -595,7 +595,7 @@ def _phone_text(text: str, region: str) -> tuple[str | None, str | None, dict[st
         likely = likely_phone(value, region, digits_lost=lost)
         return None, "phone-mangled", phone_mangled("scientific", likely)
     if e164 is None and _ONLY_DIGITS.match(text) and _writes_leading_zero(region):
-        # 7400900123: a number cell somewhere upstream (Excel, a CSV export) dropped the 0 or
+        # 2079460123: a number cell somewhere upstream (Excel, a CSV export) dropped the 0 or
         # the +, exactly as in a number cell here, and is caught the same way
         likely = likely_phone(float(text), region, digits_lost=False)
         if likely:
@@ -606,7 +606,7 @@ def _phone_text(text: str, region: str) -> tuple[str | None, str | None, dict[st
 
 def parse_phone(raw: pd.Series, region: str) -> Parsed:
     """Phone numbers -> E.164 (valid numbers only). Numbers Excel mangled -> phone-mangled,
-    whether the cell is a number or text that was one (4.47E+11, 7400900123)."""
+    whether the cell is a number or text that was one (4.42079E+11, 2079460123)."""
     c = cells(raw)
     kind, n = c.kind.to_numpy(), len(raw)
     out = np.full(n, pd.NA, dtype=object)
