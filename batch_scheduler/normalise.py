@@ -606,7 +606,7 @@ def _phone_text(text: str, region: str) -> tuple[str | None, str | None, dict[st
 
 def parse_phone(raw: pd.Series, region: str) -> Parsed:
     """Phone numbers -> E.164 (valid numbers only). Numbers Excel mangled -> phone-mangled,
-    whether the cell is a number or text that was one (4.42079E+11, 2079460123)."""
+    whether the cell is a number or text that was one (4.477009E+11, 2079460123)."""
     c = cells(raw)
     kind, n = c.kind.to_numpy(), len(raw)
     out = np.full(n, pd.NA, dtype=object)
