@@ -24,6 +24,7 @@ from batch_scheduler.logs import setup_logging
 from batch_scheduler.pipeline import RunReport, RunRequest, run
 from batch_scheduler.progress import CliProgress
 from batch_scheduler.sandbox.command import sandbox_command
+from batch_scheduler.web.commands import serve_command, users_command
 
 F = TypeVar("F", bound=Callable[..., Any])
 ENV_NOW = "BATCH_SCHEDULER_NOW"  # pins "now" (ISO time) for reproducible tests and replays
@@ -133,9 +134,22 @@ def template(out: Path, kind: str, config_path: Path | None) -> None:
 
 @cli.command()
 @click.option("--out-dir", type=click.Path(path_type=Path), default=Path("out"), show_default=True)
-def demo(out_dir: Path) -> None:
+@click.option(
+    "--web", is_flag=True, help="Serve the web page on the sandbox instead, with a demo account."
+)
+@click.option(
+    "--port", default=8080, show_default=True, type=int, help="With --web: the page's port."
+)
+def demo(out_dir: Path, web: bool, port: int) -> None:
     """Start the sandbox in-process, book a fresh sample sheet, write out/results.xlsx."""
     from batch_scheduler.demo import run_demo
+
+    if web:
+        from batch_scheduler.web.commands import run_web_demo
+
+        setup_logging(quiet=True)
+        run_web_demo(out_dir, port)
+        return
 
     setup_logging(quiet=True)
     report, path = _guard(lambda: run_demo(out_dir, progress=CliProgress()))
@@ -214,6 +228,8 @@ def allocate(**opts: Any) -> None:
 
 
 cli.add_command(sandbox_command, name="sandbox")
+cli.add_command(serve_command, name="serve")
+cli.add_command(users_command, name="users")
 
 
 # ---------------------------------------------------------------- helpers
