@@ -58,7 +58,9 @@ class Worker:
         self._keeper = threading.Thread(target=self._housekeeping, name="web-keep", daemon=True)
 
     def start(self) -> None:
-        """Mark what the last server left running, then start the threads."""
+        """Mark what the last server left running, then start the threads (once)."""
+        if self._sender.is_alive():
+            return
         _sending, checking = self.context.jobs.interrupted_at_start(interrupted_message())
         self._sender.start()
         self._keeper.start()
