@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import re
+from collections import Counter
 from typing import Any
 
 from starlette.datastructures import UploadFile
@@ -147,13 +147,16 @@ async def choose_sheet(request: Request) -> Response:
 
 
 def _issue_key(issue: dict[str, Any]) -> tuple[Any, ...]:
-    return (issue.get("sheet"), issue["code"], issue["row"], issue["column"])
+    """What a problem is, wherever its row went: rows move when a sheet is fixed (the rows
+    to fix come back on rows 2, 3, ...), the column, code and offending value do not."""
+    return (issue.get("sheet"), issue["code"], issue["header"], issue["value"])
 
 
 def compare(previous: list[dict[str, Any]], current: list[dict[str, Any]]) -> dict[str, int]:
-    """Problems fixed since the previous upload, and new ones (by code, row and column)."""
-    before, after = {_issue_key(i) for i in previous}, {_issue_key(i) for i in current}
-    return {"fixed": len(before - after), "new": len(after - before)}
+    """Problems fixed since the previous upload, and new ones."""
+    before = Counter(_issue_key(i) for i in previous)
+    after = Counter(_issue_key(i) for i in current)
+    return {"fixed": sum((before - after).values()), "new": sum((after - before).values())}
 
 
 async def check(request: Request) -> Response:
@@ -199,4 +202,4 @@ routes = [
     Route("/jobs/{job_id:int}/check", check, methods=["GET"]),
 ]
 
-__all__ = ["KINDS", "compare", "json", "routes"]
+__all__ = ["KINDS", "compare", "routes"]
