@@ -13,7 +13,6 @@ Chromium is Debian's (/usr/bin/chromium), driven by Playwright.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import re
 import statistics
@@ -32,20 +31,33 @@ from bench.common import Figure, figure, table
 DEPARTMENTS = {"Benefits": 1, "Housing": 2, "Employment support": 3}
 NOW = datetime(TODAY.year, TODAY.month, TODAY.day, tzinfo=UTC)
 PASSWORD = "bench password, long enough"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
-def _context(state_dir: Path, base_url: str | None, rate: float = 10.0, concurrency: int = 8):  # type: ignore[no-untyped-def]
+def _context(  # type: ignore[no-untyped-def]
+    state_dir: Path, base_url: str | None, rate: float = 10.0, concurrency: int = 8
+):
     from batch_scheduler.config import ApiSettings, IntakeSettings, Secret, SendSettings, Settings
     from batch_scheduler.web import WebContext
     from batch_scheduler.web.settings import WebSettings
 
     api = ApiSettings(base_url=base_url, token=Secret("sandbox-token")) if base_url else None
-    settings = Settings(api=api, send=SendSettings(rate=rate, concurrency=concurrency),
-                        intake=IntakeSettings(departments=DEPARTMENTS), state_dir=state_dir)  # fmt: skip
-    context = WebContext(settings=settings, web=WebSettings(), booking_off=None,
-                         secure_cookies=False)  # fmt: skip
+    settings = Settings(
+        api=api,
+        send=SendSettings(rate=rate, concurrency=concurrency),
+        intake=IntakeSettings(departments=DEPARTMENTS),
+        state_dir=state_dir,
+    )
+    context = WebContext(
+        settings=settings, web=WebSettings(), booking_off=None, secure_cookies=False
+    )
     context.now = lambda: NOW
     context.accounts.add("bench", PASSWORD)
     return context
@@ -53,11 +65,25 @@ def _context(state_dir: Path, base_url: str | None, rate: float = 10.0, concurre
 
 def cli_validate_seconds(path: Path, folder: Path) -> float:
     config = folder / "config.toml"
-    config.write_text("[departments]\n" + "".join(f'"{k}" = {v}\n' for k, v in DEPARTMENTS.items()))
+    lines = "".join(f'"{name}" = {ident}\n' for name, ident in DEPARTMENTS.items())
+    config.write_text("[departments]\n" + lines)
     env = dict(os.environ, BATCH_SCHEDULER_NOW=NOW.isoformat())
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "batch_scheduler", "validate", str(path),
-                           "--config", str(config), "-q"], env=env, cwd=ROOT, capture_output=True)  # fmt: skip
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "batch_scheduler",
+            "validate",
+            str(path),
+            "--config",
+            str(config),
+            "-q",
+        ],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+    )
     assert done.returncode in (0, 1), done.stderr
     return time.perf_counter() - start
 
@@ -117,8 +143,12 @@ def pages_while_sending(rows: int) -> list[Figure]:
             )
             token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/").text).group(1)  # type: ignore[union-attr]
             with path.open("rb") as handle:
-                checked = client.post("/upload", data={"csrf_token": token, "kind": "book"},
-                                      files={"file": (path.name, handle)}, follow_redirects=True)  # fmt: skip
+                checked = client.post(
+                    "/upload",
+                    data={"csrf_token": token, "kind": "book"},
+                    files={"file": (path.name, handle)},
+                    follow_redirects=True,
+                )
             job = int(re.search(r"/jobs/(\d+)", str(checked.url)).group(1))  # type: ignore[union-attr]
             while context.jobs.get(job).state.value == "checking":
                 time.sleep(0.5)
@@ -135,8 +165,10 @@ def pages_while_sending(rows: int) -> list[Figure]:
             outcomes = context.jobs.get(job).outcomes
     ms = [t * 1000 for t in times]
     p95 = statistics.quantiles(ms, n=20)[-1] if len(ms) >= 20 else max(ms)
-    note = (f"{len(ms)} page loads over a {send_s:.0f} s send ({outcomes}); "
-            f"p95 {p95:.0f} ms, max {max(ms):.0f} ms")  # fmt: skip
+    note = (
+        f"{len(ms)} page loads over a {send_s:.0f} s send ({outcomes}); "
+        f"p95 {p95:.0f} ms, max {max(ms):.0f} ms"
+    )
     return [
         figure(f"web page time while {rows:,} rows send (p95)", [p95], "ms", 200.0, note=note),
         figure(f"web page time while {rows:,} rows send (max)", [max(ms)], "ms", None),
