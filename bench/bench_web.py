@@ -27,18 +27,11 @@ import httpx
 
 from bench.bench_intake import CACHE, ROOT, TODAY, sheet
 from bench.common import Figure, figure, table
+from tests.web.browser import CHROMIUM_ARGS
 
 DEPARTMENTS = {"Benefits": 1, "Housing": 2, "Employment support": 3}
 NOW = datetime(TODAY.year, TODAY.month, TODAY.day, tzinfo=UTC)
 PASSWORD = "bench password, long enough"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def _context(  # type: ignore[no-untyped-def]

@@ -7,6 +7,7 @@ import os
 import secrets
 import shutil
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -162,8 +163,7 @@ def users_set_password(accounts: Any, name: str, password_stdin: bool) -> None:
 
 def run_web_demo(out_dir: Path, port: int) -> None:
     """The sandbox (with seeded faults) and the page, a demo account, fresh sample sheets."""
-    from batch_scheduler.config import ApiSettings, IntakeSettings, Secret, SendSettings, Settings
-    from batch_scheduler.demo import DEMO_DEPARTMENTS, DEMO_FAULTS
+    from batch_scheduler.demo import DEMO_FAULTS, demo_settings
     from batch_scheduler.samples import write_samples
     from batch_scheduler.sandbox import start_sandbox
 
@@ -173,12 +173,8 @@ def run_web_demo(out_dir: Path, port: int) -> None:
     shutil.rmtree(state_dir, ignore_errors=True)
     password = secrets.token_urlsafe(12)
     with start_sandbox(DEMO_FAULTS) as sandbox:
-        settings = Settings(
-            api=ApiSettings(base_url=sandbox.base_url, token=Secret(DEMO_FAULTS.static_token)),
-            send=SendSettings(rate=20, concurrency=4, backoff_initial=0.05, backoff_max=0.5),
-            intake=IntakeSettings(departments=DEMO_DEPARTMENTS),
-            state_dir=state_dir,
-        )
+        # slow enough that the progress page has something to show
+        settings = demo_settings(sandbox.base_url, state_dir, rate=20, concurrency=4)
         context = WebContext(
             settings=settings, web=WebSettings(), booking_off=None, secure_cookies=False
         )
@@ -192,12 +188,6 @@ def run_web_demo(out_dir: Path, port: int) -> None:
             click.echo("Press Ctrl-C to stop.")
             try:
                 while True:
-                    input_wait()
+                    time.sleep(3600)
             except KeyboardInterrupt:
                 click.echo("\nStopped.")
-
-
-def input_wait() -> None:
-    import time
-
-    time.sleep(3600)
