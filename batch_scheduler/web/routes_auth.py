@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -65,8 +66,6 @@ async def sign_in(request: Request) -> Response:
             }
         ]
         return _sign_in_page(request, errors, 400, name)
-    from starlette.concurrency import run_in_threadpool
-
     result = await run_in_threadpool(context.accounts.sign_in, name, password)
     if result.status is SignIn.LOCKED:
         context.audit.record("sign-in-locked", user=None)
