@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-deps demo test lint format bench clean
+.PHONY: install system-deps demo serve-demo test lint format bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is needed" if sys.version_info < (3, 11) else 0)'
@@ -17,6 +17,10 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/batch-scheduler demo
+
+# the web page on the sandbox (seeded faults on), with a demo account: prints URL and password
+serve-demo: $(STAMP)
+	$(BIN)/batch-scheduler demo --web
 
 # PostgreSQL, Chromium and LibreOffice for the tests that drive them: installed with apt
 # when run as root on Debian; elsewhere it says how, and only those tests skip.

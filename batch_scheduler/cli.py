@@ -24,6 +24,7 @@ from batch_scheduler.logs import setup_logging
 from batch_scheduler.pipeline import RunReport, RunRequest, run
 from batch_scheduler.progress import CliProgress
 from batch_scheduler.sandbox.command import sandbox_command
+from batch_scheduler.web.commands import serve_command, users_command
 
 F = TypeVar("F", bound=Callable[..., Any])
 ENV_NOW = "BATCH_SCHEDULER_NOW"  # pins "now" (ISO time) for reproducible tests and replays
@@ -136,7 +137,13 @@ def template(out: Path, kind: str, config_path: Path | None) -> None:
 @click.option("--write-samples", "samples_dir", type=click.Path(path_type=Path),
               help="Only write fresh sample sheets (dated from today) and their config "
               "into this folder, to try the other commands on.")  # fmt: skip
-def demo(out_dir: Path, samples_dir: Path | None) -> None:
+@click.option(
+    "--web", is_flag=True, help="Serve the web page on the sandbox instead, with a demo account."
+)
+@click.option(
+    "--port", default=8080, show_default=True, type=int, help="With --web: the page's port."
+)
+def demo(out_dir: Path, samples_dir: Path | None, web: bool, port: int) -> None:
     """Start the sandbox in-process, book a fresh sample sheet, write out/results.xlsx."""
     from batch_scheduler.demo import demo_input, run_demo, write_fresh_samples
     from batch_scheduler.samples import CONFIG_NAME
@@ -147,6 +154,13 @@ def demo(out_dir: Path, samples_dir: Path | None) -> None:
         click.echo(f"  batch-scheduler validate {paths['book.xlsx']} "
                    f"--config {paths[CONFIG_NAME]}")  # fmt: skip
         return
+    if web:
+        from batch_scheduler.web.commands import run_web_demo
+
+        setup_logging(quiet=True)
+        run_web_demo(out_dir, port)
+        return
+
     setup_logging(quiet=True)
     click.echo(
         f"Demo: books the sample sheet {demo_input(out_dir)} (a few rows have deliberate\n"
@@ -235,6 +249,8 @@ def allocate(**opts: Any) -> None:
 
 
 cli.add_command(sandbox_command, name="sandbox")
+cli.add_command(serve_command, name="serve")
+cli.add_command(users_command, name="users")
 
 
 # ---------------------------------------------------------------- helpers

@@ -34,6 +34,18 @@ def write_fresh_samples(folder: Path, now: datetime | None = None) -> dict[str, 
     return write_samples(folder, _uk_date(now))
 
 
+def demo_settings(base_url: str, state_dir: Path, *, rate: float, concurrency: int) -> Settings:
+    """Settings for the demo sandbox: its static token, the sample sheets' departments."""
+    return Settings(
+        api=ApiSettings(base_url=base_url, token=Secret(DEMO_FAULTS.static_token)),
+        send=SendSettings(
+            rate=rate, concurrency=concurrency, backoff_initial=0.05, backoff_max=0.5
+        ),
+        intake=IntakeSettings(departments=SAMPLE_DEPARTMENTS),
+        state_dir=state_dir,
+    )
+
+
 def run_demo(
     out_dir: Path, *, progress: Progress | None = None, now: datetime | None = None
 ) -> tuple[RunReport, Path]:
@@ -45,12 +57,7 @@ def run_demo(
     shutil.rmtree(state_dir, ignore_errors=True)
     results = out_dir / "results.xlsx"
     with start_sandbox(DEMO_FAULTS) as sandbox:
-        settings = Settings(
-            api=ApiSettings(base_url=sandbox.base_url, token=Secret(DEMO_FAULTS.static_token)),
-            send=SendSettings(rate=100, concurrency=8, backoff_initial=0.05, backoff_max=0.5),
-            intake=IntakeSettings(departments=SAMPLE_DEPARTMENTS),
-            state_dir=state_dir,
-        )
+        settings = demo_settings(sandbox.base_url, state_dir, rate=100, concurrency=8)
         request = RunRequest(
             "book",
             samples["book.xlsx"],

@@ -100,6 +100,7 @@ class RunReport:
     interrupted: bool = False
     unreachable: bool = False  # the API stopped answering mid-run; partial results written
     lines: tuple[ResultLine, ...] = field(default=(), repr=False)
+    source_rows: tuple[int, ...] = field(default=(), repr=False)  # lines[j] is this Excel row
 
     @property
     def exit_code(self) -> int:
@@ -123,8 +124,12 @@ def run(
     progress: Progress | None = None,
     transport: Any = None,
     handle_signals: bool = False,
+    stats: SendStats | None = None,
 ) -> RunReport:
-    """Run one command end to end. Raises only for what stops a run (errors.py)."""
+    """Run one command end to end. Raises only for what stops a run (errors.py).
+
+    `stats`, when given, is filled in while sending, so a caller on another thread (the web
+    page's progress) can read requests sent and 429s met as they happen."""
     if request.command not in COMMANDS:
         raise ValueError(f"unknown command {request.command!r}")
     now = now or datetime.now(UTC)
@@ -145,7 +150,7 @@ def run(
         len(validation.issues),
     )
 
-    stats = SendStats()
+    stats = stats if stats is not None else SendStats()
     stopped = _Stopped()
     results: dict[int, RowResult] = {}
     if request.command == "validate":
@@ -394,6 +399,7 @@ def _write_outputs(
         interrupted=stopped.interrupted,
         unreachable=stopped.unreachable,
         lines=lines,
+        source_rows=table.source_rows,
     )
 
 

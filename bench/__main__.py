@@ -20,6 +20,7 @@ BENCHES = (
     "bench.bench_allocate",
     "bench.bench_fanout",
     "bench.bench_end_to_end",
+    "bench.bench_web",
 )
 
 

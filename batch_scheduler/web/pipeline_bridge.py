@@ -1,0 +1,356 @@
+"""The web page's one door into the library: every call from web/ to the pipeline, the
+allocation, the templates, the config and the errors goes through here.
+
+After the package is reorganised (issue 12) only this module's imports change. It turns the
+library's data into plain dicts and counts the pages can show and the job store can keep.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
+
+from batch_scheduler.allocation import AllocateRequest, allocate
+from batch_scheduler.config import Settings, load_settings, read_config_file
+from batch_scheduler.errors import BatchSchedulerError, ConfigError, InputError, StateLockedError
+from batch_scheduler.models import Issue, Outcome, RowResult
+from batch_scheduler.pipeline import RunReport, RunRequest, run
+from batch_scheduler.reader import read_table
+from batch_scheduler.retry_sheet import write_retry_sheet
+from batch_scheduler.sender import SendStats
+from batch_scheduler.templates import write_template
+
+__all__ = [
+    "BatchSchedulerError",
+    "CheckResult",
+    "ConfigError",
+    "CountingProgress",
+    "InputError",
+    "Preview",
+    "SendResult",
+    "SendStats",
+    "Settings",
+    "StateLockedError",
+    "check_upload",
+    "load_library_settings",
+    "preview",
+    "send",
+    "template_bytes",
+    "web_section",
+]
+
+PLAN_SHEET = "Book"  # the plan workbook's sheet that `book` reads
+PREVIEW_ROWS = 10
+DONE_GOOD = {Outcome.CREATED, Outcome.CANCELLED}
+ALREADY = {Outcome.ALREADY_EXISTS, Outcome.ALREADY_CANCELLED}
+
+
+# ---------------------------------------------------------------- settings
+
+
+def load_library_settings(
+    config_path: Path | None, env: Mapping[str, str] | None = None
+) -> tuple[Settings, str | None]:
+    """The library's settings, with the API's when they are complete; else why booking is off
+    (the page still checks sheets without them). Credentials stay in this object: no page
+    ever shows them."""
+    env = os.environ if env is None else env
+    try:
+        return load_settings(config_path=config_path, env=env, need_api=True), None
+    except ConfigError as exc:
+        return load_settings(config_path=config_path, env=env, need_api=False), exc.message
+
+
+def web_section(config_path: Path | None) -> dict[str, Any]:
+    """The [web] table of the config file ({} when there is none)."""
+    section = read_config_file(config_path).get("web", {})
+    if not isinstance(section, dict):
+        raise ConfigError("Config file: [web] must be a table.")
+    return section
+
+
+def template_bytes(kind: str, settings: Settings, folder: Path) -> bytes:
+    path = folder / f"{kind}-template.xlsx"
+    write_template(path, kind, settings.intake)
+    try:
+        return path.read_bytes()
+    finally:
+        path.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------- check
+
+
+def _issue_dict(issue: Issue, sheet: str | None = None) -> dict[str, Any]:
+    return {
+        "sheet": sheet,
+        "row": issue.row,
+        "column": issue.column,
+        "header": issue.header,
+        "value": issue.value,
+        "code": issue.code,
+        "severity": str(issue.severity),
+        "message": issue.message,
+        "where": issue.where,
+    }
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    rows: int
+    valid: int  # rows that will be sent (allocate: claimants placed)
+    invalid: int
+    issues: list[dict[str, Any]]
+    sheet: str | None
+    sheets: list[str]  # the workbook's visible sheets, to pick another
+    report_name: str  # report.xlsx, or plan.xlsx for an allocation
+    plan: dict[str, Any] = field(default_factory=dict)  # allocate: the plan's counts
+
+    def counts(self) -> dict[str, Any]:
+        codes = Counter(issue["code"] for issue in self.issues)
+        return {
+            "rows": self.rows,
+            "valid": self.valid,
+            "invalid": self.invalid,
+            "issues": len(self.issues),
+            "warnings": sum(1 for issue in self.issues if issue["severity"] == "warning"),
+            "codes": dict(sorted(codes.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "sheet": self.sheet,
+            "sheets": self.sheets,
+            "report": self.report_name,
+            "plan": self.plan,
+        }
+
+
+def visible_sheets(path: Path) -> list[str]:
+    """The visible worksheets of an .xlsx (after read_table has let the file in), else []."""
+    if path.suffix.lower() != ".xlsx":
+        return []
+    book = CalamineWorkbook.from_path(str(path))
+    return [
+        meta.name
+        for meta in book.sheets_metadata
+        if meta.visible == SheetVisibleEnum.Visible and meta.typ == SheetTypeEnum.WorkSheet
+    ]
+
+
+def check_upload(
+    kind: str, path: Path, folder: Path, *, sheet: str | None, settings: Settings, now: datetime
+) -> CheckResult:
+    """Exactly what `validate` finds (allocate: what `allocate` plans); writes the report
+    (or plan) workbook into `folder`. Raises InputError when the file cannot be used."""
+    if kind == "allocate":
+        return _check_allocation(path, folder, settings=settings, now=now)
+    request = RunRequest(
+        "validate",
+        path,
+        folder / "report.xlsx",
+        sheet=sheet,
+        kind=kind,
+        options_text="web page check",
+    )
+    report = run(request, settings, now=now)
+    valid = report.outcomes.get(Outcome.VALID.value, 0)
+    return CheckResult(
+        rows=report.rows,
+        valid=valid,
+        invalid=report.rows - valid,
+        issues=[_issue_dict(issue) for issue in report.issues],
+        sheet=str(report.summary.get("sheet") or "") or None,
+        sheets=visible_sheets(path),
+        report_name="report.xlsx",
+    )
+
+
+def _check_allocation(
+    path: Path, folder: Path, *, settings: Settings, now: datetime
+) -> CheckResult:
+    plan_path = folder / "plan.xlsx"
+    report = allocate(AllocateRequest(path, plan_path), settings, now=now)
+    placed = len(report.plan.placements)
+    summary = {key: value for key, value in report.summary.items() if isinstance(value, int)}
+    return CheckResult(
+        rows=len(report.claimants.table),
+        valid=placed,
+        invalid=len(report.claimants.table) - placed,
+        issues=[_issue_dict(issue, sheet) for sheet, issue in report.issues],
+        sheet=None,
+        sheets=[],
+        report_name="plan.xlsx",
+        plan=summary,
+    )
+
+
+def send_input(
+    kind: str, folder: Path, input_name: str, sheet: str | None
+) -> tuple[Path, str | None]:
+    """The file and sheet that booking reads: the upload, or the plan's Book sheet."""
+    if kind == "allocate":
+        return folder / "plan.xlsx", PLAN_SHEET
+    return folder / input_name, sheet
+
+
+# ---------------------------------------------------------------- confirm (dry run)
+
+
+@dataclass(frozen=True)
+class Preview:
+    to_send: int
+    already: int
+    invalid: int
+    rows: list[dict[str, Any]]  # the first rows: Excel row, reference, time, what will happen
+    rate: float
+    concurrency: int
+
+
+def preview(
+    command: str, path: Path, sheet: str | None, settings: Settings, now: datetime
+) -> Preview:
+    """A dry run against the ledger (read-only): what pressing the button would do now."""
+    request = RunRequest(command, path, None, sheet=sheet, dry_run=True)
+    report = run(request, settings, now=now)
+    outcomes = Counter(line.outcome for line in report.lines)
+    rows = []
+    for j, line in enumerate(report.lines[:PREVIEW_ROWS]):
+        rows.append(
+            {
+                "row": report.source_rows[j] if report.source_rows else j + 2,
+                "reference": line.reference,
+                "appointment_at": line.appointment_at_utc,
+                "appointment_id": line.appointment_id,
+                "outcome": line.outcome.value,
+            }
+        )
+    return Preview(
+        to_send=outcomes[Outcome.WOULD_CREATE] + outcomes[Outcome.WOULD_CANCEL],
+        already=sum(outcomes[o] for o in ALREADY),
+        invalid=outcomes[Outcome.INVALID],
+        rows=rows,
+        rate=settings.send.rate,
+        concurrency=settings.send.concurrency,
+    )
+
+
+# ---------------------------------------------------------------- send
+
+
+class CountingProgress:
+    """pipeline.Progress that counts rows by kind of outcome and hands the counts on (to the
+    job store) at most every `every` seconds, and at the end."""
+
+    def __init__(
+        self,
+        on_counts: Callable[[dict[str, Any]], None],
+        stats: SendStats,
+        clock: Callable[[], float],
+        every: float = 0.3,
+    ) -> None:
+        self._on_counts, self._stats, self._clock, self._every = on_counts, stats, clock, every
+        self.counts: dict[str, Any] = {
+            "total": 0,
+            "done": 0,
+            "created": 0,
+            "already": 0,
+            "failed": 0,
+        }
+        self._started = self._last = 0.0
+
+    def start(self, total: int, description: str) -> None:
+        self._started = self._last = self._clock()
+        self.counts["total"] = total
+        self._flush()
+
+    def advance(self, result: RowResult) -> None:
+        counts = self.counts
+        counts["done"] += 1
+        if result.outcome in DONE_GOOD:
+            counts["created"] += 1
+        elif result.outcome in ALREADY:
+            counts["already"] += 1
+        elif not result.outcome.is_success:
+            counts["failed"] += 1
+        if self._clock() - self._last >= self._every:
+            self._flush()
+
+    def finish(self) -> None:
+        self._flush()
+
+    def _flush(self) -> None:
+        now = self._clock()
+        self._last = now
+        elapsed = max(now - self._started, 1e-9)
+        done, total = self.counts["done"], self.counts["total"]
+        rate = done / elapsed if done else 0.0
+        self.counts |= {
+            "requests": self._stats.requests,
+            "throttled": self._stats.throttled,
+            "retries": self._stats.retries,
+            "rate": round(rate, 1),
+            "seconds_left": round((total - done) / rate) if rate > 0 else None,
+            "elapsed": round(elapsed, 1),
+        }
+        self._on_counts(dict(self.counts))
+
+
+@dataclass(frozen=True)
+class SendResult:
+    outcomes: dict[str, int]
+    interrupted: bool
+    unreachable: bool
+    to_fix: int  # rows in fix.xlsx
+    failed_rows: list[dict[str, Any]]  # Excel row, reference, outcome, reason
+
+
+def send(
+    command: str,
+    path: Path,
+    sheet: str | None,
+    folder: Path,
+    *,
+    settings: Settings,
+    now: datetime,
+    progress: CountingProgress,
+    stats: SendStats,
+) -> SendResult:
+    """Book or cancel for real (the ledger decides what is sent), then write the results,
+    the summary JSON and the rows to fix. Raises what stops a run (StateLockedError...)."""
+    request = RunRequest(
+        command,
+        path,
+        folder / "results.xlsx",
+        sheet=sheet,
+        summary_json=folder / "summary.json",
+        options_text="web page",
+    )
+    report = run(request, settings, now=now, progress=progress, stats=stats)
+    table = read_table(
+        path, kind=command if command == "cancel" else "book", sheet=sheet, settings=settings.intake
+    )
+    to_fix = write_retry_sheet(folder / "fix.xlsx", table, report.lines)
+    return SendResult(
+        outcomes=dict(report.outcomes),
+        interrupted=report.interrupted,
+        unreachable=report.unreachable,
+        to_fix=to_fix,
+        failed_rows=_failed_rows(report),
+    )
+
+
+def _failed_rows(report: RunReport) -> list[dict[str, Any]]:
+    return [
+        {
+            "row": report.source_rows[j],
+            "reference": line.reference,
+            "outcome": line.outcome.value,
+            "reason": line.error or "",
+        }
+        for j, line in enumerate(report.lines)
+        if not line.outcome.is_success
+    ]

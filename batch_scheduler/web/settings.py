@@ -1,0 +1,35 @@
+"""The web page's settings: the [web] table of the config file, with named defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from batch_scheduler.web.pipeline_bridge import ConfigError
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    retention_days: int = 30  # uploads and outputs are deleted this long after the upload
+    history_days: int = 30  # the History page lists the jobs of this many days
+    idle_minutes: int = 30  # a session ends after this long without a request
+    session_hours: int = 12  # ... and this long after sign-in, whatever happens
+    lockout_failures: int = 5  # wrong passwords in a row before an account is locked
+    lockout_minutes: int = 15
+    max_upload_mb: int = 200  # also bounded by [intake] max_file_bytes
+    secure_cookies: bool | None = None  # None: Secure unless the page listens on loopback
+
+
+def web_settings(section: dict[str, Any]) -> WebSettings:
+    known = {f.name: f for f in fields(WebSettings)}
+    values: dict[str, Any] = {}
+    for key, value in section.items():
+        if key not in known:
+            raise ConfigError(f"Config: unknown setting web.{key}.")
+        if key == "secure_cookies":
+            if not isinstance(value, bool):
+                raise ConfigError("Config: web.secure_cookies must be true or false.")
+        elif not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"Config: web.{key} must be a whole number of at least 1.")
+        values[key] = value
+    return WebSettings(**values)

@@ -1,0 +1,118 @@
+"""The server killed mid-run (kill -9), started again on the same state directory: the job
+says it was interrupted, Resume finishes it, and nothing is booked twice. The server runs as
+a real `batch-scheduler serve` process; accounts come from `batch-scheduler users add`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from batch_scheduler.sandbox import SandboxConfig
+from tests.web.browser import check_page, sign_in
+from tests.web.helpers import PASSWORD, SAMPLE_BOOK, SAMPLE_NOW
+
+CONFIG = """
+[departments]
+Benefits = 1
+Housing = 2
+"Employment support" = 3
+
+[send]
+rate = 8
+concurrency = 4
+backoff_initial = 0.02
+backoff_max = 0.1
+retry_after_floor = 0.05
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "batch_scheduler", *args], env=env,
+                          input=stdin, capture_output=True, text=True, timeout=60)  # fmt: skip
+
+
+@contextmanager
+def serving(env: dict[str, str], config: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "batch_scheduler", "serve", "--port", str(port), "--config",
+         str(config)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, "serve did not start"
+            time.sleep(0.1)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(10)
+
+
+def test_restart_mid_run_then_resume(tmp_path: Path, sandbox_factory: Any, new_page: Any) -> None:
+    sandbox = sandbox_factory(SandboxConfig(seed=4, latency=0.02, error_rate=0.1, drop_rate=0.1))
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG)
+    env = dict(os.environ) | {
+        "BATCH_SCHEDULER_BASE_URL": sandbox.base_url,
+        "BATCH_SCHEDULER_TOKEN": "sandbox-token",
+        "BATCH_SCHEDULER_STATE_DIR": str(tmp_path / "state"),
+        "BATCH_SCHEDULER_NOW": SAMPLE_NOW.isoformat(),
+    }
+    added = cli(env, "users", "add", "alice", "--password-stdin", stdin=PASSWORD + "\n")
+    assert added.returncode == 0, added.stderr
+    assert "alice" in cli(env, "users", "list").stdout
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    page = new_page()
+    with serving(env, config, port) as first:
+        sign_in(page, url)
+        page.set_input_files("#file", str(SAMPLE_BOOK))
+        page.click("button:has-text('Upload and check')")
+        page.click("#continue")
+        page.click("#send")
+        page.wait_for_function(
+            "parseInt(document.querySelector('[data-count=created]')?.textContent || '0') >= 5"
+        )
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    booked_before = len(sandbox.appointments())
+    assert 0 < booked_before < 31
+    with serving(env, config, port):
+        page.reload()
+        assert "The server stopped while this job was running" in page.inner_text("#stop-message")
+        check_page(page, "16-interrupted")
+        page.click("#resume")
+        page.wait_for_selector("#outcomes", timeout=30_000)
+        cells = page.locator("[data-outcome]")
+        done = {
+            cells.nth(i).get_attribute("data-outcome"): int(cells.nth(i).inner_text())
+            for i in range(cells.count())
+        }
+    assert set(done) <= {"created", "already_exists", "invalid"}
+    done.pop("invalid", None)
+    assert sum(done.values()) == 31
+    references = Counter(a["reference"] for a in sandbox.appointments())
+    assert len(references) == 31 and set(references.values()) == {1}
