@@ -4,6 +4,8 @@
     BatchSchedulerError            base; carries an exit code and a message for people
     ├── InputError                 exit 2: the input cannot be used; nothing was sent
     │   └── StrictModeError        exit 2: --strict and some rows are invalid
+    ├── OutputError                exit 2: an output path cannot be written; nothing was sent
+    │                              (exit 1 when, after sending, the fallback failed too)
     ├── ConfigError                exit 3: missing or contradictory settings
     ├── AuthError                  exit 3: bad credentials, 401 after renewal, 403
     ├── StateLockedError           exit 3: another run holds the state directory
@@ -32,6 +34,17 @@ class InputError(BatchSchedulerError):
 
 class StrictModeError(InputError):
     """`--strict` was given and some rows are invalid; nothing was sent."""
+
+
+class OutputError(BatchSchedulerError):
+    """An output file cannot be written: checked before sending (exit 2, nothing sent); or,
+    after sending, neither where asked nor in the fallback file (exit 1)."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 class ConfigError(BatchSchedulerError):

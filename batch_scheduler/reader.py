@@ -38,6 +38,7 @@ from batch_scheduler.errors import InputError
 from batch_scheduler.fields import Field, Kind, alias_index, fields_for, fold_header
 from batch_scheduler.gcpause import collector_paused
 from batch_scheduler.models import Issue, RawTable, Severity, SourceInfo
+from batch_scheduler.results_columns import results_start
 from batch_scheduler.xlsx_cells import column_letter
 
 _DEFAULT_SETTINGS = IntakeSettings()
@@ -846,7 +847,7 @@ def _match_fields(
     """Canonical field -> key; unknown-column warnings; InputError for clashes and gaps."""
     index = alias_index(fields)
     folded = [fold_header(h) for h in headers]
-    results_from = _results_columns(folded) if kind == "cancel" else None
+    results_from = results_start(headers) if kind == "cancel" else None
     order = list(range(len(headers)))
     if results_from is not None:  # our own results workbook: its own columns win
         order = order[results_from:] + order[:results_from]
@@ -863,13 +864,6 @@ def _match_fields(
             raise InputError(_clash(where, fields, name, found[name], i, headers, letters))
     _require(where, kind, fields, found)
     return {name: keys[i] for name, i in sorted(found.items(), key=lambda kv: kv[1])}, issues
-
-
-def _results_columns(folded: Sequence[str]) -> int | None:
-    """Where our own columns start (at `outcome`) if this is a results sheet of `book`."""
-    if folded and folded[0] == "sourcerow" and "outcome" in folded:
-        return folded.index("outcome")
-    return None
 
 
 def _unknown_column(letter: str, header: str) -> Issue:
