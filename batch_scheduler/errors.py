@@ -20,6 +20,7 @@ class BatchSchedulerError(Exception):
     """Base of every error that stops a run."""
 
     exit_code = 1
+    code = "error"  # stable, for scripts (the JSON outputs carry it)
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -30,10 +31,13 @@ class InputError(BatchSchedulerError):
     """The input file cannot be used (unreadable, missing columns, too large)."""
 
     exit_code = 2
+    code = "input-unusable"
 
 
 class StrictModeError(InputError):
     """`--strict` was given and some rows are invalid; nothing was sent."""
+
+    code = "strict-invalid-rows"
 
 
 class OutputError(BatchSchedulerError):
@@ -41,6 +45,7 @@ class OutputError(BatchSchedulerError):
     after sending, neither where asked nor in the fallback file (exit 1)."""
 
     exit_code = 2
+    code = "output-unusable"
 
     def __init__(self, message: str, *, exit_code: int = 2) -> None:
         super().__init__(message)
@@ -51,18 +56,21 @@ class ConfigError(BatchSchedulerError):
     """Configuration is missing or contradictory (no base URL, bad TOML, ...)."""
 
     exit_code = 3
+    code = "config"
 
 
 class AuthError(BatchSchedulerError):
     """The API refused our credentials or privileges."""
 
     exit_code = 3
+    code = "auth"
 
 
 class StateLockedError(BatchSchedulerError):
     """Another run is using the same state directory."""
 
     exit_code = 3
+    code = "state-locked"
 
 
 class ApiUnreachable(BatchSchedulerError):
@@ -74,9 +82,11 @@ class ApiUnreachable(BatchSchedulerError):
     """
 
     exit_code = 4
+    code = "api-unreachable"
 
 
 class InterruptedRun(BatchSchedulerError):
     """The run was interrupted; the ledger is consistent and partial results are written."""
 
     exit_code = 130
+    code = "interrupted"

@@ -59,14 +59,14 @@ def check_outputs(outputs: Sequence[Output], *, inputs: Sequence[Path] = ()) -> 
 
 def _check_one(output: Output) -> None:
     path, option = output.path, output.option
+    if path.is_dir():
+        raise OutputError(f"{option} {path} is a folder: give a file name. Nothing was sent.")
     if path.suffix.lower() not in output.suffixes:
         endings = " or ".join(output.suffixes)
         raise OutputError(
             f"{option} {path}: the file name must end in {endings} (that is what is written "
             f"there), e.g. {path.with_suffix(output.suffixes[0]).name}. Nothing was sent."
         )
-    if path.is_dir():
-        raise OutputError(f"{option} {path} is a folder: give a file name. Nothing was sent.")
     folder = path.parent
     if not folder.is_dir():
         raise OutputError(

@@ -27,6 +27,7 @@ from batch_scheduler.errors import ApiUnreachable, AuthError, InputError, Strict
 from batch_scheduler.gcpause import heap_frozen
 from batch_scheduler.ledger import Ledger
 from batch_scheduler.models import (
+    ApiResult,
     AppointmentRequest,
     CancelRequest,
     Issue,
@@ -389,10 +390,7 @@ async def _check_access(client: ApiClient, settings: Settings) -> None:
     for wait in [*waits, None]:
         access = await client.check_access()
         if access.kind is ResultKind.FATAL:
-            raise AuthError(
-                f"The API at {host} refused our credentials ({access.status_code}): "
-                f"{access.message or 'no message'}. Check the token or client id and secret."
-            )
+            raise AuthError(_refused_words(host, access))
         if access.status_code is not None or access.kind is ResultKind.SUCCESS:
             return  # it answers; any other trouble is the sender's to ride out
         if wait is None:
@@ -403,6 +401,21 @@ async def _check_access(client: ApiClient, settings: Settings) -> None:
             )
         log.warning("the API cannot be reached yet (%s); trying again", access.message)
         await asyncio.sleep(wait)
+
+
+def _refused_words(host: str, access: ApiResult[Any]) -> str:
+    """Why the first call was refused, and what to check: once, in plain words."""
+    if access.status_code == 403:
+        return (
+            f"The API at {host} accepted our credentials but does not allow them to read "
+            "appointments (HTTP 403). Ask your SQOD administrator to give this client access "
+            "to appointments. Nothing was sent."
+        )
+    return (
+        f"The API at {host} refused our credentials (HTTP {access.status_code or 401}). Check "
+        "BATCH_SCHEDULER_TOKEN, or BATCH_SCHEDULER_CLIENT_ID and BATCH_SCHEDULER_CLIENT_SECRET, "
+        "and that they are for this base URL. Nothing was sent."
+    )
 
 
 async def _watch_contact(
@@ -457,9 +470,9 @@ def _write_outputs(
             request.summary_json, settings.state_dir,
         ))  # fmt: skip
     for problem in saved:
-        if problem.problem:
-            log.error("could not write %s (%s); written to %s instead",
-                      problem.asked, problem.problem, problem.path)  # fmt: skip
+        if problem.problem:  # the CLI says so to people; this is for the logs
+            log.info("could not write %s (%s); written to %s instead",
+                     problem.asked, problem.problem, problem.path)  # fmt: skip
     return RunReport(
         command=request.command,
         rows=len(table),

@@ -328,7 +328,7 @@ class _Row:
     waiting_check: bool = False  # waiting for a sweep (create) or a show (cancel)
     unknown_sent: bool = False  # a request of this run had an unknown outcome
     taken: bool = False  # the server said the reference is already taken
-    followers: list[int] = field(default_factory=list)  # later rows with the same key
+    followers: list[_Row] = field(default_factory=list)  # later rows with the same key
 
 
 class _WorkQueue:
@@ -435,6 +435,10 @@ class _Run:
     def key_of(self, request: Any) -> str | None:
         raise NotImplementedError
 
+    def as_follower(self, result: RowResult, row: _Row) -> RowResult:
+        """The result of `row`, which repeats the key of the row that got `result`."""
+        return _as_follower(result)
+
     # -------------------------------------------------------- the run
 
     def _begin(self, items: Sequence[tuple[int, Any]], done: Mapping[int, RowResult]) -> None:
@@ -536,9 +540,9 @@ class _Run:
         if leader is None:
             self._leaders[row.key] = row
             return True
-        leader.followers.append(row.position)
+        leader.followers.append(row)
         if leader.position in self.results:
-            self._emit(row.position, _as_follower(self.results[leader.position]))
+            self._emit(row.position, self.as_follower(self.results[leader.position], row))
         return False
 
     def _fresh(self, rows: Iterable[_Row]) -> Iterator[_Row]:
@@ -553,8 +557,8 @@ class _Run:
             return
         row.waiting_check = False
         self._emit(row.position, result)
-        for position in row.followers:
-            self._emit(position, _as_follower(result))
+        for follower in row.followers:
+            self._emit(follower.position, self.as_follower(result, follower))
 
     def _emit(self, position: int, result: RowResult) -> None:
         """Report one position's final result (once); the run ends with the last one."""
@@ -777,6 +781,14 @@ class _CreateRun(_Run):
 
     def key_of(self, request: Any) -> str | None:
         return str(request.reference)
+
+    def as_follower(self, result: RowResult, row: _Row) -> RowResult:
+        """A row repeating a reference is the same booking only if it asks for the same."""
+        found = result.appointment
+        if result.outcome not in (Outcome.CREATED, Outcome.ALREADY_EXISTS) or found is None:
+            return _as_follower(result)
+        match = compare(row.request, found, self._zone)
+        return _as_follower(result) if match.is_booking else _found_result(match, self._zone)
 
     async def attempt(self, row: _Row) -> None:
         request: AppointmentRequest = row.request

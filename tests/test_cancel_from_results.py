@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from batch_scheduler.cli import cli
+from batch_scheduler.results_columns import RESULT_COLUMNS
 from batch_scheduler.sandbox import RunningSandbox
 from tests.sheets import book_row, cli_env, write_xlsx
 
@@ -87,8 +88,7 @@ def test_the_previous_runs_columns_stay_distinguishable_generation_after_generat
     for name in ("c1.xlsx", "c2.xlsx"):
         written = headers(tmp_path / name)
         assert len(written) == len(set(written)), f"{name} repeats {written}"
-        assert written[-8:] == ["outcome", "reference", "appointment_id", "status",
-                                "meeting_url", "appointment_at_utc", "error", "attempts"]  # fmt: skip
+        assert tuple(written[-8:]) == RESULT_COLUMNS
     first = headers(tmp_path / "c1.xlsx")
     assert {"previous_source_row", "previous_outcome", "previous_appointment_id"} <= set(first)
     assert "previous_previous_outcome" in headers(tmp_path / "c2.xlsx")
