@@ -66,14 +66,40 @@ def _print_counts(report: RunReport) -> None:
             click.echo(f"  {code:<24} {count:>7}")
         print_issues(report.issues, _all_issues_at(report))
     summary = report.summary
-    if "requests_sent" in summary:
+    if summary.get("requests_sent"):
         retried = sum(1 for line in report.lines if line.attempts > 1)
         click.echo(
             f"Sent {summary['requests_sent']} requests in {summary['duration_seconds']} s "
             f"({summary['achieved_rate_per_second']}/s); {retried} rows needed retries."
         )
+    elif "requests_sent" in summary and not summary.get("dry_run"):
+        click.echo("Sent no requests: no row needed one.")
     if summary.get("dry_run"):
         click.echo("Dry run: nothing was sent.")
+    step = _next_step(report)
+    if step:
+        click.echo(step)
+
+
+def _next_step(report: RunReport) -> str | None:
+    """What to do about the rows that did not end well, when the run itself finished."""
+    if report.command == "validate" or report.refused or report.interrupted or report.unreachable:
+        return None
+    bad = {name for name, count in report.outcomes.items() if count}
+    fix = sorted(bad & {"invalid", "rejected", "conflict"})
+    later = sorted(bad & {"failed", "not_attempted"})
+    if not (fix or later):
+        return None
+    steps = []
+    if fix:
+        steps.append(f"fix the rows marked {' or '.join(fix)} (their error says how)")
+    if later:
+        steps.append(f"{'and ' if fix else ''}for the rows marked {' or '.join(later)}, try "
+                     "again later")  # fmt: skip
+    return (
+        f"Next: {', '.join(steps)}; then run the same command again. Rows already done are "
+        "not sent twice."
+    )
 
 
 def print_issues(issues: Sequence[object], where_all: str) -> None:

@@ -450,7 +450,8 @@ def _write_outputs(
 ) -> RunReport:
     """Write the results (or report) and the summary JSON; a file that cannot be written
     where asked goes to the state directory's fallback folder instead (outputs.py)."""
-    issues = issues + sending_issues(table, results)
+    # by row, so the ones the sending found stand beside the others of their row
+    issues = sorted([*issues, *sending_issues(table, results)], key=lambda i: i.row or 0)
     lines = result_lines(table, validation, results, issues)
     outcomes = Counter(line.outcome.value for line in lines)
     summary = run_summary(

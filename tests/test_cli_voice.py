@@ -52,6 +52,7 @@ def test_the_default_is_for_people(sandbox: RunningSandbox, tmp_path: Path, env:
 
     assert result.exit_code == 1
     assert "created" in result.stdout and "Issues:" in result.stdout
+    assert "Next: fix the rows marked invalid" in result.stdout
     assert result.stdout.rstrip().endswith(f"Wrote {tmp_path / 'results.xlsx'}")
     assert result.stderr == ""  # no log lines: no INFO, no timestamps, no logger names
 
