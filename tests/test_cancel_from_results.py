@@ -49,12 +49,15 @@ def book_week(tmp_path: Path, sandbox: RunningSandbox, env: dict[str, str]) -> P
     return out
 
 
+def options(sandbox: RunningSandbox, tmp_path: Path) -> tuple[Any, ...]:
+    return ("--base-url", sandbox.base_url, "--config", tmp_path / "config.toml")
+
+
 def test_rows_never_booked_have_nothing_to_cancel_in_the_dry_run_and_the_run(
     sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
     env = cli_env(tmp_path, CONFIG)
-    booked = book_week(tmp_path, sandbox, env)
-    base = ("--base-url", sandbox.base_url, "--config", tmp_path / "config.toml")
+    booked, base = book_week(tmp_path, sandbox, env), options(sandbox, tmp_path)
 
     dry = invoke(env, "cancel", booked, "--out", tmp_path / "dry.xlsx", "--dry-run", *base)
     run = invoke(env, "cancel", booked, "--out", tmp_path / "c1.xlsx", *base)
@@ -78,8 +81,7 @@ def test_the_previous_runs_columns_stay_distinguishable_generation_after_generat
     sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
     env = cli_env(tmp_path, CONFIG)
-    booked = book_week(tmp_path, sandbox, env)
-    base = ("--base-url", sandbox.base_url, "--config", tmp_path / "config.toml")
+    booked, base = book_week(tmp_path, sandbox, env), options(sandbox, tmp_path)
     assert invoke(env, "cancel", booked, "--out", tmp_path / "c1.xlsx", *base).exit_code == 0
 
     again = invoke(env, "cancel", tmp_path / "c1.xlsx", "--out", tmp_path / "c2.xlsx", *base)
@@ -106,7 +108,7 @@ def test_a_row_rejected_then_fixed_and_booked_is_cancelled_from_the_old_workbook
     fixed[2]["Claimant name"] = None
     fixed[4].update({"Claimant name": None, "Reference": None})
     sheet = write_xlsx(tmp_path / "fixed.xlsx", fixed)  # row 6: Benefits now
-    base = ("--base-url", sandbox.base_url, "--config", tmp_path / "config.toml")
+    base = options(sandbox, tmp_path)
     rebooked = invoke(env, "book", sheet, "--out", tmp_path / "booked2.xlsx", *base)
     assert Counter(r["outcome"] for r in sheet_rows(tmp_path / "booked2.xlsx"))["created"] == 1
 

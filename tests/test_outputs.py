@@ -103,12 +103,17 @@ def settings_for(sandbox: RunningSandbox, state: Path) -> Settings:
     )
 
 
+def shared_folder(tmp_path: Path) -> Path:
+    """The folder the results go to (and that disappears mid-run)."""
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    return folder
+
+
 def test_results_that_cannot_be_written_after_sending_go_to_the_state_directory(
     sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
-    sheet = book_sheet(tmp_path / "in.xlsx", 4)
-    folder = tmp_path / "shared"
-    folder.mkdir()
+    sheet, folder = book_sheet(tmp_path / "in.xlsx", 4), shared_folder(tmp_path)
     request = RunRequest("book", sheet, folder / "results.xlsx",
                          summary_json=folder / "summary.json")  # fmt: skip
 
@@ -132,9 +137,7 @@ def test_results_that_cannot_be_written_after_sending_go_to_the_state_directory(
 def test_when_the_fallback_fails_too_the_message_says_how_to_get_the_results(
     sandbox: RunningSandbox, tmp_path: Path
 ) -> None:
-    sheet = book_sheet(tmp_path / "in.xlsx", 2)
-    folder = tmp_path / "shared"
-    folder.mkdir()
+    sheet, folder = book_sheet(tmp_path / "in.xlsx", 2), shared_folder(tmp_path)
     state = tmp_path / "state"
 
     class AlsoBlockFallback(FolderRemover):
