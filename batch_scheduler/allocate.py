@@ -44,6 +44,7 @@ class Strategy(StrEnum):
 
 
 class Reason(StrEnum):
+    NO_USABLE_SLOT = "no-usable-slot"  # every slot row has errors (e.g. all in the past)
     NO_DEPARTMENT_SLOT = "no-department-slot"
     NO_LANGUAGE_SLOT = "no-language-slot"
     NO_SLOT_IN_WINDOW = "no-slot-in-window"
@@ -113,9 +114,14 @@ def plan(
     strategy: Strategy = Strategy.FIRST_FIT,
     *,
     department_names: Mapping[int, str] | None = None,
+    left_out: str | None = None,
 ) -> Plan:
-    """Serve every claimant in turn; see the module docstring for the rules."""
-    index = _Index(slots)
+    """Serve every claimant in turn; see the module docstring for the rules.
+
+    `left_out` says which slot rows could not be used and why ("all 12 slot rows on the
+    Slots sheet are in the past"), so a claimant left without a slot is told the truth.
+    """
+    index = _Index(slots, left_out)
     names = department_names or {}
     placements: list[Placement] = []
     unplaced: list[Unplaced] = []
@@ -174,8 +180,9 @@ class _Pool:
 
 
 class _Index:
-    def __init__(self, slots: Sequence[Slot]) -> None:
+    def __init__(self, slots: Sequence[Slot], left_out: str | None = None) -> None:
         self.slots = slots
+        self.left_out = left_out
         self.used = [0] * len(slots)
         self.pools: dict[PoolKey, _Pool] = {}
         self.members: list[list[tuple[_Pool, int]]] = [[] for _ in slots]
@@ -224,14 +231,23 @@ class _Index:
 
     def why_not(self, claimant: Claimant, names: Mapping[int, str]) -> tuple[Reason, str]:
         department = claimant.department
+        if not self.slots:
+            left_out = self.left_out or "the Slots sheet has none"
+            return (
+                Reason.NO_USABLE_SLOT,
+                f"No slot can be used: {left_out}. Give slots that can be booked (in the "
+                "future, without errors) and run again.",
+            )
         if department is not None and department not in self.departments:
             label = names.get(department, f"department {department}")
-            return Reason.NO_DEPARTMENT_SLOT, f"There is no slot for {label} on the Slots sheet."
+            if self.left_out:  # some may have been for this department
+                words = f"There is no usable slot for {label}: {self.left_out}."
+            else:
+                words = f"There is no slot for {label} on the Slots sheet."
+            return Reason.NO_DEPARTMENT_SLOT, words
         of = f" for {names.get(department, f'department {department}')}" if department else ""
         pool = self._pool(claimant)
-        if pool is None and claimant.language is None:
-            return Reason.NO_SLOT_IN_WINDOW, "There are no usable slots on the Slots sheet."
-        if pool is None:
+        if pool is None:  # there are slots, and of this department: none has the language
             return (
                 Reason.NO_LANGUAGE_SLOT,
                 f"No slot{of} offers an interpreter for {claimant.language}.",

@@ -24,8 +24,17 @@ from batch_scheduler.allocation_schema import (
 )
 from batch_scheduler.atomicfile import write_bytes_atomic
 from batch_scheduler.config import IntakeSettings, Settings
-from batch_scheduler.errors import InputError
+from batch_scheduler.errors import InputError, OutputError
 from batch_scheduler.models import Issue, RawTable
+from batch_scheduler.outputs import (
+    JSON_SUFFIXES,
+    PLAN_SUFFIXES,
+    RESULTS_SUFFIXES,
+    Output,
+    Saved,
+    check_outputs,
+    save,
+)
 from batch_scheduler.pipeline import RunReport, RunRequest, run
 from batch_scheduler.plan_workbook import plan_summary, write_plan
 from batch_scheduler.reader import read_table
@@ -62,6 +71,7 @@ class AllocationReport:
     summary: dict[str, object]
     out_path: Path
     booking: RunReport | None = None  # the `book` run of the plan, with --book
+    summary_saved: Saved | None = None  # where --summary-json went
 
     @property
     def issues(self) -> tuple[tuple[str, Issue], ...]:
@@ -76,6 +86,8 @@ class AllocationReport:
         """0 when everyone was placed (and booked); 1 when some were not; 130 interrupted."""
         if self.booking is not None and self.booking.exit_code != 0:
             return self.booking.exit_code
+        if self.summary_saved is not None and self.summary_saved.problem:
+            return 1
         unplaced = int(str(self.summary["unplaced"]))
         bad_slots = len(self.slots.table) - len(self.slots.slots)
         return 1 if unplaced or bad_slots else 0
@@ -90,20 +102,29 @@ def allocate(
 ) -> AllocationReport:
     """Plan, write the plan workbook, and book it when asked. `book_options` go to
     `pipeline.run` (progress, handle_signals, transport)."""
+    inputs = [p for p in (request.input_path, request.slots_path) if p is not None]
+    check_outputs(_outputs(request), inputs=inputs)
     claimant_table, slot_table = read_sheets(request, settings.intake)
     claimants = validate_claimants(claimant_table, settings.intake, now=now)
     slots = validate_slots(slot_table, settings.intake, now=now)
     names = {ident: name for name, ident in settings.intake.departments.items()}
-    result = plan(claimants.claimants, slots.slots, request.strategy, department_names=names)
+    result = plan(claimants.claimants, slots.slots, request.strategy, department_names=names,
+                  left_out=left_out_words(slots))  # fmt: skip
     summary = plan_summary(result, claimants, slots)
-    write_plan(
-        request.out_path,
-        plan=result,
-        claimants=claimants,
-        slots=slots,
-        timezone=settings.intake.timezone,
-        summary=summary,
-    )
+    try:
+        write_plan(
+            request.out_path,
+            plan=result,
+            claimants=claimants,
+            slots=slots,
+            timezone=settings.intake.timezone,
+            summary=summary,
+        )
+    except OSError as exc:
+        raise OutputError(
+            f"Could not write the plan to {request.out_path} ({exc.strerror or exc}). "
+            "Nothing was booked."
+        ) from None
     booking = None
     if request.book and result.placements:
         book_request = RunRequest(
@@ -115,19 +136,53 @@ def allocate(
             options_text=request.options_text,
         )
         booking = run(book_request, settings, now=now, **book_options)
+    saved = None
     if request.summary_json is not None:
-        _write_summary_json(request.summary_json, summary, booking)
-    return AllocationReport(result, claimants, slots, summary, request.out_path, booking)
+        text = _summary_json(summary, booking)
+        saved = save(lambda path: write_bytes_atomic(path, text), request.summary_json,
+                     settings.state_dir)  # fmt: skip
+    return AllocationReport(
+        result, claimants, slots, summary, request.out_path, booking, summary_saved=saved
+    )
 
 
-def _write_summary_json(path: Path, summary: dict[str, object], booking: RunReport | None) -> None:
+def left_out_words(slots: SlotSheet) -> str | None:
+    """Which slot rows could not be used, and the commonest why: a stale sheet (every slot
+    in the past) must not read as "no slot for your department"."""
+    bad = {i.row for i in slots.issues if i.is_error and i.row is not None}
+    if not bad:
+        return None
+    past = {i.row for i in slots.issues if i.code == "in-past"}
+    total = len(slots.table)
+    which = (
+        f"all {total} slot rows" if len(bad) == total else f"{len(bad)} of the {total} slot rows"
+    )
+    if bad <= past:
+        why = "are in the past"
+    elif past & bad:
+        why = f"have errors ({len(past & bad)} in the past)"
+    else:
+        why = "have errors"
+    return f"{which} on the Slots sheet {why}"
+
+
+def _outputs(request: AllocateRequest) -> list[Output]:
+    outputs = [Output("--out", request.out_path, PLAN_SUFFIXES)]
+    if request.book:
+        outputs.append(Output("--results", request.results, RESULTS_SUFFIXES))
+    if request.summary_json is not None:
+        outputs.append(Output("--summary-json", request.summary_json, JSON_SUFFIXES))
+    return outputs
+
+
+def _summary_json(summary: dict[str, object], booking: RunReport | None) -> bytes:
     """{"allocation": the plan's counts, "booking": what `book --summary-json` writes}."""
     document: dict[str, object] = {"allocation": summary}
     if booking is not None:
         counts = summary_counts(booking.lines, booking.issues)
         document["booking"] = dict(booking.summary) | {"counts": counts}
     text = json.dumps(document, indent=2, ensure_ascii=False, default=str)
-    write_bytes_atomic(path, (text + "\n").encode("utf-8"))
+    return (text + "\n").encode("utf-8")
 
 
 def read_sheets(request: AllocateRequest, settings: IntakeSettings) -> tuple[RawTable, RawTable]:

@@ -7,7 +7,6 @@ library never prints, this module does.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -18,9 +17,20 @@ from typing import Any, TypeVar
 import click
 
 from batch_scheduler import __version__
+from batch_scheduler.atomicfile import write_bytes_atomic
 from batch_scheduler.config import Settings, load_settings
+from batch_scheduler.console import (
+    Voice,
+    dumps,
+    error,
+    error_json,
+    print_allocation,
+    print_report,
+    report_json,
+)
 from batch_scheduler.errors import BatchSchedulerError, ConfigError
-from batch_scheduler.logs import setup_logging
+from batch_scheduler.logs import add_secret, setup_logging
+from batch_scheduler.outputs import JSON_SUFFIXES, Output, check_outputs
 from batch_scheduler.pipeline import RunReport, RunRequest, run
 from batch_scheduler.progress import CliProgress
 from batch_scheduler.sandbox.command import sandbox_command
@@ -28,7 +38,6 @@ from batch_scheduler.web.commands import serve_command, users_command
 
 F = TypeVar("F", bound=Callable[..., Any])
 ENV_NOW = "BATCH_SCHEDULER_NOW"  # pins "now" (ISO time) for reproducible tests and replays
-FIRST_ISSUES = 20
 
 
 def _options(*decorators: Callable[[F], F]) -> Callable[[F], F]:
@@ -47,10 +56,13 @@ input_options = _options(
     click.option(
         "--config", "config_path", type=click.Path(path_type=Path), help="A TOML config file."
     ),
-    click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors."),
-    click.option("-v", "--verbose", is_flag=True, help="Debug logging (never personal data)."),
-    click.option("--log-format", type=click.Choice(["text", "json"]), default="text"),
-)
+    click.option("-q", "--quiet", is_flag=True,
+                 help="Print only errors, and where the results are."),
+    click.option("-v", "--verbose", is_flag=True,
+                 help="Logs on stderr: timestamps, debug detail (never personal data)."),
+    click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
+                 help="json: stderr is JSON lines, for log collectors."),
+)  # fmt: skip
 
 send_options = _options(
     click.option("--out", "out_path", type=click.Path(path_type=Path), required=True,
@@ -85,17 +97,19 @@ def validate(as_json: bool, kind: str, **opts: Any) -> None:
     """Check a sheet and explain every problem; send nothing.
 
     Exit 0 when every row is valid, 1 when some are not, 2 when the file cannot be used.
+    With --json, stdout is one JSON object, also when the file cannot be used.
     """
-    settings = _settings(opts, need_api=False)
+    session = _Session("validate", opts, as_json=as_json)
+    settings = session.settings(need_api=False)
     request = RunRequest(
         "validate", opts["input_path"], opts.get("out_path"), sheet=opts.get("sheet"),
         kind=kind, options_text=_options_text(opts),
     )  # fmt: skip
-    report = _run(request, settings)
+    report = session.run(request, settings)
     if as_json:
-        click.echo(json.dumps(_report_json(report), indent=2, default=str, ensure_ascii=False))
+        click.echo(dumps(report_json(report)))
     else:
-        _print_report(report)
+        print_report(report, session.voice)
     sys.exit(report.exit_code)
 
 
@@ -168,7 +182,7 @@ def demo(out_dir: Path, samples_dir: Path | None, web: bool, port: int) -> None:
         "is slow and fails now and then on purpose, so retries show.\n"
     )
     report, path = _guard(lambda: run_demo(out_dir, progress=CliProgress(), now=_now()))
-    _print_report(report)
+    print_report(report, Voice())
     invalid = report.outcomes.get("invalid", 0)
     if invalid:
         click.echo(
@@ -206,9 +220,15 @@ def demo(out_dir: Path, samples_dir: Path | None, web: bool, port: int) -> None:
 @click.option("--max-retries", type=int, help="Retries per row after the first try [6].")
 @click.option("--state-dir", type=click.Path(path_type=Path),
               help="Where the ledger lives (or BATCH_SCHEDULER_STATE_DIR).")  # fmt: skip
-@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
-@click.option("-v", "--verbose", is_flag=True, help="Debug logging (never personal data).")
-@click.option("--log-format", type=click.Choice(["text", "json"]), default="text")
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors, and where the results are.")
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Logs on stderr: timestamps, debug detail (never personal data).",
+)
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
+              help="json: stderr is JSON lines, for log collectors.")  # fmt: skip
 def allocate(**opts: Any) -> None:
     """Pair claimants with free slots, explain who could not be placed, and (--book) book it.
 
@@ -220,7 +240,8 @@ def allocate(**opts: Any) -> None:
     from batch_scheduler.allocation import AllocateRequest
     from batch_scheduler.allocation import allocate as allocate_plan
 
-    settings = _settings(opts, need_api=bool(opts["book_now"]))
+    session = _Session("allocate", opts)
+    settings = session.settings(need_api=bool(opts["book_now"]))
     request = AllocateRequest(
         opts["input_path"], opts["out_path"], slots_path=opts.get("slots_path"),
         claimants_sheet=opts.get("claimants_sheet"), slots_sheet=opts.get("slots_sheet"),
@@ -230,21 +251,10 @@ def allocate(**opts: Any) -> None:
         summary_json=opts.get("summary_json"),
     )  # fmt: skip
     now = _now()
-    report = _guard(lambda: allocate_plan(
-        request, settings, now=now, progress=CliProgress(), handle_signals=True
+    report = session.guard(lambda: allocate_plan(
+        request, settings, now=now, progress=session.progress(), handle_signals=True
     ))  # fmt: skip
-    summary = report.summary
-    click.echo(f"allocate ({report.plan.strategy}): {summary['claimants']} claimants, "
-               f"{summary['usable_slots']} usable slots, {summary['places']} places")  # fmt: skip
-    for key, value in summary.items():
-        if key == "placed" or key.startswith("unplaced"):
-            click.echo(f"  {key:<32} {value:>7}")
-    for sheet, issue in report.issues[:FIRST_ISSUES]:
-        click.echo(f"  [{issue.severity}] {sheet}: {issue}")
-    click.echo(f"Wrote the plan to {report.out_path}")
-    if report.booking is not None:
-        _print_report(report.booking)
-        _print_stop(report.booking)
+    print_allocation(report, session.voice)
     sys.exit(report.exit_code)
 
 
@@ -257,7 +267,8 @@ cli.add_command(users_command, name="users")
 
 
 def _send_command(command: str, opts: dict[str, Any]) -> None:
-    settings = _settings(opts, need_api=not opts.get("dry_run"))
+    session = _Session(command, opts)
+    settings = session.settings(need_api=not opts.get("dry_run"))
     request = RunRequest(
         command,
         opts["input_path"],
@@ -270,22 +281,77 @@ def _send_command(command: str, opts: dict[str, Any]) -> None:
         reason=opts.get("reason"),
         options_text=_options_text(opts),
     )
-    report = _run(request, settings, progress=CliProgress(), handle_signals=True)
-    _print_report(report)
-    _print_stop(report)
+    report = session.run(request, settings, progress=session.progress(), handle_signals=True)
+    print_report(report, session.voice)
     sys.exit(report.exit_code)
 
 
-def _print_stop(report: RunReport) -> None:
-    if report.unreachable:
-        words = ("The API stopped answering: partial results written; rows not sent are marked "
-                 "so. Run again later to finish (nothing is sent twice).")  # fmt: skip
-        click.echo(words, err=True)
-    elif report.interrupted:
-        click.echo("Interrupted: partial results written; run again to finish.", err=True)
+class _Session:
+    """One command's way of talking (voice, logging) and of turning a run-stopping error
+    into its message, its JSON (for --json and --summary-json) and its exit code."""
+
+    def __init__(self, command: str, opts: Mapping[str, Any], *, as_json: bool = False) -> None:
+        self.command = command
+        self.opts = opts
+        self.as_json = as_json
+        log_json = opts.get("log_format") == "json"
+        self.voice = Voice(quiet=bool(opts.get("quiet")), log_json=log_json)
+        setup_logging(verbose=bool(opts.get("verbose")), quiet=self.voice.quiet,
+                      fmt=opts.get("log_format") or "text")  # fmt: skip
+
+    def settings(self, *, need_api: bool) -> Settings:
+        settings = self.guard(lambda: _load_settings(self.opts, need_api=need_api))
+        for secret in (settings.api.token, settings.api.client_secret) if settings.api else ():
+            if secret:
+                add_secret(secret.reveal())
+        return settings
+
+    def progress(self) -> CliProgress:
+        """A bar only for people at a terminal; logs get progress records instead."""
+        people = not (self.voice.quiet or self.voice.log_json or self.opts.get("verbose"))
+        return CliProgress(bar=None if people else False)
+
+    def run(self, request: RunRequest, settings: Settings, **kwargs: Any) -> RunReport:
+        now = _now()
+        return self.guard(lambda: run(request, settings, now=now, **kwargs))
+
+    def guard(self, action: Callable[[], T]) -> T:
+        try:
+            return action()
+        except BatchSchedulerError as exc:
+            self._stopped(exc)
+            sys.exit(exc.exit_code)
+
+    def _stopped(self, exc: BatchSchedulerError) -> None:
+        """Say why the run stopped: on stderr, and as JSON wherever JSON was asked for."""
+        file = self.opts.get("input_path")
+        document = error_json(self.command, exc, file)
+        if self.as_json:
+            click.echo(dumps(document))
+        error(exc.message, self.voice, code=exc.code, exit_code=exc.exit_code)
+        summary = self.opts.get("summary_json")
+        if summary is not None:  # a scheduler must not read last week's summary as this run's
+            with contextlib.suppress(BatchSchedulerError, OSError):
+                check_outputs([Output("--summary-json", summary, JSON_SUFFIXES)])
+                write_bytes_atomic(summary, (dumps(document) + "\n").encode("utf-8"))
 
 
 def _settings(opts: Mapping[str, Any], *, need_api: bool) -> Settings:
+    """Settings and logging for a command that has no _Session (template)."""
+    settings = _guard(lambda: _load_settings(opts, need_api=need_api))
+    secrets = [s.reveal() for s in (settings.api.token, settings.api.client_secret) if s] if (
+        settings.api
+    ) else []  # fmt: skip
+    setup_logging(
+        verbose=bool(opts.get("verbose")),
+        quiet=bool(opts.get("quiet")),
+        fmt=opts.get("log_format") or "text",
+        secrets=secrets,
+    )
+    return settings
+
+
+def _load_settings(opts: Mapping[str, Any], *, need_api: bool) -> Settings:
     overrides = {
         "api": {"base_url": opts.get("base_url"), "timeout": opts.get("timeout")},
         "send": {
@@ -302,26 +368,12 @@ def _settings(opts: Mapping[str, Any], *, need_api: bool) -> Settings:
             config_path=opts.get("config_path"), env=os.environ, overrides=overrides, need_api=need
         )
 
-    settings = _guard(lambda: load(need_api))
+    settings = load(need_api)
     if not need_api:
         # a dry run still plans against the ledger when it knows which API it is about
         with contextlib.suppress(ConfigError):
             settings = load(True)
-    secrets = [s.reveal() for s in (settings.api.token, settings.api.client_secret) if s] if (
-        settings.api
-    ) else []  # fmt: skip
-    setup_logging(
-        verbose=bool(opts.get("verbose")),
-        quiet=bool(opts.get("quiet")),
-        fmt=opts.get("log_format") or "text",
-        secrets=secrets,
-    )
     return settings
-
-
-def _run(request: RunRequest, settings: Settings, **kwargs: Any) -> RunReport:
-    now = _now()
-    return _guard(lambda: run(request, settings, now=now, **kwargs))
 
 
 def _now() -> datetime:
@@ -364,51 +416,6 @@ def _options_text(opts: Mapping[str, Any]) -> str:
         flag = "--" + key.replace("_path", "").replace("_", "-")
         shown.append(flag if value is True else f"{flag} {value}")
     return " ".join(shown)
-
-
-def _print_report(report: RunReport) -> None:
-    click.echo(f"{report.command}: {report.rows} rows")
-    for outcome, count in sorted(report.outcomes.items(), key=lambda kv: -kv[1]):
-        click.echo(f"  {outcome:<18} {count:>7}")
-    codes = report.issue_codes
-    if codes:
-        click.echo("Issues by code:")
-        for code, count in sorted(codes.items(), key=lambda kv: (-kv[1], kv[0])):
-            click.echo(f"  {code:<24} {count:>7}")
-        click.echo(f"First {min(FIRST_ISSUES, len(report.issues))} issues:")
-        for issue in report.issues[:FIRST_ISSUES]:
-            click.echo(f"  [{issue.severity}] {issue}")
-    summary = report.summary
-    if "requests_sent" in summary:
-        retried = sum(1 for line in report.lines if line.attempts > 1)
-        click.echo(
-            f"Sent {summary['requests_sent']} requests in {summary['duration_seconds']} s "
-            f"({summary['achieved_rate_per_second']}/s); {retried} rows needed retries."
-        )
-    if report.out_path:
-        click.echo(f"Wrote {report.out_path}")
-
-
-def _report_json(report: RunReport) -> dict[str, Any]:
-    return {
-        "command": report.command,
-        "rows": report.rows,
-        "outcomes": report.outcomes,
-        "issue_codes": report.issue_codes,
-        "issues": [
-            {
-                "row": i.row,
-                "column": i.column,
-                "header": i.header,
-                "code": i.code,
-                "severity": str(i.severity),
-                "message": i.message,
-            }
-            for i in report.issues
-        ],
-        "summary": report.summary,
-        "exit_code": report.exit_code,
-    }
 
 
 def main() -> None:

@@ -283,6 +283,25 @@ def phone_mangled(shape: str, likely: str | None) -> dict[str, str]:
     }
 
 
+# Codes of what a run finds on the account, not in a cell's value (book; see matching.py).
+_RUN: tuple[Code, ...] = (
+    Code(
+        "reference-cancelled",
+        _E,
+        "The reference “{value}” is already used by a cancelled appointment (on {when}, id "
+        "{id}), so this row was not booked. Give this row a new reference (e.g. “{value}-2”) "
+        "and run again.",
+    ),
+    Code(
+        "reference-in-use",
+        _E,
+        "The reference “{value}” is already used by another appointment (id {id}: "
+        "{differences}), so this row was not booked. Give this row a new reference and run "
+        "again; or, if that appointment is the one to move, change it on the platform.",
+    ),
+)
+
+
 class _Blank(dict[str, Any]):
     """Template values where an optional placeholder left out reads as nothing."""
 
@@ -305,9 +324,10 @@ READER_CODES: frozenset[str] = frozenset(  # made by reader.py
         "quote-not-closed",
     }
 )
-CODES: dict[str, Code] = {c.code: c for c in (*_ALL, *_ALLOCATION)}
+CODES: dict[str, Code] = {c.code: c for c in (*_ALL, *_ALLOCATION, *_RUN)}
 ALL_CODES: frozenset[str] = frozenset(CODES)
 ALLOCATION_CODES: frozenset[str] = frozenset(c.code for c in _ALLOCATION)
+RUN_CODES: frozenset[str] = frozenset(c.code for c in _RUN)  # made while sending
 
 
 _QUOTED = 100  # characters of a value a message quotes

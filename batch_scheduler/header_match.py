@@ -15,6 +15,7 @@ from collections.abc import Collection, Sequence
 from batch_scheduler.errors import InputError
 from batch_scheduler.fields import Field, alias_index, fields_for, fold_header
 from batch_scheduler.models import Issue, Severity
+from batch_scheduler.results_columns import results_start
 
 # The columns a kind cannot do without: each requirement is met by any one of its
 # alternatives, an alternative by all of its fields.
@@ -68,7 +69,7 @@ def match_fields(
     (why the file may read that way)."""
     index = alias_index(fields)
     folded = [fold_header(h) for h in headers]
-    results_from = _results_columns(folded) if kind == "cancel" else None
+    results_from = results_start(headers) if kind == "cancel" else None
     order = list(range(len(headers)))
     if results_from is not None:  # our own results workbook: its own columns win
         order = order[results_from:] + order[:results_from]
@@ -98,13 +99,6 @@ def _unmet(kind: str, found: Collection[str]) -> list[tuple[tuple[str, ...], ...
         for requirement in _REQUIRED.get(kind, ())
         if not any(all(name in found for name in option) for option in requirement)
     ]
-
-
-def _results_columns(folded: Sequence[str]) -> int | None:
-    """Where our own columns start (at `outcome`) if this is a results sheet of `book`."""
-    if folded and folded[0] == "sourcerow" and "outcome" in folded:
-        return folded.index("outcome")
-    return None
 
 
 def _unknown_column(letter: str, header: str, nearest: str | None) -> Issue:

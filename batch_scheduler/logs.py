@@ -71,19 +71,39 @@ class MaskingFormatter(logging.Formatter):
         return mask_secrets(self._inner.format(record))
 
 
+class PlainFormatter(logging.Formatter):
+    """For people: the sentence alone, "Warning: " or "Error: " in front when it is one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        label = {logging.WARNING: "Warning: ", logging.ERROR: "Error: "}.get(record.levelno, "")
+        return label + record.getMessage()
+
+
+LOG_LINE = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
 def setup_logging(
     *, verbose: bool = False, quiet: bool = False, fmt: str = "text", secrets: Iterable[str] = ()
 ) -> None:
-    """Configure the package's logger once per process (the CLI calls this)."""
+    """Configure the package's logger once per process (the CLI calls this).
+
+    Default: for people, warnings and errors as plain sentences. --quiet: errors only.
+    --verbose (debug detail) and --log-format json (info and up, debug with --verbose) are
+    for logs: timestamps, levels, logger names. On stderr always: stdout is the report's.
+    """
     for secret in secrets:
         add_secret(secret)
-    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    for_logs = verbose or fmt == "json"
+    if quiet:
+        level = logging.ERROR
+    else:
+        level = logging.DEBUG if verbose else logging.INFO if for_logs else logging.WARNING
     handler = logging.StreamHandler(sys.stderr)
-    inner = (
-        JsonFormatter()
-        if fmt == "json"
-        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    )
+    inner: logging.Formatter = PlainFormatter()
+    if fmt == "json":
+        inner = JsonFormatter()
+    elif verbose:
+        inner = logging.Formatter(LOG_LINE)
     handler.setFormatter(MaskingFormatter(inner))
     logger = logging.getLogger(ROOT)
     for old in list(logger.handlers):

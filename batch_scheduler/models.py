@@ -121,6 +121,7 @@ class Appointment:
     duration_in_minutes: int | None
     status: str | None
     url: str | None  # the claimant's link
+    claimant_name: str | None = None  # to tell our booking from another one with its reference
     created_at: datetime | None = None
     cancelled_at: datetime | None = None
     cancellation_reason: str | None = None
@@ -181,6 +182,8 @@ class Outcome(StrEnum):
     ALREADY_EXISTS = "already_exists"
     CANCELLED = "cancelled"
     ALREADY_CANCELLED = "already_cancelled"
+    NOTHING_TO_CANCEL = "nothing_to_cancel"  # cancel: the row's booking never happened
+    CONFLICT = "conflict"  # book: the reference is taken by another (or cancelled) appointment
     INVALID = "invalid"
     REJECTED = "rejected"
     FAILED = "failed"
@@ -200,6 +203,7 @@ _GOOD = frozenset(
         Outcome.ALREADY_EXISTS,
         Outcome.CANCELLED,
         Outcome.ALREADY_CANCELLED,
+        Outcome.NOTHING_TO_CANCEL,
         Outcome.WOULD_CREATE,
         Outcome.WOULD_CANCEL,
         Outcome.VALID,

@@ -14,19 +14,20 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
-from batch_scheduler import __version__
 from batch_scheduler.client import ApiClient
 from batch_scheduler.config import Settings
 from batch_scheduler.errors import ApiUnreachable, AuthError, InputError, StrictModeError
 from batch_scheduler.gcpause import heap_frozen
 from batch_scheduler.ledger import Ledger
 from batch_scheduler.models import (
+    ApiResult,
     AppointmentRequest,
     CancelRequest,
     Issue,
@@ -35,11 +36,27 @@ from batch_scheduler.models import (
     ResultKind,
     ResultLine,
     RowResult,
-    Severity,
+)
+from batch_scheduler.outputs import (
+    JSON_SUFFIXES,
+    RESULTS_SUFFIXES,
+    Output,
+    Saved,
+    check_outputs,
+    save,
 )
 from batch_scheduler.reader import read_table
+from batch_scheduler.report import result_lines, run_summary, sending_issues
+from batch_scheduler.results_columns import NEVER_BOOKED, previous_outcomes
 from batch_scheduler.schema import BookValidation, CancelValidation, validate_book, validate_cancel
-from batch_scheduler.sender import SendStats, plan_cancels, plan_creates, send_cancels, send_creates
+from batch_scheduler.sender import (
+    SendStats,
+    nothing_to_cancel,
+    plan_cancels,
+    plan_creates,
+    send_cancels,
+    send_creates,
+)
 from batch_scheduler.workbook import summary_counts, write_results, write_summary_json
 
 log = logging.getLogger(__name__)
@@ -95,21 +112,31 @@ class RunReport:
     rows: int
     outcomes: Mapping[str, int]
     issues: tuple[Issue, ...]
-    out_path: Path | None
+    out_path: Path | None  # where the results (or report) went: as asked, or the fallback
     summary: Mapping[str, object]
     interrupted: bool = False
     unreachable: bool = False  # the API stopped answering mid-run; partial results written
     lines: tuple[ResultLine, ...] = field(default=(), repr=False)
     source_rows: tuple[int, ...] = field(default=(), repr=False)  # lines[j] is this Excel row
+    saved: tuple[Saved, ...] = ()  # every file written, and where it went
+    refused: str | None = None  # why nothing was sent although some rows are valid (--strict)
 
     @property
     def exit_code(self) -> int:
+        if self.refused:
+            return StrictModeError.exit_code
         if self.unreachable:
             return ApiUnreachable.exit_code
         if self.interrupted:
             return 130
         good = sum(n for name, n in self.outcomes.items() if Outcome(name).is_success)
-        return 0 if good == self.rows else 1
+        # results that had to go to the fallback file are not where a scheduler looks
+        return 0 if good == self.rows and not self.unsaved else 1
+
+    @property
+    def unsaved(self) -> tuple[Saved, ...]:
+        """Outputs that could not be written where asked (they are in a fallback file)."""
+        return tuple(saved for saved in self.saved if saved.problem)
 
     @property
     def issue_codes(self) -> dict[str, int]:
@@ -132,6 +159,7 @@ def run(
     page's progress) can read requests sent and 429s met as they happen."""
     if request.command not in COMMANDS:
         raise ValueError(f"unknown command {request.command!r}")
+    check_outputs(request_outputs(request), inputs=[request.input_path])
     now = now or datetime.now(UTC)
     started, clock0 = datetime.now(UTC), time.monotonic()
     table = read_table(
@@ -143,36 +171,60 @@ def run(
             "under the header (or pick the right file) and try again."
         )
     validation = _validate(table, settings, now=now, reason=request.reason)
-    log.info(
-        "validated %d rows: %d valid, %d issues",
-        len(table),
-        len(validation.requests),
-        len(validation.issues),
-    )
+    unbooked = _unbooked(request, table)
+    # invalid rows of a results workbook that were never booked: nothing to cancel, no issue
+    settled = {pos: nothing_to_cancel(unbooked[pos])
+               for pos in validation.invalid_positions() if pos in unbooked}  # fmt: skip
+    quiet_rows = {table.source_rows[pos] for pos in settled}
+    issues = [i for i in validation.issues if i.row is None or i.row not in quiet_rows]
+    invalid = [pos for pos in validation.invalid_positions() if pos not in settled]
+    log.debug("validated %d rows: %d valid, %d issues", len(table), len(validation.requests),
+              len(issues))  # fmt: skip
 
     stats = stats if stats is not None else SendStats()
     stopped = _Stopped()
-    results: dict[int, RowResult] = {}
+    results: dict[int, RowResult] = dict(settled)
+    refused = None
     if request.command == "validate":
-        results = {pos: RowResult(Outcome.VALID) for pos in validation.requests}
-    elif request.strict and validation.invalid_positions():
-        _write_outputs(
-            request, table, validation, results, settings, stats, started, clock0, stopped
+        results |= {pos: RowResult(Outcome.VALID) for pos in validation.requests}
+    elif request.strict and invalid:
+        refused = (
+            f"{len(invalid)} of {len(table)} rows are invalid and --strict was given: nothing "
+            "was sent."
         )
-        raise StrictModeError(
-            f"{len(validation.invalid_positions())} of {len(table)} rows are invalid and "
-            "--strict was given: nothing was sent. Fix the rows listed and run again."
-        )
+        held = RowResult(Outcome.NOT_ATTEMPTED, error="Not sent: --strict was given and some "
+                         "rows are invalid.")  # fmt: skip
+        results |= {pos: held for pos in validation.requests}
     elif request.dry_run:
-        results = _dry_run(request.command, validation, settings)
+        results |= _dry_run(request.command, validation, settings, unbooked)
     else:
-        results = _send(
+        results |= _send(
             request.command, validation, settings, progress or _NoProgress(), stats, stopped,
-            transport=transport, handle_signals=handle_signals,
+            unbooked, transport=transport, handle_signals=handle_signals,
         )  # fmt: skip
-    return _write_outputs(
-        request, table, validation, results, settings, stats, started, clock0, stopped
+    report = _write_outputs(
+        request, table, validation, issues, results, settings, stats, started, clock0, stopped
     )
+    return replace(report, refused=refused)
+
+
+def request_outputs(request: RunRequest) -> list[Output]:
+    """The files a run will write, for checking before anything is sent."""
+    outputs = []
+    if request.out_path is not None:
+        option = "--report" if request.command == "validate" else "--out"
+        outputs.append(Output(option, request.out_path, RESULTS_SUFFIXES))
+    if request.summary_json is not None:
+        outputs.append(Output("--summary-json", request.summary_json, JSON_SUFFIXES))
+    return outputs
+
+
+def _unbooked(request: RunRequest, table: RawTable) -> dict[int, Outcome]:
+    """Cancel from a results workbook: the rows whose booking never happened."""
+    if request.sheet_kind != "cancel":
+        return {}
+    previous = previous_outcomes(table)
+    return {pos: outcome for pos, outcome in previous.items() if outcome in NEVER_BOOKED}
 
 
 # ---------------------------------------------------------------- validate
@@ -190,27 +242,37 @@ def _validate(
 
 
 def _dry_run(
-    command: str, validation: BookValidation | CancelValidation, settings: Settings
+    command: str,
+    validation: BookValidation | CancelValidation,
+    settings: Settings,
+    unbooked: Mapping[int, Outcome],
 ) -> dict[int, RowResult]:
     """Plan against the ledger (read-only) when we know the base URL; send nothing."""
     items = sorted(validation.requests.items())
     if settings.api is None:
-        would = Outcome.WOULD_CANCEL if command == "cancel" else Outcome.WOULD_CREATE
-        return {pos: RowResult(would) for pos, _ in items}
+        if command == "cancel":
+            nothing = {pos: nothing_to_cancel(unbooked[pos]) for pos, _ in items if pos in unbooked}
+            return {pos: nothing.get(pos, RowResult(Outcome.WOULD_CANCEL)) for pos, _ in items}
+        return {pos: RowResult(Outcome.WOULD_CREATE) for pos, _ in items}
     with Ledger.open_readonly(settings.state_dir, base_url=settings.api.base_url) as ledger:
         if command == "cancel":
-            cancel_plan = plan_cancels(_typed_cancels(items), ledger)
+            cancel_plan = plan_cancels(_typed_cancels(items), ledger, unbooked)
             results = dict(cancel_plan.done)
             pending = [p for p, _, _ in cancel_plan.to_send] + [
                 p for p, _ in cancel_plan.to_resolve
             ]
             results |= {pos: RowResult(Outcome.WOULD_CANCEL) for pos in pending}
             return results
-        create_plan = plan_creates(_typed_creates(items), ledger)
+        create_plan = plan_creates(_typed_creates(items), ledger, zone=_zone(settings))
         results = dict(create_plan.done)
         for pos, _ in (*create_plan.to_send, *create_plan.to_reconcile):
             results[pos] = RowResult(Outcome.WOULD_CREATE)
         return results
+
+
+def _zone(settings: Settings) -> ZoneInfo:
+    """The sheet's time zone: conflicts name times as the sheet writes them."""
+    return ZoneInfo(settings.intake.timezone)
 
 
 def _typed_creates(items: Sequence[tuple[int, Any]]) -> list[tuple[int, AppointmentRequest]]:
@@ -245,6 +307,7 @@ def _send(
     progress: Progress,
     stats: SendStats,
     stopped: _Stopped,
+    unbooked: Mapping[int, Outcome],
     *,
     transport: Any,
     handle_signals: bool,
@@ -267,6 +330,7 @@ def _send(
                 stats,
                 stopped,
                 run_id,
+                unbooked,
                 transport=transport,
                 handle_signals=handle_signals,
             )
@@ -282,6 +346,7 @@ async def _send_async(
     stats: SendStats,
     stopped: _Stopped,
     run_id: str,
+    unbooked: Mapping[int, Outcome],
     *,
     transport: Any,
     handle_signals: bool,
@@ -307,9 +372,10 @@ async def _send_async(
                 "stats": stats,
             }
             if command == "cancel":
-                results = await send_cancels(_typed_cancels(items), **common)
+                results = await send_cancels(_typed_cancels(items), unbooked=unbooked, **common)
             else:
-                results = await send_creates(_typed_creates(items), **common)
+                zone = _zone(settings)
+                results = await send_creates(_typed_creates(items), zone=zone, **common)
             watchdog.cancel()
             progress.finish()
     finally:
@@ -329,10 +395,7 @@ async def _check_access(client: ApiClient, settings: Settings) -> None:
     for wait in [*waits, None]:
         access = await client.check_access()
         if access.kind is ResultKind.FATAL:
-            raise AuthError(
-                f"The API at {host} refused our credentials ({access.status_code}): "
-                f"{access.message or 'no message'}. Check the token or client id and secret."
-            )
+            raise AuthError(_refused_words(host, access))
         if access.status_code is not None or access.kind is ResultKind.SUCCESS:
             return  # it answers; any other trouble is the sender's to ride out
         if wait is None:
@@ -343,6 +406,21 @@ async def _check_access(client: ApiClient, settings: Settings) -> None:
             )
         log.warning("the API cannot be reached yet (%s); trying again", access.message)
         await asyncio.sleep(wait)
+
+
+def _refused_words(host: str, access: ApiResult[Any]) -> str:
+    """Why the first call was refused, and what to check: once, in plain words."""
+    if access.status_code == 403:
+        return (
+            f"The API at {host} accepted our credentials but does not allow them to read "
+            "appointments (HTTP 403). Ask your SQOD administrator to give this client access "
+            "to appointments. Nothing was sent."
+        )
+    return (
+        f"The API at {host} refused our credentials (HTTP {access.status_code or 401}). Check "
+        "BATCH_SCHEDULER_TOKEN, or BATCH_SCHEDULER_CLIENT_ID and BATCH_SCHEDULER_CLIENT_SECRET, "
+        "and that they are for this base URL. Nothing was sent."
+    )
 
 
 async def _watch_contact(
@@ -367,6 +445,7 @@ def _write_outputs(
     request: RunRequest,
     table: RawTable,
     validation: BookValidation | CancelValidation,
+    issues: list[Issue],
     results: Mapping[int, RowResult],
     settings: Settings,
     stats: SendStats,
@@ -374,157 +453,45 @@ def _write_outputs(
     clock0: float,
     stopped: _Stopped,
 ) -> RunReport:
-    issues = list(validation.issues) + _api_field_issues(table, results)
-    lines = _lines(table, validation, results, issues)
+    """Write the results (or report) and the summary JSON; a file that cannot be written
+    where asked goes to the state directory's fallback folder instead (outputs.py)."""
+    # by row, so the ones the sending found stand beside the others of their row
+    issues = sorted([*issues, *sending_issues(table, results)], key=lambda i: i.row or 0)
+    lines = result_lines(table, validation, results, issues)
     outcomes = Counter(line.outcome.value for line in lines)
-    summary = _summary(request, table, settings, stats, started, clock0, stopped)
+    summary = run_summary(
+        command=request.command, table=table, settings=settings, stats=stats, started=started,
+        clock0=clock0, dry_run=request.dry_run, stopped_because=stopped.reason,
+        options_text=request.options_text,
+    )  # fmt: skip
+    saved: list[Saved] = []
     if request.out_path is not None:
-        write_results(
-            request.out_path,
-            table=table,
-            lines=lines,
-            issues=issues,
-            summary=summary,
+        saved.append(save(lambda path: write_results(
+            path, table=table, lines=lines, issues=issues, summary=summary,
             include_host_links=request.include_host_links,
-        )
+        ), request.out_path, settings.state_dir))  # fmt: skip
     if request.summary_json is not None:
-        write_summary_json(request.summary_json, summary, lines=lines, issues=issues)
+        saved.append(save(
+            lambda path: write_summary_json(path, summary, lines=lines, issues=issues),
+            request.summary_json, settings.state_dir,
+        ))  # fmt: skip
+    for problem in saved:
+        if problem.problem:  # the CLI says so to people; this is for the logs
+            log.info("could not write %s (%s); written to %s instead",
+                     problem.asked, problem.problem, problem.path)  # fmt: skip
     return RunReport(
         command=request.command,
         rows=len(table),
         outcomes=dict(outcomes),
         issues=tuple(issues),
-        out_path=request.out_path,
+        out_path=saved[0].path if request.out_path is not None else None,
         summary=summary,
         interrupted=stopped.interrupted,
         unreachable=stopped.unreachable,
         lines=lines,
         source_rows=table.source_rows,
+        saved=tuple(saved),
     )
-
-
-def _lines(
-    table: RawTable,
-    validation: BookValidation | CancelValidation,
-    results: Mapping[int, RowResult],
-    issues: Sequence[Issue],
-) -> tuple[ResultLine, ...]:
-    """One ResultLine per input row, in input order."""
-    invalid = validation.invalid_positions()
-    errors_by_row: dict[int, list[Issue]] = {}
-    for issue in issues:
-        if issue.row is not None and issue.severity is Severity.ERROR:
-            errors_by_row.setdefault(issue.row, []).append(issue)
-    lines = []
-    for pos in range(len(table)):
-        reference = _reference(pos, validation)
-        if pos in invalid:
-            errors = errors_by_row.get(table.source_rows[pos], [])
-            text = " ".join(str(i) for i in errors) or None
-            lines.append(ResultLine(Outcome.INVALID, reference=reference, error=text))
-        else:
-            lines.append(_sent_line(results.get(pos), validation.requests.get(pos), reference))
-    return tuple(lines)
-
-
-def _sent_line(result: RowResult | None, request: object, reference: str | None) -> ResultLine:
-    if result is None:
-        return ResultLine(Outcome.NOT_ATTEMPTED, reference=reference)
-    appointment = result.appointment
-    when = appointment.appointment_at if appointment else None
-    if when is None and isinstance(request, AppointmentRequest):
-        when = request.appointment_at
-    return ResultLine(
-        outcome=result.outcome,
-        reference=(appointment.reference if appointment and appointment.reference else reference),
-        appointment_id=appointment.id if appointment else _cancel_id(request),
-        status=appointment.status if appointment else None,
-        meeting_url=appointment.url if appointment else None,
-        host_url=appointment.host_url if appointment else None,
-        appointment_at_utc=when,
-        error=result.error,
-        attempts=result.attempts,
-    )
-
-
-def _reference(pos: int, validation: BookValidation | CancelValidation) -> str | None:
-    if isinstance(validation, BookValidation):
-        return validation.references[pos]
-    request = validation.requests.get(pos)
-    return request.reference if request else None
-
-
-def _cancel_id(request: object) -> str | None:
-    return request.appointment_id if isinstance(request, CancelRequest) else None
-
-
-def _api_field_issues(table: RawTable, results: Mapping[int, RowResult]) -> list[Issue]:
-    """Map the API's 422 field errors back to the sheet's cells, so they are highlighted."""
-    issues: list[Issue] = []
-    for pos, result in sorted(results.items()):
-        for api_field, messages in result.field_errors.items():
-            key = _column_for_api_field(table, api_field)
-            letter = table.letter_of(key) if key else None
-            header = table.headers[table.keys.index(key)] if key else api_field
-            value = table.frame.iloc[pos][key] if key else None
-            issues.append(
-                Issue(
-                    code="api-rejected",
-                    severity=Severity.ERROR,
-                    message="The API refused this value: " + " ".join(messages),
-                    row=table.source_rows[pos],
-                    column=letter,
-                    header=header,
-                    value=None if value is None else str(value),
-                    field=api_field,
-                )
-            )
-    return issues
-
-
-def _column_for_api_field(table: RawTable, api_field: str) -> str | None:
-    name = api_field.replace(".", "_").replace("[", "_").replace("]", "")
-    candidates = {
-        "department_id": ("department",),
-        "appointment_at": ("appointment_at", "appointment_date"),
-    }.get(name, (name,))
-    for candidate in candidates:
-        if candidate in table.fields:
-            return table.fields[candidate]
-    return None
-
-
-def _summary(
-    request: RunRequest,
-    table: RawTable,
-    settings: Settings,
-    stats: SendStats,
-    started: datetime,
-    clock0: float,
-    stopped: _Stopped,
-) -> dict[str, object]:
-    finished = datetime.now(UTC)
-    duration = time.monotonic() - clock0
-    summary: dict[str, object] = {
-        "command": request.command,
-        "tool_version": __version__,
-        "input_file": table.source.name,
-        "input_sha256": table.source.sha256,
-        "sheet": table.source.sheet or "",
-        "rows_read": len(table),
-        "started_at": started.isoformat(timespec="seconds"),
-        "finished_at": finished.isoformat(timespec="seconds"),
-        "duration_seconds": round(duration, 3),
-        "dry_run": request.dry_run,
-        "interrupted": stopped.reason is not None,
-        "stopped_because": stopped.reason or "",
-        "options": request.options_text,
-    }
-    if settings.api is not None and request.command != "validate":
-        summary["base_url_host"] = urlsplit(settings.api.base_url).netloc
-        summary["requests_sent"] = stats.requests
-        summary["achieved_rate_per_second"] = round(stats.achieved_rate(), 2)
-    return summary
 
 
 __all__ = ["COMMANDS", "Progress", "RunReport", "RunRequest", "run", "summary_counts"]

@@ -198,6 +198,8 @@ def parse_appointment(data: Mapping[str, Any]) -> Appointment:
         raise ResourceError("the appointment has no id")
     department = data.get("department")
     department = department if isinstance(department, Mapping) else {}
+    claimant = data.get("claimant")
+    claimant = claimant if isinstance(claimant, Mapping) else {}
     return Appointment(
         id=appointment_id,
         reference=_text(data.get("reference")),
@@ -205,6 +207,7 @@ def parse_appointment(data: Mapping[str, Any]) -> Appointment:
         duration_in_minutes=_integer(data.get("duration_in_minutes")),
         status=_text(data.get("status")),
         url=_text(data.get("url")),
+        claimant_name=_text(claimant.get("name")),
         created_at=parse_datetime(data.get("created_at")),
         cancelled_at=parse_datetime(data.get("cancelled_at")),
         cancellation_reason=_text(data.get("cancellation_reason")),

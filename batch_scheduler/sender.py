@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import heapq
 import itertools
 import logging
@@ -33,6 +34,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
 from http import HTTPStatus
 from typing import Any, TypeVar
 
@@ -41,6 +43,7 @@ from batch_scheduler.config import SendSettings
 from batch_scheduler.errors import AuthError
 from batch_scheduler.ledger import CANCEL, CREATE, EntryState, Ledger, LedgerEntry, LedgerUpdate
 from batch_scheduler.ledger_writes import GroupCommit
+from batch_scheduler.matching import CANCELLED_STATUS, Match, best_match, compare, conflict_message
 from batch_scheduler.models import (
     ApiResult,
     Appointment,
@@ -58,6 +61,7 @@ __all__ = [
     "CreatePlan",
     "ProgressCallback",
     "SendStats",
+    "nothing_to_cancel",
     "plan_cancels",
     "plan_creates",
     "send_cancels",
@@ -70,7 +74,6 @@ logger = logging.getLogger(__name__)
 ProgressCallback = Callable[[int, RowResult], None]
 
 SETTLE = 0.2  # seconds an unknown create waits before a sweep looks for it (late stores)
-CANCELLED_STATUS = "cancelled"
 NOT_SENT = "Not sent: the run was interrupted."
 NOT_RESENT = "Not sent again: the run was interrupted before the retry (nothing was applied)."
 IN_FLIGHT = (
@@ -125,26 +128,73 @@ class CancelPlan:
     done: Mapping[int, RowResult]
 
 
-def plan_creates(items: Sequence[tuple[int, AppointmentRequest]], ledger: Ledger) -> CreatePlan:
-    """Split creates by what the ledger knows: send, check with the server first, or done."""
+def plan_creates(
+    items: Sequence[tuple[int, AppointmentRequest]], ledger: Ledger, *, zone: tzinfo = UTC
+) -> CreatePlan:
+    """Split creates by what the ledger knows: send, check with the server first, or done.
+
+    A reference booked by an earlier run is done: already_exists when that booking is what
+    the row asks for and we did not cancel it since; a conflict otherwise (matching.py).
+    `zone` is the sheet's time zone, for the times in a conflict's message.
+    """
     entries = ledger.get_many(CREATE, [request.reference for _, request in items])
+    booked = [entry.appointment_id for entry in entries.values() if entry.appointment_id]
+    cancels = ledger.get_many(CANCEL, booked)
     to_send, to_reconcile, done = [], [], {}
     for position, request in items:
         entry = entries.get(request.reference)
         if entry is None or entry.state in (EntryState.REJECTED, EntryState.NOT_APPLIED):
             to_send.append((position, request))
         elif entry.state is EntryState.DONE:
-            done[position] = RowResult(Outcome.ALREADY_EXISTS, appointment=stored(entry))
+            done[position] = _booked_before(request, entry, cancels, zone)
         else:
             to_reconcile.append((position, request))
     return CreatePlan(tuple(to_send), tuple(to_reconcile), done)
 
 
-def plan_cancels(items: Sequence[tuple[int, CancelRequest]], ledger: Ledger) -> CancelPlan:
-    """Find each cancel's appointment id (given, or from the ledger's create) and skip done ones."""
+def _booked_before(
+    request: AppointmentRequest,
+    entry: LedgerEntry,
+    cancels: Mapping[str, LedgerEntry],
+    zone: tzinfo,
+) -> RowResult:
+    """A reference the ledger holds as booked: this row's booking, or a conflict."""
+    appointment = stored(entry)
+    if appointment is None:
+        return RowResult(Outcome.ALREADY_EXISTS)
+    cancel = cancels.get(appointment.id)
+    if cancel is not None and cancel.state is EntryState.DONE:
+        appointment = dataclasses.replace(appointment, status=CANCELLED_STATUS)
+    return _found_result(compare(request, appointment, zone), zone)
+
+
+def _found_result(match: Match, zone: tzinfo, attempts: int = 0) -> RowResult:
+    """already_exists for the row's own booking; a conflict, with its message, otherwise."""
+    if match.is_booking:
+        return RowResult(Outcome.ALREADY_EXISTS, match.appointment, attempts=attempts)
+    text = conflict_message(match, zone)
+    return RowResult(Outcome.CONFLICT, match.appointment, text, attempts=attempts)
+
+
+def plan_cancels(
+    items: Sequence[tuple[int, CancelRequest]],
+    ledger: Ledger,
+    unbooked: Mapping[int, Outcome] | None = None,
+) -> CancelPlan:
+    """Find each cancel's appointment id (given, or from the ledger's create) and skip done ones.
+
+    `unbooked`: rows of a results workbook whose booking never happened (their outcome
+    there, e.g. rejected): nothing to cancel, unless the ledger holds the reference as booked
+    since (a re-run after a fix); never for a conflict (the reference is someone else's).
+    """
     with_id: list[tuple[int, str, CancelRequest]] = []
     to_resolve, done = [], {}
+    unbooked = unbooked or {}
     for position, request in items:
+        previous = unbooked.get(position)
+        if previous is not None and not _booked_since(request, previous, ledger):
+            done[position] = nothing_to_cancel(previous)
+            continue
         appointment_id = _known_id(request, ledger)
         if appointment_id:
             with_id.append((position, appointment_id, request))
@@ -163,6 +213,23 @@ def plan_cancels(items: Sequence[tuple[int, CancelRequest]], ledger: Ledger) -> 
         else:
             to_send.append((position, appointment_id, request))
     return CancelPlan(tuple(to_send), tuple(to_resolve), done)
+
+
+def _booked_since(request: CancelRequest, previous: Outcome, ledger: Ledger) -> bool:
+    if previous is Outcome.CONFLICT:
+        return False
+    if request.appointment_id and request.appointment_id.strip():
+        return True  # someone wrote the id in: cancel it
+    reference = (request.reference or "").strip()
+    return bool(reference) and ledger.find_created(reference) is not None
+
+
+def nothing_to_cancel(previous: Outcome) -> RowResult:
+    """A row whose booking never happened (`previous`: its outcome in the results given)."""
+    text = f"Nothing to cancel: this row was not booked ({previous} in the results given)."
+    if previous in (Outcome.FAILED, Outcome.NOT_ATTEMPTED):
+        text += " If it may have been booked since, run book on its sheet again first."
+    return RowResult(Outcome.NOTHING_TO_CANCEL, error=text)
 
 
 def _known_id(request: CancelRequest, ledger: Ledger) -> str | None:
@@ -207,12 +274,16 @@ async def send_creates(
     stop: asyncio.Event | None = None,
     rng: random.Random | None = None,
     stats: SendStats | None = None,
+    zone: tzinfo = UTC,
 ) -> dict[int, RowResult]:
     """Create every appointment exactly once; one RowResult per item, by position.
 
-    Raises AuthError (after stopping cleanly) when the API refuses the credentials.
+    A reference already on the account that is not this row's booking (cancelled, or for
+    another slot or claimant) is a CONFLICT, never sent (matching.py); `zone` is the sheet's
+    time zone, for its message. Raises AuthError (after stopping cleanly) when the API
+    refuses the credentials.
     """
-    run = _CreateRun(client, ledger, settings, run_id, on_result, stop, rng, stats)
+    run = _CreateRun(client, ledger, settings, run_id, on_result, stop, rng, stats, zone=zone)
     return await run.execute(items)
 
 
@@ -227,10 +298,14 @@ async def send_cancels(
     stop: asyncio.Event | None = None,
     rng: random.Random | None = None,
     stats: SendStats | None = None,
+    unbooked: Mapping[int, Outcome] | None = None,
 ) -> dict[int, RowResult]:
-    """Cancel every appointment named (by id or reference); one RowResult per item."""
+    """Cancel every appointment named (by id or reference); one RowResult per item.
+
+    `unbooked`: rows never booked, by their outcome in the results given (see plan_cancels).
+    """
     run = _CancelRun(client, ledger, settings, run_id, on_result, stop, rng, stats)
-    return await run.execute(items)
+    return await run.execute(items, unbooked)
 
 
 # ---------------------------------------------------------------- rows and the work queue
@@ -253,7 +328,7 @@ class _Row:
     waiting_check: bool = False  # waiting for a sweep (create) or a show (cancel)
     unknown_sent: bool = False  # a request of this run had an unknown outcome
     taken: bool = False  # the server said the reference is already taken
-    followers: list[int] = field(default_factory=list)  # later rows with the same key
+    followers: list[_Row] = field(default_factory=list)  # later rows with the same key
 
 
 class _WorkQueue:
@@ -360,6 +435,10 @@ class _Run:
     def key_of(self, request: Any) -> str | None:
         raise NotImplementedError
 
+    def as_follower(self, result: RowResult, row: _Row) -> RowResult:
+        """The result of `row`, which repeats the key of the row that got `result`."""
+        return _as_follower(result)
+
     # -------------------------------------------------------- the run
 
     def _begin(self, items: Sequence[tuple[int, Any]], done: Mapping[int, RowResult]) -> None:
@@ -461,9 +540,9 @@ class _Run:
         if leader is None:
             self._leaders[row.key] = row
             return True
-        leader.followers.append(row.position)
+        leader.followers.append(row)
         if leader.position in self.results:
-            self._emit(row.position, _as_follower(self.results[leader.position]))
+            self._emit(row.position, self.as_follower(self.results[leader.position], row))
         return False
 
     def _fresh(self, rows: Iterable[_Row]) -> Iterator[_Row]:
@@ -478,8 +557,8 @@ class _Run:
             return
         row.waiting_check = False
         self._emit(row.position, result)
-        for position in row.followers:
-            self._emit(position, _as_follower(result))
+        for follower in row.followers:
+            self._emit(follower.position, self.as_follower(result, follower))
 
     def _emit(self, position: int, result: RowResult) -> None:
         """Report one position's final result (once); the run ends with the last one."""
@@ -679,14 +758,15 @@ class _Run:
 class _CreateRun(_Run):
     operation = CREATE
 
-    def __init__(self, *args: Any) -> None:
+    def __init__(self, *args: Any, zone: tzinfo = UTC) -> None:
         super().__init__(*args)
+        self._zone = zone
         self._waiting: dict[str, tuple[float, _Row]] = {}  # reference -> (ready at, row)
         self._arrived = asyncio.Event()
         self._sweep_gap = 0.0  # the last sweep's duration: sweeps take at most half the time
 
     async def execute(self, items: Sequence[tuple[int, Any]]) -> dict[int, RowResult]:
-        plan = plan_creates(items, self.ledger)
+        plan = plan_creates(items, self.ledger, zone=self._zone)
         self._begin(items, plan.done)
         for position, request in plan.to_reconcile:
             row = _Row(position, request.reference, request, earlier_run=True)
@@ -701,6 +781,14 @@ class _CreateRun(_Run):
 
     def key_of(self, request: Any) -> str | None:
         return str(request.reference)
+
+    def as_follower(self, result: RowResult, row: _Row) -> RowResult:
+        """A row repeating a reference is the same booking only if it asks for the same."""
+        found = result.appointment
+        if result.outcome not in (Outcome.CREATED, Outcome.ALREADY_EXISTS) or found is None:
+            return _as_follower(result)
+        match = compare(row.request, found, self._zone)
+        return _as_follower(result) if match.is_booking else _found_result(match, self._zone)
 
     async def attempt(self, row: _Row) -> None:
         request: AppointmentRequest = row.request
@@ -776,18 +864,35 @@ class _CreateRun(_Run):
                 self._resolve_missing(row)
 
     def _resolve_found(self, found: dict[str, list[Appointment]], batch: dict[str, _Row]) -> None:
-        updates = [_update(CREATE, key, EntryState.DONE, items[0]) for key, items in found.items()]
+        """Rows whose reference is on the account: their booking (DONE), or a conflict.
+
+        A conflict stays UNKNOWN in the ledger: never sent blindly, checked again next run
+        (by then the sheet may have been fixed, or the appointment changed)."""
+        matches = {key: best_match(batch[key].request, items, self._zone)
+                   for key, items in found.items()}  # fmt: skip
+        updates = [
+            _update(CREATE, key, EntryState.DONE, match.appointment)
+            if match.is_booking
+            else _update(CREATE, key, EntryState.UNKNOWN, None, "conflict")
+            for key, match in matches.items()
+        ]
         if updates:
             self._writes.record(updates)
-        for key, items in found.items():
+        for key, match in matches.items():
             row = batch[key]
             self.stats.reconciled_found += 1
+            if not match.is_booking:
+                logger.info("reference %s is held by another appointment: conflict", key)
+                self._finish(row, _found_result(match, self._zone, row.attempts))
+                continue
             outcome = Outcome.CREATED if row.unknown_sent else Outcome.ALREADY_EXISTS
-            warning = _duplicates_warning(key, items) if len(items) > 1 else None
+            others = [item for item in found[key] if item is not match.appointment
+                      and item.status != CANCELLED_STATUS]  # fmt: skip
+            warning = _duplicates_warning(key, match.appointment, others) if others else None
             if warning:
                 outcome = Outcome.ALREADY_EXISTS
-                logger.warning("reference %s: %d appointments on the server", key, len(items))
-            self._finish(row, RowResult(outcome, items[0], warning, attempts=row.attempts))
+                logger.warning("reference %s: %d appointments on the server", key, len(others) + 1)
+            self._finish(row, RowResult(outcome, match.appointment, warning, attempts=row.attempts))
 
     def _resolve_missing(self, row: _Row) -> None:
         self.stats.reconciled_missing += 1
@@ -831,8 +936,10 @@ class _CancelRun(_Run):
         self._to_resolve: tuple[tuple[int, CancelRequest], ...] = ()
         self._unresolved: set[str] = set()  # ids an earlier run sent with no answer
 
-    async def execute(self, items: Sequence[tuple[int, Any]]) -> dict[int, RowResult]:
-        plan = plan_cancels(items, self.ledger)
+    async def execute(
+        self, items: Sequence[tuple[int, Any]], unbooked: Mapping[int, Outcome] | None = None
+    ) -> dict[int, RowResult]:
+        plan = plan_cancels(items, self.ledger, unbooked)
         self._begin(items, plan.done)
         self._unresolved = {entry.key for entry in self.ledger.unresolved(CANCEL)}
         fresh = (
@@ -1042,12 +1149,12 @@ def _taken_but_missing(row: _Row) -> RowResult:
     return RowResult(Outcome.FAILED, error=text, attempts=row.attempts)
 
 
-def _duplicates_warning(reference: str, items: list[Appointment]) -> str:
-    others = ", ".join(item.id for item in items[1:])
+def _duplicates_warning(reference: str, chosen: Appointment, others: list[Appointment]) -> str:
+    ids = ", ".join(item.id for item in others)
     return (
-        f"Warning: the server holds {len(items)} appointments with reference {reference}: this "
-        f"row is matched to {items[0].id}; the duplicate(s) {others} should be checked and "
-        "cancelled by hand."
+        f"Warning: the server holds {len(others) + 1} live appointments with reference "
+        f"{reference}: this row is matched to {chosen.id}; the duplicate(s) {ids} should be "
+        "checked and cancelled by hand."
     )
 
 

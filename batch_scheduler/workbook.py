@@ -20,6 +20,7 @@ from typing import Any
 
 from batch_scheduler.atomicfile import atomic_path, write_bytes_atomic
 from batch_scheduler.models import Issue, Outcome, RawTable, ResultLine, Severity
+from batch_scheduler.results_columns import HOST_COLUMN, RESULT_COLUMNS, echoed_headers
 from batch_scheduler.results_csv import write_csv
 from batch_scheduler.templates import write_template
 from batch_scheduler.xlsx_cells import (
@@ -32,22 +33,16 @@ from batch_scheduler.xlsx_cells import (
 )
 from batch_scheduler.xlsx_stream import StreamBook, StreamSheet
 
-RESULT_COLUMNS: tuple[str, ...] = (
-    "outcome",
-    "reference",
-    "appointment_id",
-    "status",
-    "meeting_url",
-    "appointment_at_utc",
-    "error",
-    "attempts",
-)
-HOST_COLUMN = "host_url"
 ISSUE_COLUMNS = ("source_row", "column", "header", "value", "code", "severity", "message")
 
 GREEN, AMBER, RED, GREY = "#C6EFCE", "#FFEB9C", "#FFC7CE", "#D9D9D9"
 PROBLEM_FILL = {Severity.ERROR: "#FFC7CE", Severity.WARNING: "#FFF2CC"}
-_OUTCOME_FILL = {Outcome.REJECTED: AMBER, Outcome.INVALID: AMBER, Outcome.FAILED: RED}
+_OUTCOME_FILL = {
+    Outcome.REJECTED: AMBER,
+    Outcome.INVALID: AMBER,
+    Outcome.CONFLICT: RED,
+    Outcome.FAILED: RED,
+}
 _CHUNK = 2_048  # input rows taken from the frame at a time (bounds memory)
 _WIDTH_SAMPLE = 200  # rows looked at to size columns
 # Past this many cells the sheet XML may pass 2 GiB, which needs Zip64 (Excel is strict
@@ -148,7 +143,7 @@ class _Results:
     ) -> None:
         self.table, self.lines = table, lines
         self.result_columns = RESULT_COLUMNS + ((HOST_COLUMN,) if include_host_links else ())
-        self.headers = ("source_row", *table.headers, *self.result_columns)
+        self.headers = ("source_row", *echoed_headers(table.headers), *self.result_columns)
         self.outcome_col = 1 + len(table.keys)
         self.link_cols = [self.outcome_col + self.result_columns.index("meeting_url")]
         if include_host_links:

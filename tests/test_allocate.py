@@ -119,7 +119,16 @@ def test_all_full_names_the_window_and_the_kind_of_slot() -> None:
 
 def test_no_slots_at_all() -> None:
     result = plan([claimant(0)], [])
-    assert reasons(result) == {0: Reason.NO_SLOT_IN_WINDOW}
+    assert reasons(result) == {0: Reason.NO_USABLE_SLOT}
+
+
+def test_slots_left_out_are_named_instead_of_blaming_the_department() -> None:
+    left_out = "all 3 slot rows on the Slots sheet are in the past"
+    alone = plan([claimant(0, department=1)], [], left_out=left_out)
+    others = plan([claimant(0, department=1)], [slot(0, department=2)], left_out=left_out)
+    assert reasons(alone) == {0: Reason.NO_USABLE_SLOT}
+    assert alone.unplaced[0].words.startswith(f"No slot can be used: {left_out}.")
+    assert others.unplaced[0].words == f"There is no usable slot for department 1: {left_out}."
 
 
 def test_interpreter_first_serves_scarce_needs_first_and_keeps_sheet_order() -> None:

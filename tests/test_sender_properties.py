@@ -81,7 +81,8 @@ faults = st.builds(
     revoke_tokens_at=st.integers(0, 120),
     duplicate_references=st.sampled_from(["allow", "reject"]),
 )
-# Each row: a new reference, a repeat of an earlier row's reference, or one the API rejects.
+# Each row: a new reference, an earlier row's reference reused for another slot and claimant
+# (a conflict, once the first is booked), or one the API rejects.
 sheets = st.lists(st.sampled_from(["new"] * 6 + ["repeat", "rejected"]), min_size=20, max_size=60)
 
 
@@ -161,6 +162,8 @@ def check_booked(
         first = request.reference not in leaders
         leaders.add(request.reference)
         expected = Outcome.CREATED if fresh and first else Outcome.ALREADY_EXISTS
+        if not first:  # the reference is taken by the first row's booking
+            expected = Outcome.CONFLICT
         assert result.outcome is expected, (position, result)
         assert result.appointment is not None and result.appointment.id == ids[request.reference]
     return ids
