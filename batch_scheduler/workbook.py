@@ -142,9 +142,10 @@ def _write_summary(
     widest = [max([0] + [display_width(row[i]) for row in rows]) for i in range(2)]
     widths = column_widths(widest, _SUMMARY_CAPS, SUMMARY_PAGE)
     sheet = book.add_sheet("Summary", widths=widths, page=SUMMARY_PAGE, wrap=True)
-    bold, when = book.style(bold=True), book.style(num=_SUMMARY_TIME)
+    bold = book.style(bold=True, left=True)
+    when, plain = book.style(num=_SUMMARY_TIME, left=True), book.style(left=True)
     for label, value, title in rows:
-        style = bold if title else when if isinstance(value, datetime) else None
+        style = bold if title else when if isinstance(value, datetime) else plain
         sheet.append((label, value), (bold, style))
 
 

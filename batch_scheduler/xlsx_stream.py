@@ -120,7 +120,8 @@ def excel_serial(value: datetime | date | time) -> float:
 
 @dataclass(frozen=True)
 class Style:
-    """One cell format: number format, fill (#RRGGBB), bold, link look, quote, wrapped text."""
+    """One cell format: number format, fill (#RRGGBB), bold, link look, quote, wrapped text,
+    and left-aligned (numbers and dates too)."""
 
     num: str | None = None
     fill: str | None = None
@@ -128,6 +129,7 @@ class Style:
     link: bool = False
     quote: bool = False
     wrap: bool = False
+    left: bool = False
 
 
 class StreamBook:
@@ -154,10 +156,11 @@ class StreamBook:
         bold: bool = False,
         link: bool = False,
         wrap: bool = False,
+        left: bool = False,
     ) -> int:
         """The id of a cell style, made once; pass it in `styles` to StreamSheet.append."""
         num = DATE_FORMATS.get(num or "", num)
-        return self._style_id(Style(num, fill, bold, link, wrap=wrap))
+        return self._style_id(Style(num, fill, bold, link, wrap=wrap, left=left))
 
     def link_style(self) -> int:
         """Blue underlined text, as Excel shows a hyperlink."""
@@ -636,10 +639,10 @@ def _xf(style: Style, num_ids: dict[str, int], fill_ids: dict[str, int]) -> str:
         + (' applyFill="1"' if fill else "")
         + (' quotePrefix="1"' if style.quote else "")
     )
-    wrap = ' wrapText="1"' if style.wrap else ""
+    align = (' horizontal="left"' if style.left else "") + (' wrapText="1"' if style.wrap else "")
     return (
         f'<xf numFmtId="{num}" fontId="{font}" fillId="{fill}" borderId="0" xfId="0"{applied}'
-        f' applyAlignment="1"><alignment vertical="top"{wrap}/></xf>'
+        f' applyAlignment="1"><alignment vertical="top"{align}/></xf>'
     )
 
 

@@ -511,6 +511,7 @@ def test_summary_times_are_date_cells_in_utc(tmp_path: Path) -> None:
     ws = sheet(path, "Summary")
     assert ws["B1"].value == datetime(2030, 7, 1, 9, 0) and ws["B1"].is_date
     assert ws["B1"].number_format == 'dd/mm/yyyy hh:mm:ss "UTC"'
+    assert ws["B1"].alignment.horizontal == "left"  # values line up, numbers and text alike
     assert (ws["B2"].value, ws["B3"].value) == ("not a time", summary["input_file"])
     assert ws.page_setup.orientation == "portrait" and ws.page_setup.fitToWidth == 1
 
