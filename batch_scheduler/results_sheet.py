@@ -164,8 +164,14 @@ class Results:
     def write(self, book: StreamBook) -> None:
         """The Results sheet: header on every page, filter, outcome colours, links, notes."""
         widths = self._widths()
+        last = self.sheet_rows[-1] + 1 if self.sheet_rows else 1
         sheet = book.add_sheet(
-            SHEET, widths=widths, freeze_header=True, page=RESULTS_PAGE, wrap=True
+            SHEET,
+            widths=widths,
+            freeze_header=True,
+            page=RESULTS_PAGE,
+            wrap=True,
+            extent=(last, self.width),
         )
         header_style = book.style(bold=True, fill=HEADER_FILL)
         headers = self._spread(list(self.headers))

@@ -208,15 +208,13 @@ class StreamBook:
         freeze_header: bool = False,
         page: Page | None = None,
         wrap: bool = False,
+        extent: tuple[int, int] | None = None,
     ) -> StreamSheet:
-        """Start a new sheet (ending the one before); `widths` are in characters; `page`:
-        how it prints (None: the spreadsheet's defaults); `wrap`: text longer than its
-        column (of those given a width) wraps and its row grows to fit, unless a row is
-        given its own height."""
+        """Start a new sheet (ending the one before); see SheetOptions."""
         if self._sheets:
             self._sheets[-1].close()
-        number = len(self._sheets) + 1
-        sheet = StreamSheet(self, number, name, widths, freeze_header, page, wrap)
+        options = SheetOptions(tuple(widths), freeze_header, page, wrap, extent)
+        sheet = StreamSheet(self, len(self._sheets) + 1, name, options)
         self._sheets.append(sheet)
         return sheet
 
@@ -383,19 +381,27 @@ class StreamBook:
             out.write(b"</xml>")
 
 
+@dataclass(frozen=True)
+class SheetOptions:
+    """How a sheet looks: `widths` of its first columns in characters; `freeze_header`
+    keeps row 1 in view; `page`: how it prints (None: the spreadsheet's defaults); `wrap`:
+    text longer than its column (of those given a width) wraps and its row grows to fit,
+    unless the row is given its own height; `extent`: (rows, columns) when known before
+    the rows are written, so readers that trust it (openpyxl read-only) see every row whole.
+    """
+
+    widths: tuple[float, ...] = ()
+    freeze_header: bool = False
+    page: Page | None = None
+    wrap: bool = False
+    extent: tuple[int, int] | None = None
+
+
 class StreamSheet:
     """One worksheet being written; made by StreamBook.add_sheet."""
 
-    def __init__(
-        self,
-        book: StreamBook,
-        number: int,
-        name: str,
-        widths: Sequence[float],
-        freeze_header: bool,
-        page: Page | None,
-        wrap: bool,
-    ) -> None:
+    def __init__(self, book: StreamBook, number: int, name: str, options: SheetOptions) -> None:
+        widths, wrap, page = options.widths, options.wrap, options.page
         self.book, self.number, self.name, self.page = book, number, name, page
         self.rows = 0  # rows written so far (the last one's 1-based number)
         self.links: list[tuple[str, str | None, str | None]] = []  # (cell ref, url, location)
@@ -412,7 +418,7 @@ class StreamSheet:
         self._pending: list[str] = []
         self._closed = False
         self._out = book._open(f"xl/worksheets/sheet{number}.xml")
-        self._out.write(_sheet_head(self.widths, freeze_header, page).encode())
+        self._out.write(_sheet_head(options).encode())
 
     def append(
         self,
@@ -451,6 +457,8 @@ class StreamSheet:
                 cells.append(f'<c r="{ref}" s="{style}"/>' if style else "")
             else:
                 cells.append(self._typed_cell(ref, value, style))
+        if values and not cells[-1]:  # the last cell is written even empty, so that readers
+            cells[-1] = f'<c r="{letters[len(values) - 1]}{number}"/>'  # see the full row
         if height is None and lines > 1:
             height = row_height(lines)
         if height is None:
@@ -585,10 +593,14 @@ def _number(value: object) -> str:
     return str(value)
 
 
-def _sheet_head(widths: Sequence[float], freeze_header: bool, page: Page | None) -> str:
+def _sheet_head(options: SheetOptions) -> str:
+    page, widths = options.page, options.widths
     fit = '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>' if page and page.fit_width else ""
+    if options.extent and all(options.extent):
+        rows, columns = options.extent
+        fit += f'<dimension ref="A1:{column_letter(columns - 1)}{rows}"/>'
     view = '<sheetView workbookViewId="0"/>'
-    if freeze_header:
+    if options.freeze_header:
         view = (
             '<sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
             'activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft"/></sheetView>'

@@ -123,6 +123,19 @@ def test_input_cells_keep_their_own_row_and_column_letter(tmp_path: Path) -> Non
     assert ws.auto_filter.ref == f"A1:{get_column_letter(ws.max_column)}6"
 
 
+def test_read_only_readers_get_whole_rows(tmp_path: Path) -> None:
+    """A script reading Results with openpyxl's read-only mode (as ETL jobs do) gets every
+    row as wide as the header, blank rows included, even where the last cells are empty."""
+    table = replace(make_table({"A": ["x", "y"]}), letters=("B",), source_rows=(2, 4))
+    lines = [created(0), ResultLine(Outcome.INVALID, error="bad")]  # no meeting_url
+    path = write(tmp_path, table, lines)
+
+    rows = list(load_workbook(path, read_only=True)["Results"].iter_rows(values_only=True))
+    assert len(rows) == 4 and {len(r) for r in rows} == {len(rows[0])}
+    assert rows[2] == (None,) * len(rows[0])
+    assert dict(zip(rows[0], rows[3], strict=True))["error"] == "bad"
+
+
 @pytest.mark.parametrize(
     ("letters", "rows"),
     [(("B", "A"), (2, 3)), (("A", "B"), (3, 2)), (("A", "B"), (2, 1_048_577))],

@@ -154,6 +154,25 @@ def test_rows_at_their_own_numbers_with_heights_and_wrapped_text(tmp_path: Path)
     assert calamine_rows(path, "S")[3][0] == "on row 4"
 
 
+@pytest.mark.parametrize("extent", [None, (5, 3)])
+def test_read_only_readers_see_every_row_whole(
+    tmp_path: Path, extent: tuple[int, int] | None
+) -> None:
+    """openpyxl's read-only mode sizes rows by their cells, or by the declared extent."""
+    path = tmp_path / "t.xlsx"
+    with StreamBook(path) as book:
+        sheet = book.add_sheet("S", extent=extent)
+        sheet.append(["a", "b", "c"])
+        sheet.append(["x", None, None], row=3)  # a trailing empty cell
+        sheet.append([None, None, None], row=4)
+
+    rows = list(load_workbook(path, read_only=True)["S"].iter_rows(values_only=True))
+    written = [rows[0], rows[3], rows[4]]
+    assert written == [("a", "b", "c"), ("x", None, None), (None, None, None)]
+    if extent:  # the rows left blank come whole too
+        assert rows[1:3] == [(None, None, None)] * 2
+
+
 def test_page_setup_prints_landscape_one_page_wide_with_the_header_on_every_page(
     tmp_path: Path,
 ) -> None:
