@@ -134,20 +134,32 @@ def cancel(**opts: Any) -> None:
 
 
 @cli.command()
-@click.argument("out", type=click.Path(path_type=Path))
-@click.option("--kind", type=click.Choice(["book", "cancel", "allocate"]), default="book")
-@click.option("--config", "config_path", type=click.Path(path_type=Path))
-def template(out: Path, kind: str, config_path: Path | None) -> None:
-    """Write an Excel template for ops to fill in (with an Instructions sheet)."""
+@click.argument("out", metavar="OUT.xlsx", type=click.Path(path_type=Path))
+@click.option("--kind", type=click.Choice(["book", "cancel", "allocate"]), default="book",
+              show_default=True, help="The sheet to make: appointments to book, appointments "
+              "to cancel, or claimants and slots to allocate.")  # fmt: skip
+@click.option("--config", "config_path", type=click.Path(path_type=Path),
+              help="A TOML config file: its departments become a dropdown.")  # fmt: skip
+@click.option("--force", is_flag=True, help="Replace OUT.xlsx if it already exists.")
+def template(out: Path, kind: str, config_path: Path | None, force: bool) -> None:
+    """Write an Excel template for ops to fill in (with an Instructions sheet).
+
+    Exit 2 when OUT.xlsx already exists (give --force to replace it).
+    """
     from batch_scheduler.templates import write_template
 
+    if out.exists() and not force:
+        click.echo(f"Error: {out} already exists. Give --force to replace it, or choose "
+                   "another file name.", err=True)  # fmt: skip
+        sys.exit(2)
     settings = _settings({"config_path": config_path}, need_api=False)
     _guard(lambda: write_template(out, kind, settings.intake))
     click.echo(f"Wrote the {kind} template to {out}")
 
 
 @cli.command()
-@click.option("--out-dir", type=click.Path(path_type=Path), default=Path("out"), show_default=True)
+@click.option("--out-dir", type=click.Path(path_type=Path), default=Path("out"), show_default=True,
+              help="Where to write the sample sheet, the results and the summary.")  # fmt: skip
 @click.option("--write-samples", "samples_dir", type=click.Path(path_type=Path),
               help="Only write fresh sample sheets (dated from today) and their config "
               "into this folder, to try the other commands on.")  # fmt: skip

@@ -5,7 +5,8 @@ Its headers are the book template's and its cells hold the normalised values (E.
 department ids, Yes/No), so `book` reads back exactly what was planned. Appointment times
 are local wall-clock date cells; a time the clocks show twice (autumn) is written as ISO
 text with its offset, so it still means one instant. Written atomically, owner-only (the
-sheets hold personal data); strings are never formulas.
+sheets hold personal data); strings are never formulas. Every sheet is laid out to read and
+print like the results workbook (xlsx_cells.write_table).
 """
 
 from __future__ import annotations
@@ -19,10 +20,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import xlsxwriter
-from xlsxwriter.format import Format
-from xlsxwriter.worksheet import Worksheet
-
 from batch_scheduler.allocate import Plan, Slot
 from batch_scheduler.allocation_schema import BookDetails, ClaimantSheet, SlotSheet
 from batch_scheduler.atomicfile import atomic_path
@@ -30,6 +27,8 @@ from batch_scheduler.fields import BOOK_FIELDS
 from batch_scheduler.models import Issue, RawTable
 from batch_scheduler.normalise import as_text
 from batch_scheduler.schema import REFERENCE_PREFIX
+from batch_scheduler.xlsx_cells import Formats, open_book, write_table
+from batch_scheduler.xlsx_layout import Page
 
 BOOK_COLUMNS = tuple(
     f for f in BOOK_FIELDS if f.name not in ("appointment_date", "appointment_time")
@@ -41,7 +40,7 @@ SLOT_HEADERS = (
     "Capacity", "Used", "Free", "Claimant rows", "Problem",
 )  # fmt: skip
 ISSUE_HEADERS = ("Sheet", "Row", "Column", "Header", "Value", "Code", "Severity", "Message")
-_OPTIONS = ("dd/mm/yyyy hh:mm", "dd/mm/yyyy")
+SUMMARY_PAGE = Page(landscape=False)
 Cell = str | int | float | bool | date | datetime | None
 
 
@@ -74,24 +73,19 @@ def write_plan(
     summary: Mapping[str, object],
 ) -> None:
     """Write the plan workbook to `path`, atomically."""
-    with atomic_path(Path(path)) as temp:
-        book = xlsxwriter.Workbook(
-            str(temp), {"strings_to_formulas": False, "strings_to_urls": False}
-        )
-        try:
-            formats = {num: book.add_format({"num_format": num}) for num in _OPTIONS}
-            bold = book.add_format({"bold": True})
-            writer = _Writer(formats, bold)
-            writer.sheet(book.add_worksheet("Book"), [f.header for f in BOOK_COLUMNS],
-                         _book_rows(plan, claimants, slots, timezone))  # fmt: skip
-            writer.sheet(book.add_worksheet("Unplaced"), UNPLACED_HEADERS,
-                         _unplaced_rows(plan, claimants))  # fmt: skip
-            writer.sheet(book.add_worksheet("Slots"), SLOT_HEADERS, _slot_rows(plan, slots))
-            writer.sheet(book.add_worksheet("Issues"), ISSUE_HEADERS, _issue_rows(claimants, slots))
-            writer.sheet(book.add_worksheet("Summary"), ("Item", "Value"),
-                         [(k, _plain(v)) for k, v in summary.items()])  # fmt: skip
-        finally:
-            book.close()
+    sheets: list[tuple[str, Sequence[str], Sequence[Sequence[Cell]]]] = [
+        ("Book", [f.header for f in BOOK_COLUMNS], _book_rows(plan, claimants, slots, timezone)),
+        ("Unplaced", UNPLACED_HEADERS, _unplaced_rows(plan, claimants)),
+        ("Slots", SLOT_HEADERS, _slot_rows(plan, slots)),
+        ("Issues", ISSUE_HEADERS, _issue_rows(claimants, slots)),
+    ]
+    with atomic_path(Path(path)) as temp, open_book(temp) as book:
+        formats = Formats(book)
+        for name, headers, rows in sheets:
+            write_table(book.add_worksheet(name), formats, headers, rows)
+        items = [(k, _plain(v)) for k, v in summary.items()]
+        write_table(book.add_worksheet("Summary"), formats, ("Item", "Value"), items,
+                    page=SUMMARY_PAGE)  # fmt: skip
 
 
 # ---------------------------------------------------------------- rows
@@ -232,35 +226,3 @@ def _column_text(table: RawTable, field: str) -> list[str | None]:
 
 def _plain(value: object) -> Cell:
     return value if isinstance(value, str | int | float) else str(value)
-
-
-# ---------------------------------------------------------------- cells
-
-
-class _Writer:
-    def __init__(self, formats: Mapping[str, Format], bold: Format) -> None:
-        self.formats = formats
-        self.bold = bold
-
-    def sheet(self, ws: Worksheet, headers: Sequence[str], rows: Sequence[Sequence[Cell]]) -> None:
-        for col, header in enumerate(headers):
-            ws.write_string(0, col, header, self.bold)
-            ws.set_column(col, col, max(len(header) + 2, 14))
-        for r, row in enumerate(rows, start=1):
-            for c, value in enumerate(row):
-                self.cell(ws, r, c, value)
-        ws.freeze_panes(1, 0)
-
-    def cell(self, ws: Worksheet, r: int, c: int, value: Cell) -> None:
-        if value is None:
-            return
-        if isinstance(value, bool):
-            ws.write_boolean(r, c, value)
-        elif isinstance(value, datetime):
-            ws.write_datetime(r, c, value, self.formats["dd/mm/yyyy hh:mm"])
-        elif isinstance(value, date):
-            ws.write_datetime(r, c, value, self.formats["dd/mm/yyyy"])
-        elif isinstance(value, int | float):
-            ws.write_number(r, c, value)
-        else:
-            ws.write_string(r, c, value)  # never a formula, even if it starts with "="

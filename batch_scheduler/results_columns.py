@@ -1,6 +1,7 @@
 """Our own result columns: their names, and reading them back from a results workbook.
 
-A results workbook of `book` is a valid `cancel` input: the input's columns, then ours. It
+A results workbook of `book` is a valid `cancel` input: the input's columns (each at its own
+letter), then source_row and ours (older ones put source_row first). It
 is recognised by the set of our core column names (not by where they stand), and the last
 `outcome` column starts our block: the columns of an earlier run echoed as input come first.
 When a results workbook is itself the input, its result columns are echoed with a
@@ -15,15 +16,17 @@ from batch_scheduler.fields import fold_header
 from batch_scheduler.models import Outcome, RawTable
 
 SOURCE_ROW = "source_row"
+# The links come last: they are for clicking, not for paper, so the sheet prints up to
+# `attempts` (a link cannot wrap, and its 80 characters would shrink the whole page).
 RESULT_COLUMNS: tuple[str, ...] = (
     "outcome",
     "reference",
     "appointment_id",
     "status",
-    "meeting_url",
     "appointment_at_utc",
     "error",
     "attempts",
+    "meeting_url",
 )
 HOST_COLUMN = "host_url"
 PREVIOUS = "previous_"

@@ -45,7 +45,7 @@ def write_retry_sheet(path: Path, table: RawTable, lines: Sequence[ResultLine]) 
             cells = [column.iloc[chunk].tolist() for column in columns]
             for i, j in enumerate(chunk):
                 reason = _reason(table.source_rows[j], lines[j])
-                sheet.add_note(sheet.rows, 0, reason, lines=2 + len(reason) // 48)
+                sheet.add_note(sheet.rows, 0, reason)  # the box grows with its text
                 sheet.append([values[i] for values in cells])
         reasons = book.add_sheet(REASONS_SHEET, widths=[12, 16, 100], freeze_header=True)
         reasons.append(["source_row", "outcome", "reason"], [bold] * 3)

@@ -24,7 +24,14 @@ from batch_scheduler.atomicfile import atomic_path
 from batch_scheduler.config import IntakeSettings
 from batch_scheduler.fields import Field, Kind, fields_for
 from batch_scheduler.schema import describe_rules
-from batch_scheduler.xlsx_cells import MAX_ROWS, Formats, open_book
+from batch_scheduler.xlsx_cells import (
+    HEADER_FILL,
+    MAX_ROWS,
+    Formats,
+    open_book,
+    write_row,
+)
+from batch_scheduler.xlsx_layout import apply_page, line_count, row_height
 
 DOCUMENT_DATE = datetime(2026, 1, 1)  # fixed, so regenerating gives the same file
 SHEET_NAMES = {"book": "Book", "cancel": "Cancel", "allocate": "Allocate"}
@@ -36,13 +43,13 @@ DATA_SHEETS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 ALTERNATIVES = frozenset({"appointment_date", "appointment_time"})  # Instructions only
 TEXT_FIELDS = frozenset({"reference", "appointment_id"})  # keep leading zeros, like phones
-INSTRUCTION_COLUMNS = (
-    ("Column", 24),
-    ("Required?", 22),
-    ("What it means", 60),
-    ("Allowed values", 50),
-    ("Example", 28),
-    ("Also accepted as", 40),
+INSTRUCTION_COLUMNS = (  # (title, width): long text wraps, so it prints one page wide
+    ("Column", 22),
+    ("Required?", 20),
+    ("What it means", 46),
+    ("Allowed values", 42),
+    ("Example", 24),
+    ("Also accepted as", 30),
 )
 _REQUIRED_NOTES = {
     ("slots", "appointment_at"): "Yes (or Start date + Start time)",
@@ -90,14 +97,22 @@ def write_template(
 
 
 def _write_data_sheet(sheet: Worksheet, formats: Formats, columns: list[Field]) -> None:
-    bold, text = formats.get(bold=True), formats.get("@")
+    bold, text = formats.get(bold=True, fill=HEADER_FILL), formats.get("@")
     for col, field in enumerate(columns):
         width = max(len(field.header), len(field.example), 10) + 4
         as_text = field.kind is Kind.PHONE or field.name in TEXT_FIELDS
         sheet.set_column(col, col, width, text if as_text else None)
         sheet.write_string(0, col, field.header, bold)
-        sheet.write_comment(0, col, _header_note(field), {"x_scale": 2.5, "y_scale": 2})
+        note = _header_note(field)
+        sheet.write_comment(0, col, note, {"x_scale": 2.5, "y_scale": _note_scale(note)})
     sheet.freeze_panes(1, 0)
+    apply_page(sheet)
+
+
+def _note_scale(note: str) -> float:
+    """How much taller than Excel's default (74 px) a header's note is: as tall as its
+    text, about 14 px a line of about 50 characters in the box 2.5 times as wide."""
+    return max(1.0, (line_count(note, 44) * 14 + 12) / 74)
 
 
 def _header_note(field: Field) -> str:
@@ -140,18 +155,21 @@ def _write_instructions(
     settings: IntakeSettings,
     rules: Rules | None,
 ) -> None:
-    """One row per field; a template with several data sheets gets a title row per sheet."""
-    bold, wrap = formats.get(bold=True), formats.get(wrap=True)
+    """One row per field; a template with several data sheets gets a title row per sheet;
+    then the notes, each across the whole width. Rows are as tall as their wrapped text."""
+    bold = formats.get(bold=True, fill=HEADER_FILL)
+    widths = [width for _, width in INSTRUCTION_COLUMNS]
     for col, (title, width) in enumerate(INSTRUCTION_COLUMNS):
-        sheet.set_column(col, col, width, wrap)
+        sheet.set_column(col, col, width)
         sheet.write_string(0, col, title, bold)
     sheet.freeze_panes(1, 0)
+    apply_page(sheet)
     row = 0
     sheets = DATA_SHEETS[kind]
     for name, sheet_kind in sheets:
         if len(sheets) > 1:
             row += 1
-            sheet.write_string(row, 0, f"{name} sheet", bold)
+            sheet.write_string(row, 0, f"{name} sheet", formats.get(bold=True))
         for field in fields_for(sheet_kind):
             row += 1
             cells = (
@@ -162,10 +180,11 @@ def _write_instructions(
                 field.example,
                 ", ".join(field.aliases),
             )
-            for col, value in enumerate(cells):
-                sheet.write_string(row, col, value, wrap)
+            write_row(sheet, formats, row, cells, widths)
+    wrap, last = formats.get(wrap=True), len(INSTRUCTION_COLUMNS) - 1
     for offset, note in enumerate(_notes(kind, settings), row + 2):
-        sheet.write_string(offset, 0, note)
+        sheet.set_row(offset, row_height(line_count(note, sum(widths))))
+        sheet.merge_range(offset, 0, offset, last, note, wrap)
 
 
 def _notes(kind: str, settings: IntakeSettings) -> list[str]:

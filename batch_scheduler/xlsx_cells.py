@@ -2,8 +2,9 @@
 
 `value_kind` decides how any value is written (text, number, bool, date) for both the
 streamed results workbook (xlsx_stream.py) and the CSV output (results_csv.py). The
-xlsxwriter helpers (`open_book`, `Formats`) serve the small template workbooks
-(templates.py); with `strings_to_formulas` off a string is never a formula there either.
+xlsxwriter helpers (`open_book`, `Formats`, `write_table`) serve the smaller workbooks
+(templates.py, plan_workbook.py); with `strings_to_formulas` off a string is never a
+formula there either.
 """
 
 from __future__ import annotations
@@ -12,13 +13,28 @@ import contextlib
 import math
 import numbers
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import xlsxwriter
 from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
+
+from batch_scheduler.xlsx_layout import (
+    FONT_NAME,
+    FONT_SIZE,
+    LINE_HEIGHT,
+    RESULTS_PAGE,
+    Page,
+    apply_page,
+    column_cap,
+    column_widths,
+    line_count,
+    line_length,
+    row_height,
+)
 
 MAX_ROWS = 1_048_576  # Excel's rows per sheet
 MAX_COLUMNS = 16_384  # Excel's columns per sheet
@@ -27,6 +43,7 @@ MAX_URL = 2_079  # Excel's characters per hyperlink
 MAX_LINKS = 65_530  # Excel's hyperlinks per sheet
 # A spreadsheet runs text typed (or opened from CSV) with one of these first as a formula.
 FORMULA_START = frozenset("=+-@\t\r")
+_SAMPLE = 2_000  # rows looked at to size a column
 
 
 def column_letter(index: int) -> str:
@@ -41,18 +58,34 @@ def column_letter(index: int) -> str:
     return letters
 
 
+def column_index(letters: str) -> int:
+    """The 0-based index of column letters: "A" -> 0, "AA" -> 26 (column_letter's inverse)."""
+    index = 0
+    for char in letters.upper():
+        if not "A" <= char <= "Z":
+            raise ValueError(f"not a column letter: {letters!r}")
+        index = index * 26 + ord(char) - 64
+    if not index:
+        raise ValueError("no column letters")
+    return index - 1
+
+
 BOOK_OPTIONS: Mapping[str, object] = {
     "constant_memory": True,  # rows go to disk as written: flat memory for any row count
     "strings_to_formulas": False,  # a string is never a formula
     "strings_to_numbers": False,
     "strings_to_urls": False,
     "remove_timezone": True,  # Excel has no time zones: keep the wall-clock shown
+    "default_format_properties": {"font_name": FONT_NAME, "font_size": FONT_SIZE},
+    "default_row_height": round(LINE_HEIGHT * 4 / 3),  # pixels
 }
+HEADER_FILL = "#DDEBF7"
 
+# Dates as UK ops read and type them (day first), the way their input sheets show them.
 DATE_FORMATS = {
-    "datetime": "yyyy-mm-dd hh:mm",
-    "datetime_s": "yyyy-mm-dd hh:mm:ss",
-    "date": "yyyy-mm-dd",
+    "datetime": "dd/mm/yyyy hh:mm",
+    "datetime_s": "dd/mm/yyyy hh:mm:ss",
+    "date": "dd/mm/yyyy",
     "time": "hh:mm",
     "time_s": "hh:mm:ss",
 }
@@ -93,7 +126,7 @@ class Formats:
         key = (num, fill, bold, wrap)
         found = self._cache.get(key)
         if found is None:
-            props: dict[str, Any] = {}
+            props: dict[str, Any] = {"valign": "top"}  # rows grow for wrapped text
             if num:
                 props["num_format"] = DATE_FORMATS.get(num, num)
             if fill:
@@ -101,9 +134,74 @@ class Formats:
             if bold:
                 props["bold"] = True
             if wrap:
-                props |= {"text_wrap": True, "valign": "top"}
+                props["text_wrap"] = True
             found = self._cache[key] = self._book.add_format(props)
         return found
+
+
+def write_table(
+    sheet: Worksheet,
+    formats: Formats,
+    headers: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    *,
+    page: Page = RESULTS_PAGE,
+    start: int = 0,
+) -> int:
+    """A header row then rows, laid out to read and to print: bold header row, frozen and
+    repeated on every page, a filter, widths from the content (capped: longer text wraps
+    and its row grows). Values keep their types (value_kind); returns the next free row.
+    """
+    rows = [list(row) for row in rows]
+    widest, caps = [], []
+    for col, header in enumerate(headers):
+        values = [row[col] for row in rows[:_SAMPLE] if col < len(row)]
+        widest.append(max([len(header)] + [display_width(v) for v in values]))
+        caps.append(column_cap(values))
+    widths = column_widths(widest, caps, page)
+    for col, width in enumerate(widths):
+        sheet.set_column(col, col, width)
+    header = formats.get(bold=True, fill=HEADER_FILL)
+    for col, text in enumerate(headers):
+        sheet.write_string(start, col, text, header)
+    for r, row in enumerate(rows, start + 1):
+        write_row(sheet, formats, r, row, widths)
+    apply_page(sheet, page)
+    if headers:
+        sheet.freeze_panes(start + 1, 0)
+        sheet.autofilter(start, 0, start + len(rows), len(headers) - 1)
+    return start + len(rows) + 1
+
+
+def write_row(
+    sheet: Worksheet,
+    formats: Formats,
+    row: int,
+    values: Sequence[object],
+    widths: Sequence[float],
+) -> None:
+    """One row of typed cells; text too long for its column wraps and the row grows."""
+    cells = [value_kind(value) for value in values]
+    wraps, lines = [False] * len(cells), 1
+    for col, (kind, shown) in enumerate(cells):
+        text, width = str(shown), widths[col]
+        if kind == "str" and (len(text) > line_length(width) or "\n" in text):
+            wraps[col], lines = True, max(lines, line_count(text, width))
+    if lines > 1:  # before the cells: rows are streamed (constant_memory)
+        sheet.set_row(row, row_height(lines))
+    for col, (kind, shown) in enumerate(cells):
+        if kind is None:
+            continue
+        wrap = wraps[col]
+        fmt = formats.get(kind if kind in DATE_FORMATS else None, wrap=wrap)
+        if kind == "str":
+            sheet.write_string(row, col, str(shown), fmt)  # never a formula
+        elif kind == "bool":
+            sheet.write_boolean(row, col, bool(shown), fmt)
+        elif kind == "num":
+            sheet.write_number(row, col, shown, fmt)
+        else:
+            sheet.write_datetime(row, col, shown, fmt)
 
 
 def value_kind(value: object) -> tuple[str | None, object]:

@@ -3,8 +3,10 @@
 Why our own: the results workbook has ~3 million cells at 100,000 rows and a general
 library spends most of its time on per-cell bookkeeping (xlsxwriter: 25 s). Here a row is
 one string built in a loop and deflated at a fast level. It writes only what we use: text,
-numbers, booleans, dates, a few cell styles, hyperlinks, notes (comments), column widths,
-a frozen header row and an autofilter.
+numbers, booleans, dates, a few cell styles (fill, bold, link, wrapped text), hyperlinks
+(to the web or to a cell), notes (comments), column widths, row heights, a frozen header
+row, an autofilter and the page setup (xlsx_layout.Page: landscape, one page wide, header
+row on every page).
 
 Text is always an inline string cell: it is never a formula and never re-typed. Text that a
 spreadsheet would run as a formula if retyped (it starts with = + - @ tab or CR) also gets
@@ -14,11 +16,13 @@ Use:
 
     with atomic_path(out) as temp, StreamBook(temp) as book:
         red, link = book.style(fill="#FFC7CE"), book.link_style()
-        sheet = book.add_sheet("Plan", widths=[12, 30, 18], freeze_header=True)
+        sheet = book.add_sheet("Plan", widths=[12, 30, 18], freeze_header=True, page=Page())
         sheet.append(["name", "link", "when"], styles=[book.style(bold=True)] * 3)
         sheet.append(["=1+1", "https://example.org", datetime(2030, 1, 2, 9, 0)],
                      styles=[red, link, None])       # the "=1+1" stays text
+        sheet.append(["skips a row"], row=4, height=30)  # row 5 in Excel, two lines high
         sheet.add_link(1, 1, "https://example.org")   # 0-based row and column
+        sheet.add_link(4, 0, location="Plan!A1")      # a link to a cell
         sheet.add_note(1, 0, "What is wrong and what to do.")
         sheet.autofilter()                            # header row to the last row written
         book.add_sheet("Notes").append(["..."])       # starting a sheet ends the one before
@@ -33,8 +37,8 @@ import contextlib
 import math
 import re
 import zipfile
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from pathlib import Path
 from types import TracebackType
@@ -46,9 +50,21 @@ from batch_scheduler.xlsx_cells import (
     FORMULA_START,
     MAX_COLUMNS,
     MAX_ROWS,
+    MAX_TEXT,
     column_letter,
     fit,
     value_kind,
+)
+from batch_scheduler.xlsx_layout import (
+    FONT_NAME,
+    FONT_SIZE,
+    FOOTER,
+    LINE_HEIGHT,
+    PAPER_A4,
+    Page,
+    line_count,
+    line_length,
+    row_height,
 )
 
 COMPRESSION_LEVEL = 1  # deflate: level 1 is ~3x faster than 6 and only ~15% bigger here
@@ -104,13 +120,16 @@ def excel_serial(value: datetime | date | time) -> float:
 
 @dataclass(frozen=True)
 class Style:
-    """One cell format: number format, background fill (#RRGGBB), bold, link look, quote."""
+    """One cell format: number format, fill (#RRGGBB), bold, link look, quote, wrapped text,
+    and left-aligned (numbers and dates too)."""
 
     num: str | None = None
     fill: str | None = None
     bold: bool = False
     link: bool = False
     quote: bool = False
+    wrap: bool = False
+    left: bool = False
 
 
 class StreamBook:
@@ -126,7 +145,7 @@ class StreamBook:
         self._sheets: list[StreamSheet] = []
         self._styles: list[Style] = [Style()]
         self._style_ids: dict[Style, int] = {Style(): 0}
-        self._variants: dict[tuple[int, str], int] = {}  # (style id, date kind/"quote") -> id
+        self._variants: dict[tuple[int, str], int] = {}  # (style id, date kind/quote/wrap) -> id
 
     # ------------------------------------------------------------ styles
 
@@ -136,9 +155,12 @@ class StreamBook:
         fill: str | None = None,
         bold: bool = False,
         link: bool = False,
+        wrap: bool = False,
+        left: bool = False,
     ) -> int:
         """The id of a cell style, made once; pass it in `styles` to StreamSheet.append."""
-        return self._style_id(Style(DATE_FORMATS.get(num or "", num), fill, bold, link))
+        num = DATE_FORMATS.get(num or "", num)
+        return self._style_id(Style(num, fill, bold, link, wrap=wrap, left=left))
 
     def link_style(self) -> int:
         """Blue underlined text, as Excel shows a hyperlink."""
@@ -151,28 +173,48 @@ class StreamBook:
             self._styles.append(style)
         return found
 
+    def wrapped(self, style_id: int | None) -> int:
+        """The style `style_id` (None: the default) with its text wrapped."""
+        return self._variant(style_id or 0, "wrap")
+
+    def _dated(self, style_id: int | None, kind: str) -> int:
+        """The style for a date cell: its own number format if it has one, else `kind`'s."""
+        if style_id and self._styles[style_id].num:
+            return style_id
+        return self._variant(style_id or 0, kind)
+
     def _variant(self, style_id: int, kind: str) -> int:
-        """The style `style_id` with a date format (kind in DATE_FORMATS) or quotePrefix."""
+        """The style `style_id` with a date format (kind in DATE_FORMATS), quotePrefix or wrap."""
         key = (style_id, kind)
         found = self._variants.get(key)
         if found is None:
             base = self._styles[style_id]
             if kind == "quote":
-                changed = Style(base.num, base.fill, base.bold, base.link, quote=True)
+                changed = replace(base, quote=True)
+            elif kind == "wrap":
+                changed = replace(base, wrap=True)
             else:
-                changed = Style(DATE_FORMATS[kind], base.fill, base.bold, base.link, base.quote)
+                changed = replace(base, num=DATE_FORMATS[kind])
             found = self._variants[key] = self._style_id(changed)
         return found
 
     # ------------------------------------------------------------ sheets
 
     def add_sheet(
-        self, name: str, *, widths: Sequence[float] = (), freeze_header: bool = False
+        self,
+        name: str,
+        *,
+        widths: Sequence[float] = (),
+        freeze_header: bool = False,
+        page: Page | None = None,
+        wrap: bool = False,
+        extent: tuple[int, int] | None = None,
     ) -> StreamSheet:
-        """Start a new sheet (ending the one before); `widths` are in characters."""
+        """Start a new sheet (ending the one before); see SheetOptions."""
         if self._sheets:
             self._sheets[-1].close()
-        sheet = StreamSheet(self, len(self._sheets) + 1, name, widths, freeze_header)
+        options = SheetOptions(tuple(widths), freeze_header, page, wrap, extent)
+        sheet = StreamSheet(self, len(self._sheets) + 1, name, options)
         self._sheets.append(sheet)
         return sheet
 
@@ -230,11 +272,13 @@ class StreamBook:
             f'<sheet name={quoteattr(s.name)} sheetId="{s.number}" r:id="rId{s.number}"/>'
             for s in self._sheets
         )
+        # in Excel's order: by name, then by sheet
         names = "".join(
-            f'<definedName name="_xlnm._FilterDatabase" localSheetId="{s.number - 1}" '
-            f'hidden="1">{escape_text(_quote_sheet(s.name))}!{s.filter_ref}</definedName>'
+            f'<definedName name="_xlnm.{name}" localSheetId="{s.number - 1}"{hidden}>'
+            f"{escape_text(_quote_sheet(s.name))}!{ref}</definedName>"
+            for name, hidden, ref_of in _SHEET_NAMES
             for s in self._sheets
-            if s.filter_ref
+            if (ref := ref_of(s))
         )
         return (
             f'{_XML_HEAD}<workbook xmlns="{_NS}" xmlns:r="{_REL_NS}">'
@@ -266,7 +310,7 @@ class StreamBook:
             for f in fills
         )
         xfs = "".join(_xf(s, num_ids, fill_ids) for s in self._styles)
-        font = '<sz val="11"/><name val="Calibri"/><family val="2"/>'
+        font = f'<sz val="{FONT_SIZE}"/><name val="{FONT_NAME}"/><family val="2"/>'
         return (
             f'{_XML_HEAD}<styleSheet xmlns="{_NS}">'
             f"{num_xml}"
@@ -276,7 +320,8 @@ class StreamBook:
             f'<fill><patternFill patternType="gray125"/></fill>{fill_xml}</fills>'
             '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border>'
             "</borders>"
-            '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'
+            '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0">'
+            '<alignment vertical="top"/></xf>'
             f'</cellStyleXfs><cellXfs count="{len(self._styles)}">{xfs}</cellXfs>'
             '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/>'
             "</cellStyles></styleSheet>"
@@ -303,7 +348,8 @@ class StreamBook:
         )
 
     def _write_sheet_rels(self, sheet: StreamSheet) -> None:
-        rels = [(f"rIdL{i}", "hyperlink", url, True) for i, (_, url) in enumerate(sheet.links, 1)]
+        urls = [url for _, url, _ in sheet.links if url is not None]
+        rels = [(f"rIdL{i}", "hyperlink", url, True) for i, url in enumerate(urls, 1)]
         if sheet.notes:
             n = sheet.number
             rels.append(("rIdC1", "comments", f"../comments{n}.xml", False))
@@ -319,70 +365,119 @@ class StreamBook:
                 f'{_XML_HEAD}<comments xmlns="{_NS}"><authors><author>batch_scheduler</author>'
                 "</authors><commentList>".encode()
             )
-            for row, col, text, _ in sheet.notes:
+            for row, col, text in sheet.notes:
                 out.write(
-                    f'<comment ref="{column_letter(col)}{row + 1}" authorId="0"><text>'
-                    f'<t xml:space="preserve">{escape_text(text)}</t></text></comment>'.encode()
+                    f'<comment ref="{column_letter(col)}{row + 1}" authorId="0"><text><r>'
+                    f"{_NOTE_FONT}"
+                    f'<t xml:space="preserve">{escape_text(text)}</t></r></text></comment>'.encode()
                 )
             out.write(b"</commentList></comments>")
         blocks = ",".join(str(block + i) for i in range(len(sheet.notes) // 1024 + 1))
         with self._open(f"xl/drawings/vmlDrawing{n}.vml") as out:
             out.write(_VML_HEAD.replace("{blocks}", blocks).encode())
-            for i, (row, col, _, height) in enumerate(sheet.notes):
-                out.write(_vml_shape(1024 * block + 1 + i, row, col, height).encode())
+            for i, (row, col, text) in enumerate(sheet.notes):
+                anchor = _note_anchor(sheet, row, col, text)
+                out.write(_vml_shape(1024 * block + 1 + i, row, col, anchor).encode())
             out.write(b"</xml>")
+
+
+@dataclass(frozen=True)
+class SheetOptions:
+    """How a sheet looks: `widths` of its first columns in characters; `freeze_header`
+    keeps row 1 in view; `page`: how it prints (None: the spreadsheet's defaults); `wrap`:
+    text longer than its column (of those given a width) wraps and its row grows to fit,
+    unless the row is given its own height; `extent`: (rows, columns) when known before
+    the rows are written, so readers that trust it (openpyxl read-only) see every row whole.
+    """
+
+    widths: tuple[float, ...] = ()
+    freeze_header: bool = False
+    page: Page | None = None
+    wrap: bool = False
+    extent: tuple[int, int] | None = None
 
 
 class StreamSheet:
     """One worksheet being written; made by StreamBook.add_sheet."""
 
-    def __init__(
-        self,
-        book: StreamBook,
-        number: int,
-        name: str,
-        widths: Sequence[float],
-        freeze_header: bool,
-    ) -> None:
-        self.book, self.number, self.name = book, number, name
-        self.rows = 0  # rows written so far; the next row is this 0-based index
-        self.links: list[tuple[str, str]] = []  # (cell ref, url)
-        self.notes: list[tuple[int, int, str, int]] = []  # (row, col, text, height in rows)
+    def __init__(self, book: StreamBook, number: int, name: str, options: SheetOptions) -> None:
+        widths, wrap, page = options.widths, options.wrap, options.page
+        self.book, self.number, self.name, self.page = book, number, name, page
+        self.rows = 0  # rows written so far (the last one's 1-based number)
+        self.links: list[tuple[str, str | None, str | None]] = []  # (cell ref, url, location)
+        self.notes: list[tuple[int, int, str]] = []  # (row, col, text)
+        self.heights: dict[int, float] = {}  # 0-based row -> points, where not the default
+        self.widths = list(widths)
+        # the longest text that shows on one line in each column; longer text wraps (in
+        # the columns given a width: the others never do)
+        self._limits = [line_length(w) for w in widths] if wrap else []
+        self._limits += [MAX_TEXT] * (MAX_COLUMNS - len(self._limits)) if wrap else []
         self.filter_ref = ""
+        self.print_ref = ""
         self._letters: list[str] = []
         self._pending: list[str] = []
         self._closed = False
         self._out = book._open(f"xl/worksheets/sheet{number}.xml")
-        self._out.write(_sheet_head(widths, freeze_header).encode())
+        self._out.write(_sheet_head(options).encode())
 
-    def append(self, values: Sequence[object], styles: Sequence[int | None] | None = None) -> None:
-        """Write the next row: values with their natural types, strings always as text.
+    def append(
+        self,
+        values: Sequence[object],
+        styles: Sequence[int | None] | None = None,
+        *,
+        row: int | None = None,
+        height: float | None = None,
+    ) -> None:
+        """Write a row: values with their natural types, strings always as text.
 
         `styles[i]` (a StreamBook.style id, or None) formats cell i; a styled None is an
         empty cell that still shows its fill. Dates get a date format added to their style.
+        `row` (0-based) puts the row further down, leaving the rows between empty (rows
+        only go down); `height` is in points (None: the default, or as tall as its wrapped
+        text in a sheet that wraps).
         """
-        if self.rows >= MAX_ROWS:
+        number = self.rows + 1 if row is None else row + 1
+        if number > MAX_ROWS:
             raise ValueError(f"sheet {self.name!r} is full ({MAX_ROWS} rows)")
+        if number <= self.rows:
+            raise ValueError(f"row {number} comes after row {self.rows} is written")
         if len(values) > len(self._letters):
             if len(values) > MAX_COLUMNS:
                 raise ValueError(f"{len(values)} columns do not fit one sheet")
             self._letters = [column_letter(i) for i in range(len(values))]
-        number = self.rows + 1
-        letters, cells = self._letters, [f'<row r="{number}">']
+        letters, limits, cells, lines = self._letters, self._limits, [""], 1
         for i, value in enumerate(values):
             style = styles[i] if styles is not None else None
             ref = f"{letters[i]}{number}"
             if type(value) is str:  # the common case first
+                if limits and (len(value) > limits[i] or "\n" in value):
+                    style, lines = self._wrap(value, i, style, lines)
                 cells.append(self._text_cell(ref, value, style))
             elif value is None:
                 cells.append(f'<c r="{ref}" s="{style}"/>' if style else "")
             else:
                 cells.append(self._typed_cell(ref, value, style))
+        if values and not cells[-1]:  # the last cell is written even empty, so that readers
+            cells[-1] = f'<c r="{letters[len(values) - 1]}{number}"/>'  # see the full row
+        if height is None and lines > 1:
+            height = row_height(lines)
+        if height is None:
+            cells[0] = f'<row r="{number}">'
+        else:
+            self.heights[number - 1] = height
+            cells[0] = f'<row r="{number}" ht="{height:g}" customHeight="1">'
         cells.append("</row>")
         self._pending.append("".join(cells))
         self.rows = number
         if len(self._pending) >= _ROWS_PER_WRITE:
             self._flush()
+
+    def _wrap(self, text: str, col: int, style: int | None, lines: int) -> tuple[int | None, int]:
+        """A text too long for its column: wrapped (a link excepted: LibreOffice draws a
+        link on one line), and the lines its row needs so far."""
+        if style and self.book._styles[style].link:
+            return style, lines
+        return self.book.wrapped(style), max(lines, line_count(text, self.widths[col]))
 
     def _text_cell(self, ref: str, text: str, style: int | None) -> str:
         """An inline string cell (never a formula); quotePrefix if it looks like one."""
@@ -411,17 +506,22 @@ class StreamSheet:
             return f'<c r="{ref}"{s} t="b"><v>{int(bool(shown))}</v></c>'
         if kind == "num":
             return f'<c r="{ref}"{s}><v>{_number(shown)}</v></c>'
-        dated = self.book._variant(style or 0, kind)
+        dated = self.book._dated(style, kind)
         serial = excel_serial(shown)  # type: ignore[arg-type]
         return f'<c r="{ref}" s="{dated}"><v>{_number(serial)}</v></c>'
 
-    def add_link(self, row: int, col: int, url: str) -> None:
-        """Make cell (row, col) a hyperlink to `url` (write its text with link_style())."""
-        self.links.append((f"{column_letter(col)}{row + 1}", url))
+    def add_link(
+        self, row: int, col: int, url: str | None = None, *, location: str | None = None
+    ) -> None:
+        """Make cell (row, col) a hyperlink to a web `url` or to a cell `location` such as
+        "'Results'!F14" (write its text with link_style())."""
+        if (url is None) == (location is None):
+            raise ValueError("a link goes to a url or to a location")
+        self.links.append((f"{column_letter(col)}{row + 1}", url, location))
 
-    def add_note(self, row: int, col: int, text: str, *, lines: int = 3) -> None:
-        """Attach a note (a comment, shown on hover) to cell (row, col); `lines`: box height."""
-        self.notes.append((row, col, fit(text), max(2, min(lines, 16))))
+    def add_note(self, row: int, col: int, text: str) -> None:
+        """Attach a note (a comment, shown on hover) to cell (row, col)."""
+        self.notes.append((row, col, fit(text)))
 
     def autofilter(self, columns: int | None = None, rows: int | None = None) -> None:
         """Filter buttons on the header row over `rows` rows (all written) and `columns`."""
@@ -429,6 +529,10 @@ class StreamSheet:
         if width:
             last = column_letter(width - 1)
             self.filter_ref = f"$A$1:${last}${max(rows or self.rows, 1)}"
+
+    def print_area(self, columns: int) -> None:
+        """Print only the first `columns` columns (of the rows written so far)."""
+        self.print_ref = f"$A$1:${column_letter(columns - 1)}${max(self.rows, 1)}"
 
     def close(self) -> None:
         """End the sheet: the rest of its XML after the rows."""
@@ -440,15 +544,12 @@ class StreamSheet:
             tail.append(f'<autoFilter ref="{self.filter_ref.replace("$", "")}"/>')
         if self.links:
             tail.append("<hyperlinks>")
-            tail.extend(
-                f'<hyperlink ref="{ref}" r:id="rIdL{i}"/>'
-                for i, (ref, _) in enumerate(self.links, 1)
-            )
+            web = 0  # web links are numbered in the sheet's relationships, in order
+            for ref, url, location in self.links:
+                web += url is not None
+                tail.append(_hyperlink(web, ref, location))
             tail.append("</hyperlinks>")
-        tail.append(
-            '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
-            'footer="0.3"/>'
-        )
+        tail.append(_page_tail(self.page))
         if self.notes:
             tail.append('<legacyDrawing r:id="rIdV1"/>')
         tail.append("</worksheet>")
@@ -471,6 +572,19 @@ class StreamSheet:
 # ---------------------------------------------------------------- XML pieces
 
 
+def _print_titles(sheet: StreamSheet) -> str:
+    rows = sheet.page.header_rows if sheet.page else 0
+    return f"$1:${rows}" if rows else ""
+
+
+# The workbook's names for each sheet: (name, attributes, the sheet's reference or "").
+_SHEET_NAMES: tuple[tuple[str, str, Callable[[StreamSheet], str]], ...] = (
+    ("_FilterDatabase", ' hidden="1"', lambda s: s.filter_ref),
+    ("Print_Area", "", lambda s: s.print_ref),
+    ("Print_Titles", "", _print_titles),
+)
+
+
 def _number(value: object) -> str:
     if isinstance(value, float):
         if value.is_integer() and abs(value) < 1e15:
@@ -479,9 +593,14 @@ def _number(value: object) -> str:
     return str(value)
 
 
-def _sheet_head(widths: Sequence[float], freeze_header: bool) -> str:
+def _sheet_head(options: SheetOptions) -> str:
+    page, widths = options.page, options.widths
+    fit = '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>' if page and page.fit_width else ""
+    if options.extent and all(options.extent):
+        rows, columns = options.extent
+        fit += f'<dimension ref="A1:{column_letter(columns - 1)}{rows}"/>'
     view = '<sheetView workbookViewId="0"/>'
-    if freeze_header:
+    if options.freeze_header:
         view = (
             '<sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
             'activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft"/></sheetView>'
@@ -491,13 +610,38 @@ def _sheet_head(widths: Sequence[float], freeze_header: bool) -> str:
         for i, w in enumerate(widths, 1)
     )
     return (
-        f'{_XML_HEAD}<worksheet xmlns="{_NS}" xmlns:r="{_REL_NS}">'
-        f'<sheetViews>{view}</sheetViews><sheetFormatPr defaultRowHeight="15"/>'
+        f'{_XML_HEAD}<worksheet xmlns="{_NS}" xmlns:r="{_REL_NS}">{fit}'
+        f'<sheetViews>{view}</sheetViews><sheetFormatPr defaultRowHeight="{LINE_HEIGHT}"/>'
         f"{f'<cols>{cols}</cols>' if cols else ''}<sheetData>"
     )
 
 
+def _page_tail(page: Page | None) -> str:
+    """Print options, margins, page setup and footer (after the sheet's data)."""
+    if page is None:
+        return (
+            '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
+            'footer="0.3"/>'
+        )
+    grid = '<printOptions gridLines="1"/>' if page.gridlines else ""
+    orientation = "landscape" if page.landscape else "portrait"
+    fit = ' fitToWidth="1" fitToHeight="0"' if page.fit_width else ""
+    return (
+        f"{grid}"
+        '<pageMargins left="0.4" right="0.4" top="0.6" bottom="0.6" header="0.3" footer="0.3"/>'
+        f'<pageSetup paperSize="{PAPER_A4}" orientation="{orientation}"{fit}/>'
+        f"<headerFooter><oddFooter>{escape_text(FOOTER)}</oddFooter></headerFooter>"
+    )
+
+
+def _hyperlink(number: int, ref: str, location: str | None) -> str:
+    if location is None:
+        return f'<hyperlink ref="{ref}" r:id="rIdL{number}"/>'
+    return f"<hyperlink ref={quoteattr(ref)} location={quoteattr(location)}/>"
+
+
 def _xf(style: Style, num_ids: dict[str, int], fill_ids: dict[str, int]) -> str:
+    """A cell format; every cell sits at the top of its row (rows grow for wrapped text)."""
     num = num_ids[style.num] if style.num else 0
     font = 2 if style.link else 1 if style.bold else 0
     fill = fill_ids[style.fill] if style.fill else 0
@@ -507,7 +651,11 @@ def _xf(style: Style, num_ids: dict[str, int], fill_ids: dict[str, int]) -> str:
         + (' applyFill="1"' if fill else "")
         + (' quotePrefix="1"' if style.quote else "")
     )
-    return f'<xf numFmtId="{num}" fontId="{font}" fillId="{fill}" borderId="0" xfId="0"{applied}/>'
+    align = (' horizontal="left"' if style.left else "") + (' wrapText="1"' if style.wrap else "")
+    return (
+        f'<xf numFmtId="{num}" fontId="{font}" fillId="{fill}" borderId="0" xfId="0"{applied}'
+        f' applyAlignment="1"><alignment vertical="top"{align}/></xf>'
+    )
 
 
 def _rels(rels: Sequence[tuple[str, str, str, bool]]) -> str:
@@ -537,9 +685,46 @@ _VML_HEAD = (
 )
 
 
-def _vml_shape(shape_id: int, row: int, col: int, height: int) -> str:
-    """A hidden yellow note box three columns wide and `height` rows tall, beside the cell."""
+_NOTE_FONT = (
+    f'<rPr><sz val="9"/><color indexed="81"/><rFont val="{FONT_NAME}"/><family val="2"/></rPr>'
+)
+_NOTE_WIDTH = 320  # pixels: about 50 characters of the note's 9 pt text a line
+_NOTE_LINE = 16  # pixels a line of that text takes
+_PIXELS_PER_CHARACTER = 7  # of a column width (the default font's digit)
+_DEFAULT_WIDTH = 64  # pixels of a column without a width
+_MAX_NOTE_HEIGHT = 600
+
+
+def _note_anchor(sheet: StreamSheet, row: int, col: int, text: str) -> str:
+    """Where the note's box sits: beside the cell, a fixed width and as tall as its text,
+    in Excel's terms (from/to column and row, with pixel offsets into each)."""
+    lines = line_count(text, _NOTE_WIDTH / _PIXELS_PER_CHARACTER)
+    height = min(_NOTE_LINE * lines + 12, _MAX_NOTE_HEIGHT)
+    widths = sheet.widths
+
+    def column_pixels(c: int) -> int:
+        return int(widths[c] * _PIXELS_PER_CHARACTER) if c < len(widths) else _DEFAULT_WIDTH
+
+    def row_pixels(r: int) -> int:
+        return int(sheet.heights.get(r, LINE_HEIGHT) * 4 / 3)
+
+    right, right_offset = _walk(column_pixels, col + 1, 15 + _NOTE_WIDTH)
     top = max(row - 1, 0)
+    bottom, bottom_offset = _walk(row_pixels, top, 10 + height)
+    return f"{col + 1}, 15, {top}, 10, {right}, {right_offset}, {bottom}, {bottom_offset}"
+
+
+def _walk(size: Callable[[int], int], start: int, length: int) -> tuple[int, int]:
+    """The (index, offset) `length` pixels on from the start of `start`."""
+    index = start
+    while length > size(index):
+        length -= size(index)
+        index += 1
+    return index, length
+
+
+def _vml_shape(shape_id: int, row: int, col: int, anchor: str) -> str:
+    """A hidden yellow note box at `anchor` (see _note_anchor), shown on hover."""
     return (
         f'<v:shape id="_x0000_s{shape_id}" type="#_x0000_t202" '
         'style="position:absolute;margin-left:0;margin-top:0;width:240pt;height:60pt;'
@@ -548,7 +733,7 @@ def _vml_shape(shape_id: int, row: int, col: int, height: int) -> str:
         '<v:path o:connecttype="none"/><v:textbox style="mso-direction-alt:auto">'
         '<div style="text-align:left"></div></v:textbox>'
         '<x:ClientData ObjectType="Note"><x:MoveWithCells/><x:SizeWithCells/>'
-        f"<x:Anchor>{col + 1}, 15, {top}, 10, {col + 4}, 15, {top + height}, 4</x:Anchor>"
+        f"<x:Anchor>{anchor}</x:Anchor>"
         f"<x:AutoFill>False</x:AutoFill><x:Row>{row}</x:Row><x:Column>{col}</x:Column>"
         "</x:ClientData></v:shape>"
     )

@@ -75,7 +75,7 @@ def test_book_writes_results_that_match_the_server(sandbox: Any, tmp_path: Path,
         assert line["status"] == appointment["status"] == "scheduled"
         assert line["meeting_url"] == appointment["url"]
         assert "host_url" not in line
-    notes = load_workbook(tmp_path / "results.xlsx")["Results"]["J2"]
+    notes = load_workbook(tmp_path / "results.xlsx")["Results"]["I2"]  # as in the input
     assert notes.value == "=note 0" and notes.data_type == "s"  # never a formula
 
 

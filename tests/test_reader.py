@@ -15,9 +15,10 @@ import xlsxwriter
 
 from batch_scheduler.config import IntakeSettings
 from batch_scheduler.errors import InputError
-from batch_scheduler.models import Severity
+from batch_scheduler.models import Outcome, ResultLine, Severity
 from batch_scheduler.reader import read_table
 from batch_scheduler.samples import MISTAKES, write_samples
+from batch_scheduler.workbook import write_results
 from batch_scheduler.xlsx_cells import column_letter
 
 BOOK_HEADER = "Claimant name,Appointment"
@@ -567,6 +568,27 @@ def test_results_workbook_reads_as_cancel_input(tmp_path: Path) -> None:
     assert table.fields == {"reference": "reference", "appointment_id": "appointment_id"}
     assert column(table, "appointment_id") == ["uuid-1", None]
     assert table.issues == ()  # our own columns are not "unknown"
+
+
+def test_our_results_workbook_reads_back_as_cancel_input(tmp_path: Path) -> None:
+    """Results put the input's columns first (each at its own letter), then source_row and
+    ours: `cancel` still takes our appointment_id and reference, not the input's."""
+    text = "Reference,Claimant name,Appointment,Notes\nSQ-1,Siân,01/12/2026 09:00,a\n,Rhys,x,b\n"
+    path = write(tmp_path, "in.csv", text)
+    table = read_table(path, kind="book")
+    lines = [
+        ResultLine(Outcome.CREATED, reference="SQ-1", appointment_id="uuid-1", attempts=1),
+        ResultLine(Outcome.INVALID, reference="BS-DERIVED", error="bad"),
+    ]
+    out = tmp_path / "results.xlsx"
+    write_results(out, table=table, lines=lines, issues=[], summary={"command": "book"})
+
+    again = read_table(out, kind="cancel")
+    assert again.source.sheet == "Results"
+    assert again.fields == {"reference": "reference", "appointment_id": "appointment_id"}
+    assert column(again, "appointment_id") == ["uuid-1", None]
+    assert column(again, "reference") == ["SQ-1", "BS-DERIVED"]
+    assert again.issues == ()  # the input's columns are not "unknown" either
 
 
 # ---------------------------------------------------------------- files that cannot be used

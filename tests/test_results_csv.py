@@ -76,12 +76,13 @@ def test_results_csv_keeps_columns_order_and_neutralises(tmp_path: Path) -> None
     write_results(path, table=table, lines=lines, issues=issues, summary={"command": "book"})
 
     rows = read_csv(path)
-    assert rows[0] == ["source_row", "Name", "Phone", "'=Amount", "When", *RESULT_COLUMNS]
-    assert len(rows) == 1 + len(hostile)
-    assert [r[1] for r in rows[1:]] == list(HOSTILE.values())
-    assert {r[2] for r in rows[1:]} == {"+447400900123"}  # E.164 kept byte for byte
-    assert {r[3] for r in rows[1:]} == {"-12.5"}
-    assert rows[1][:5] == ["2", rows[1][1], "+447400900123", "-12.5", "2030-01-02 09:30"]
+    # the Results sheet's columns, in its order: the input's, then source_row and ours
+    assert rows[0] == ["Name", "Phone", "'=Amount", "When", "source_row", *RESULT_COLUMNS]
+    assert len(rows) == 1 + len(hostile)  # no blank lines for the input's blank rows
+    assert [r[0] for r in rows[1:]] == list(HOSTILE.values())
+    assert {r[1] for r in rows[1:]} == {"+447400900123"}  # E.164 kept byte for byte
+    assert {r[2] for r in rows[1:]} == {"-12.5"}
+    assert rows[1][:5] == [rows[1][0], "+447400900123", "-12.5", "2030-01-02 09:30", "2"]
     first = dict(zip(rows[0], rows[1], strict=True))
     assert first["outcome"] == "created" and first["appointment_at_utc"] == "2030-03-04 09:00"
     assert first["meeting_url"] == "https://meet.example.org/c/0" and first["attempts"] == "1"
@@ -105,7 +106,7 @@ def test_validate_report_as_csv_from_the_command_line(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     got = read_csv(report)
     header = got[0]
-    assert header[: 1 + len(rows[0])] == ["source_row", *rows[0]]
+    assert header[: len(rows[0]) + 1] == [*rows[0], "source_row"]
     by_name = [dict(zip(header, r, strict=True)) for r in got[1:]]
     assert [r["Reference"] for r in by_name] == ["REF-00000", "REF-00001", "REF-00002"]
     assert by_name[0]["Notes"] == '\'=HYPERLINK("http://evil.example","x")'

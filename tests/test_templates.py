@@ -34,6 +34,9 @@ def snapshot(book: Workbook) -> dict[str, Any]:
             ),
             "formats": {k: d.number_format for k, d in ws.column_dimensions.items()},
             "freeze": ws.freeze_panes,
+            "heights": {k: d.height for k, d in ws.row_dimensions.items() if d.height},
+            "merged": sorted(str(m) for m in ws.merged_cells.ranges),
+            "print": (ws.page_setup.orientation, ws.page_setup.fitToWidth, ws.print_title_rows),
         }
     return out
 
@@ -137,6 +140,31 @@ def test_instructions_describe_every_field(tmp_path: Path) -> None:
     assert "255" in table["Claimant name"][3]
     notes = [r[0] for r in rows[len(BOOK_FIELDS) + 1 :] if r[0]]
     assert any("Europe/London" in n for n in notes)
+
+
+@pytest.mark.parametrize("kind", ["book", "cancel", "allocate"])
+def test_instructions_print_readably(tmp_path: Path, kind: str) -> None:
+    """Rows as tall as their wrapped text (LibreOffice prints lines over the next rows'
+    otherwise), notes across the page, A4 landscape one page wide, header on each page."""
+    book = build(tmp_path, kind)
+    ws = book["Instructions"]
+    widths = [ws.column_dimensions[get_column_letter(c)].width for c in range(1, 7)]
+    notes = [str(m) for m in ws.merged_cells.ranges]
+    for row in ws.iter_rows(min_row=2):
+        for cell in row:
+            if isinstance(cell.value, str) and cell.alignment.wrap_text and cell.column <= 6:
+                merged = any(m.startswith(f"{cell.coordinate}:") for m in notes)
+                width = sum(widths) if merged else widths[cell.column - 1]
+                height = ws.row_dimensions[cell.row].height or 12.75
+                assert height >= 12.75 * len(cell.value) / width, (cell.coordinate, cell.value)
+    assert notes and all(m.startswith("A") and ":F" in m for m in notes)
+    for sheet in book.worksheets:
+        if sheet.sheet_state == "visible":
+            assert sheet.page_setup.orientation == "landscape", sheet.title
+            assert sheet.sheet_properties.pageSetUpPr.fitToPage, sheet.title
+            assert sheet.page_setup.fitToWidth in (None, 1)  # 1 is the default
+            assert sheet.page_setup.fitToHeight == 0 and sheet.print_title_rows == "$1:$1"
+            assert sheet["A1"].font.name == "Arial"
 
 
 def test_rules_callable_supplies_allowed_values(tmp_path: Path) -> None:

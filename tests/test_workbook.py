@@ -8,6 +8,7 @@ import os
 import stat
 import zipfile
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,13 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 import pytest
-from openpyxl import load_workbook
+from click.testing import CliRunner
+from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from python_calamine import CalamineWorkbook
 
+from batch_scheduler.cli import ENV_NOW, cli
 from batch_scheduler.models import Issue, Outcome, RawTable, ResultLine, Severity, SourceInfo
 from batch_scheduler.workbook import (
     RESULT_COLUMNS,
@@ -28,6 +31,7 @@ from batch_scheduler.workbook import (
     write_results,
     write_summary_json,
 )
+from tests.sheets import BOOK_HEADERS, NOW, book_row
 
 FORMULA_LIKE = ('=HYPERLINK("http://evil.example","click")', "=1+1", "+447700900123", "@SUM(A1)")
 ERR, WARN = Severity.ERROR, Severity.WARNING
@@ -92,16 +96,63 @@ def sheet_xml(path: Path) -> Iterator[str]:
 # ---------------------------------------------------------------- layout and echo
 
 
-def test_header_is_source_row_then_input_headers_then_result_columns(tmp_path: Path) -> None:
+def test_header_is_input_headers_then_source_row_then_result_columns(tmp_path: Path) -> None:
     table = make_table(
         {"Notes": ["a"], "Notes (2)": ["b"], "Phone": ["07700 900123"]},
         headers=["Notes", "Notes", " Phone "],
     )
     ws = sheet(write(tmp_path, table, [created(0)]))
 
-    assert header(ws) == ["source_row", "Notes", "Notes", " Phone ", *RESULT_COLUMNS]
-    assert [c.value for c in ws[2]][:4] == [2, "a", "b", "07700 900123"]
+    assert header(ws) == ["Notes", "Notes", " Phone ", "source_row", *RESULT_COLUMNS]
+    assert [c.value for c in ws[2]][:4] == ["a", "b", "07700 900123", 2]
     assert ws.max_row == 2
+
+
+def test_input_cells_keep_their_own_row_and_column_letter(tmp_path: Path) -> None:
+    """The reader skips blank columns and rows; Results leaves them blank, so every input
+    cell is at the address the issues name (here C3 is blank: the input's column C was)."""
+    table = make_table({"Ref": ["R1", "R2"], "Name": ["Ann", "Bob"], "Phone": ["1", "2"]})
+    table = replace(table, letters=("A", "B", "D"), source_rows=(3, 6))
+    ws = sheet(write(tmp_path, table, [created(0), created(1)]))
+
+    assert header(ws) == ["Ref", "Name", None, "Phone", "source_row", *RESULT_COLUMNS]
+    assert [ws[f"{c}3"].value for c in "ABCDE"] == ["R1", "Ann", None, "1", 3]
+    assert [ws[f"{c}6"].value for c in "ABCDE"] == ["R2", "Bob", None, "2", 6]
+    assert all(ws.cell(r, 1).value is None for r in (2, 4, 5))
+    assert ws.column_dimensions["C"].width < 3  # the blank column takes no room
+    assert ws.auto_filter.ref == f"A1:{get_column_letter(ws.max_column)}6"
+
+
+def test_read_only_readers_get_whole_rows(tmp_path: Path) -> None:
+    """A script reading Results with openpyxl's read-only mode (as ETL jobs do) gets every
+    row as wide as the header, blank rows included, even where the last cells are empty."""
+    table = replace(make_table({"A": ["x", "y"]}), letters=("B",), source_rows=(2, 4))
+    lines = [created(0), ResultLine(Outcome.INVALID, error="bad")]  # no meeting_url
+    path = write(tmp_path, table, lines)
+
+    rows = list(load_workbook(path, read_only=True)["Results"].iter_rows(values_only=True))
+    assert len(rows) == 4 and {len(r) for r in rows} == {len(rows[0])}
+    assert rows[2] == (None,) * len(rows[0])
+    assert dict(zip(rows[0], rows[3], strict=True))["error"] == "bad"
+
+
+@pytest.mark.parametrize(
+    ("letters", "rows"),
+    [(("B", "A"), (2, 3)), (("A", "B"), (3, 2)), (("A", "B"), (2, 1_048_577))],
+)
+def test_addresses_that_cannot_be_kept_are_packed(
+    tmp_path: Path, letters: tuple[str, ...], rows: tuple[int, ...]
+) -> None:
+    table = replace(
+        make_table({"X": ["x0", "x1"], "Y": ["y0", "y1"]}), letters=letters, source_rows=rows
+    )
+    ws = sheet(write(tmp_path, table, [created(0), created(1)]))
+
+    assert header(ws)[:3] == ["X", "Y", "source_row"]
+    assert [[c.value for c in ws[r]][:3] for r in (2, 3)] == [
+        ["x0", "y0", rows[0]],
+        ["x1", "y1", rows[1]],
+    ]
 
 
 def test_input_values_are_echoed_exactly_with_their_types(tmp_path: Path) -> None:
@@ -121,7 +172,7 @@ def test_input_values_are_echoed_exactly_with_their_types(tmp_path: Path) -> Non
     ws = sheet(write(tmp_path, table, [created(0), created(1)]))
 
     row2 = {h: ws.cell(2, i + 1) for i, h in enumerate(header(ws))}
-    row3 = {h: ws.cell(3, i + 1) for i, h in enumerate(header(ws))}
+    row3 = {h: ws.cell(4, i + 1) for i, h in enumerate(header(ws))}  # source row 4
     assert (row2["source_row"].value, row3["source_row"].value) == (2, 4)
     assert (row2["Ref"].value, row2["Ref"].data_type) == ("007", "s")
     assert (row3["Ref"].value, row3["Ref"].data_type) == ("0", "s")
@@ -132,10 +183,10 @@ def test_input_values_are_echoed_exactly_with_their_types(tmp_path: Path) -> Non
     assert row2["Ratio"].value == 3.25
     assert row3["Ratio"].value is None  # NaN is a missing value, not a number
     assert row2["When"].value == moment and row2["When"].is_date
-    assert row2["When"].number_format == "yyyy-mm-dd hh:mm"
+    assert row2["When"].number_format == "dd/mm/yyyy hh:mm"  # day first, as ops write them
     assert row3["When"].value == datetime(2030, 1, 2, 8, 15, 30)
-    assert row3["When"].number_format == "yyyy-mm-dd hh:mm:ss"  # seconds are not hidden
-    assert row2["Day"].value == datetime(1985, 2, 14) and row2["Day"].number_format == "yyyy-mm-dd"
+    assert row3["When"].number_format == "dd/mm/yyyy hh:mm:ss"  # seconds are not hidden
+    assert row2["Day"].value == datetime(1985, 2, 14) and row2["Day"].number_format == "dd/mm/yyyy"
     assert row3["Day"].value is None and row3["At"].value is None
     assert row2["At"].value == time(14, 30) and row2["At"].number_format == "hh:mm"
     assert (row2["Flag"].value, row3["Flag"].value) == (True, False)
@@ -164,14 +215,14 @@ def test_control_characters_and_escape_lookalikes_survive(tmp_path: Path) -> Non
     path = write(tmp_path, table, [created(j) for j in range(3)])
 
     rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Results").to_python()
-    assert [r[1] for r in rows[1:]] == ["a\x01b", "_x0041_", "tab\tand\nnewline"]
+    assert [rows[r - 1][0] for r in table.source_rows] == ["a\x01b", "_x0041_", "tab\tand\nnewline"]
 
 
 def test_text_longer_than_a_cell_holds_is_cut_not_fatal(tmp_path: Path) -> None:
     table = make_table({"Notes": ["x" * 40_000]})
     ws = sheet(write(tmp_path, table, [created(0, error="e" * 40_000)]))
 
-    assert ws["B2"].value == "x" * 32_767
+    assert ws["A2"].value == "x" * 32_767
     assert len(str(ws.cell(2, col(ws, "error")).value)) <= 32_767
 
 
@@ -179,7 +230,7 @@ def test_aware_input_times_keep_their_wall_clock(tmp_path: Path) -> None:
     moment = datetime(2030, 7, 1, 10, 0, tzinfo=ZoneInfo("Europe/London"))
     ws = sheet(write(tmp_path, make_table({"When": [moment]}), [created(0)]))
 
-    assert ws["B2"].value == datetime(2030, 7, 1, 10, 0)  # as the sheet showed it
+    assert ws["A2"].value == datetime(2030, 7, 1, 10, 0)  # as the sheet showed it
 
 
 def test_too_many_columns_is_refused(tmp_path: Path) -> None:
@@ -194,7 +245,7 @@ def test_table_without_input_columns(tmp_path: Path) -> None:
     ws = sheet(write(tmp_path, table, [created(0), created(1)]))
 
     assert header(ws) == ["source_row", *RESULT_COLUMNS]
-    assert [ws.cell(r, 2).value for r in (2, 3)] == ["created", "created"]
+    assert [ws.cell(r, 2).value for r in (2, 4)] == ["created", "created"]
 
 
 # ---------------------------------------------------------------- result columns
@@ -209,13 +260,13 @@ def test_result_values_links_and_utc_time(tmp_path: Path) -> None:
     ws = sheet(write(tmp_path, make_table({"Name": ["a", "b"]}), lines))
 
     at = ws.cell(2, col(ws, "appointment_at_utc"))
-    assert at.value == datetime(2030, 7, 1, 9, 0) and at.number_format == "yyyy-mm-dd hh:mm"
+    assert at.value == datetime(2030, 7, 1, 9, 0) and at.number_format == "dd/mm/yyyy hh:mm"
     assert "UTC" in str(ws.cell(1, col(ws, "appointment_at_utc")).value).upper()
     link = ws.cell(2, col(ws, "meeting_url"))
     assert link.value == "https://meet.example.org/c/0"
     assert link.hyperlink is not None and link.hyperlink.target == link.value
-    assert [c.value for c in ws[3]][2:] == [
-        "failed", "REF-001", None, None, None, None, "The API timed out.", 7,
+    assert [c.value for c in ws[4]] == [
+        "b", 4, "failed", "REF-001", None, None, None, "The API timed out.", 7, None,
     ]  # fmt: skip
     assert ws.cell(2, col(ws, "attempts")).value == 3
 
@@ -247,7 +298,7 @@ def test_outcome_cells_are_coloured_by_outcome(tmp_path: Path) -> None:
     lines = [ResultLine(o) for o in outcomes]
     ws = sheet(write(tmp_path, make_table({"N": list(range(len(lines)))}), lines))
 
-    fills = [ws.cell(r, 3).fill.fgColor.rgb for r in range(2, len(lines) + 2)]
+    fills = [ws.cell(r, 3).fill.fgColor.rgb for r in range(2, 2 * len(lines) + 2, 2)]
     green, amber, red, grey = "FFC6EFCE", "FFFFEB9C", "FFFFC7CE", "FFD9D9D9"
     assert fills == [green, amber, amber, red, grey, green]
 
@@ -258,17 +309,52 @@ def test_layout_frozen_header_filter_and_widths(tmp_path: Path) -> None:
 
     assert ws.freeze_panes == "A2"
     assert ws.auto_filter.ref == f"A1:{get_column_letter(ws.max_column)}2"
-    assert ws.column_dimensions["B"].width > 35  # sized from the value
-    assert ws.column_dimensions["C"].width < 15
+    assert ws.column_dimensions["A"].width > 35  # sized from the value
+    assert ws.column_dimensions["B"].width < 15
     assert all(c.font.b for c in ws[1])
+    # on paper: A4 landscape, one page wide, the header row on every page, the links
+    # (last, for clicking) left off
+    assert (ws.page_setup.orientation, ws.page_setup.paperSize) == ("landscape", 9)
+    assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth == 1
+    assert ws.print_title_rows == "$1:$1"
+    assert header(ws)[-1] == "meeting_url"
+    assert ws.print_area == f"'Results'!$A$1:${get_column_letter(ws.max_column - 1)}$2"
+
+
+def test_long_text_wraps_and_its_row_grows(tmp_path: Path) -> None:
+    words = "Excel turned this phone number into a number and dropped the leading 0. " * 3
+    table = make_table({"Notes": ["short", words]})
+    lines = [created(0), ResultLine(Outcome.INVALID, error=words)]
+    ws = sheet(write(tmp_path, table, lines))
+
+    error = ws.cell(4, col(ws, "error"))
+    assert error.alignment.wrap_text and ws["A4"].alignment.wrap_text
+    assert ws.column_dimensions[error.column_letter].width <= 40
+    assert ws.row_dimensions[4].height >= 4 * 12.75  # tall enough for its lines
+    assert not ws["A2"].alignment.wrap_text and ws.row_dimensions[2].height is None
+
+
+def test_date_only_columns_show_dates_as_the_input_did(tmp_path: Path) -> None:
+    table = make_table(
+        {
+            "DOB": [datetime(1985, 2, 14), datetime(1990, 6, 1), None],
+            "Slot": [datetime(2030, 1, 2, 9, 30), datetime(2030, 1, 3), datetime(2030, 1, 3, 0, 0)],
+        }
+    )
+    ws = sheet(write(tmp_path, table, [created(j) for j in range(3)]))
+
+    assert ws["A2"].value == datetime(1985, 2, 14) and ws["A2"].number_format == "dd/mm/yyyy"
+    assert ws["A4"].number_format == "dd/mm/yyyy"
+    assert ws["B2"].number_format == "dd/mm/yyyy hh:mm"
+    assert ws["B4"].number_format == "dd/mm/yyyy hh:mm"  # a midnight slot keeps its time
 
 
 def test_more_links_than_excel_allows_fall_back_to_text(tmp_path: Path, monkeypatch: Any) -> None:
-    monkeypatch.setattr("batch_scheduler.workbook.MAX_LINKS", 2)
+    monkeypatch.setattr("batch_scheduler.results_sheet.MAX_LINKS", 2)
     lines = [created(j) for j in range(3)]
     ws = sheet(write(tmp_path, make_table({"N": [1, 2, 3]}), lines))
 
-    cells = [ws.cell(r, col(ws, "meeting_url")) for r in (2, 3, 4)]
+    cells = [ws.cell(r, col(ws, "meeting_url")) for r in (2, 4, 6)]
     assert [c.value for c in cells] == [line.meeting_url for line in lines]
     assert [c.hyperlink is not None for c in cells] == [True, True, False]
 
@@ -296,25 +382,25 @@ def test_problem_cells_are_filled_and_commented(tmp_path: Path) -> None:
     lines = [ResultLine(Outcome.INVALID), ResultLine(Outcome.INVALID), created(2)]
     ws = sheet(write(tmp_path, table, lines, issues=issues))
 
-    phone = ws["C2"]
+    phone = ws["B2"]  # exactly where the issue says: row 2, column B
     assert phone.value == "1" and phone.fill.fgColor.rgb == "FFFFC7CE"
     assert phone.comment.text.splitlines() == [
         "Error (invalid-phone): Message for invalid-phone.",
         "Warning (phone-mangled): Message for phone-mangled.",
     ]
-    name = ws["B3"]
+    name = ws["A4"]
     assert name.value is None and name.fill.fgColor.rgb == "FFFFC7CE"
     assert "Message for required." in name.comment.text
-    email = ws["D4"]
+    email = ws["C6"]
     assert email.value == "z" and email.fill.fgColor.rgb == "FFFFF2CC"
-    outcome = ws.cell(4, col(ws, "outcome"))
+    outcome = ws.cell(6, col(ws, "outcome"))
     assert outcome.comment is not None
     assert outcome.comment.text == "Error (in-past): Message for in-past."
     commented = {c.coordinate for row in ws.iter_rows() for c in row if c.comment}
-    assert commented == {"C2", "B3", "D4", outcome.coordinate}
-    unmarked = [ws["B2"], ws["D2"], ws["C3"], ws["B4"]]
+    assert commented == {"B2", "A4", "C6", outcome.coordinate}
+    unmarked = [ws["A2"], ws["C2"], ws["B4"], ws["A6"]]
     assert all(c.fill.fgColor.rgb in (None, "00000000") for c in unmarked)
-    errors = [ws.cell(r, col(ws, "error")).value for r in (2, 3, 4)]
+    errors = [ws.cell(r, col(ws, "error")).value for r in (2, 4, 6)]
     assert errors == ["Message for invalid-phone.", "Message for required.", "Message for in-past."]
 
 
@@ -332,16 +418,26 @@ def test_issues_sheet_has_one_row_per_issue_in_order(tmp_path: Path) -> None:
         issue("invalid-phone", ERR, 2, "B", header="Phone", value="=0123"),
         issue("duplicate-reference", ERR, 4, None),
     ]
-    path = write(tmp_path, make_table({"A": [1, 2]}), [created(0), created(1)], issues=issues)
+    table = make_table({"A": [1, 2], "Phone": ["=0123", "1"]})
+    path = write(tmp_path, table, [created(0), created(1)], issues=issues)
 
-    rows = list(sheet(path, "Issues").iter_rows(values_only=True))
+    ws = sheet(path, "Issues")
+    rows = list(ws.iter_rows(values_only=True))
     assert rows == [
         ("source_row", "column", "header", "value", "code", "severity", "message"),
         (None, "C", "Notes", None, "unknown-column", "warning", "Message for unknown-column."),
         (2, "B", "Phone", "=0123", "invalid-phone", "error", "Message for invalid-phone."),
         (4, None, None, None, "duplicate-reference", "error", "Message for duplicate-reference."),
     ]
-    assert sheet(path, "Issues")["D3"].data_type == "s"
+    assert ws["D3"].data_type == "s"
+    # the row number takes you to the cell that shows the issue (a row's own: its outcome)
+    assert ws["A2"].hyperlink is None
+    assert ws["A3"].hyperlink.location == "'Results'!B2"
+    assert ws["A4"].hyperlink.location == "'Results'!D4"  # A, B, source_row, then outcome
+    assert "input sheet" in ws["A1"].comment.text and "Results" in ws["A1"].comment.text
+    assert "column letter in your input sheet" in ws["B1"].comment.text
+    assert ws.freeze_panes == "A2" and ws.print_title_rows == "$1:$1"
+    assert ws.column_dimensions["A"].width >= len("source_row") + 1  # headers do not overlap
 
 
 def test_sheets_are_in_order(tmp_path: Path) -> None:
@@ -394,7 +490,7 @@ def test_summary_sheet_rows_then_counts(tmp_path: Path) -> None:
         ("input file", "week 12.xlsx"),
         ("sha256", "ab" * 32),
         ("rows read", 3),
-        ("started", "2030-01-02T09:00:00+00:00"),
+        ("started", datetime(2030, 1, 2, 9, 0)),  # a date cell (UTC), not text
         ("duration (s)", 12.5),
         ("dry run", False),
         ("options", '{"rate": 10.0, "concurrency": 8}'),
@@ -415,6 +511,22 @@ def test_summary_sheet_rows_then_counts(tmp_path: Path) -> None:
         ("error", 3),
         ("warning", 1),
     ]
+
+
+def test_summary_times_are_date_cells_in_utc(tmp_path: Path) -> None:
+    summary = {
+        "started_at": "2030-07-01T10:00:00+01:00",  # as the pipeline writes it
+        "finished_at": "not a time",
+        "input_file": "2030-07-01T10:00:00+01:00.xlsx",  # not a time key: stays text
+    }
+    path = write(tmp_path, make_table({"A": [1]}), [created(0)], summary=summary)
+
+    ws = sheet(path, "Summary")
+    assert ws["B1"].value == datetime(2030, 7, 1, 9, 0) and ws["B1"].is_date
+    assert ws["B1"].number_format == 'dd/mm/yyyy hh:mm:ss "UTC"'
+    assert ws["B1"].alignment.horizontal == "left"  # values line up, numbers and text alike
+    assert (ws["B2"].value, ws["B3"].value) == ("not a time", summary["input_file"])
+    assert ws.page_setup.orientation == "portrait" and ws.page_setup.fitToWidth == 1
 
 
 def test_summary_json(tmp_path: Path) -> None:
@@ -484,7 +596,7 @@ def test_replaces_an_existing_file(tmp_path: Path) -> None:
     path = tmp_path / "results.xlsx"
     path.write_bytes(b"old")
     write(tmp_path, make_table({"A": ["new"]}), [created(0)])
-    assert sheet(path)["B2"].value == "new"
+    assert sheet(path)["A2"].value == "new"
 
 
 def test_lines_must_match_rows(tmp_path: Path) -> None:
@@ -500,9 +612,10 @@ def test_many_rows_keep_their_order(tmp_path: Path) -> None:
     lines = [ResultLine(Outcome.VALID, reference=f"{j:05d}") for j in range(n)]
     path = write(tmp_path, table, lines)
 
-    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Results").to_python()[1:]
-    assert [r[0] for r in rows] == [float(s) for s in table.source_rows]
-    assert all(r[1] == r[4] == f"{j:05d}" and r[2] == j for j, r in enumerate(rows))
+    found = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Results").to_python()
+    rows = [found[r - 1] for r in table.source_rows]  # each at its own row number
+    assert [r[2] for r in rows] == [float(s) for s in table.source_rows]
+    assert all(r[0] == r[4] == f"{j:05d}" and r[1] == j for j, r in enumerate(rows))
     assert not any(isinstance(v, float) and math.isnan(v) for r in rows for v in r)
 
 
@@ -530,3 +643,56 @@ def test_openpyxl_and_calamine_read_the_same_workbook(tmp_path: Path) -> None:
             for row in calamine.get_sheet_by_name(name).to_python()
         ]
         assert by_openpyxl == by_calamine, name
+
+
+# ---------------------------------------------------------------- end to end: the addresses
+
+
+def test_every_issue_is_highlighted_at_the_cell_it_names(tmp_path: Path) -> None:
+    """Read by the real reader (a blank first row, a blank column C and a blank row 5 are
+    skipped) and reported by `validate`: each issue's "row N, column X" is cell XN of the
+    Results sheet, with that column's header, and its row number in Issues links there."""
+    headers = ["Reference", "Claimant name", None, *BOOK_HEADERS[2:]]
+    rows = [book_row(i) for i in range(6)]
+    rows[1]["Phone"] = "12"  # row 4
+    rows[2]["Email"] = "not-an-email"  # row 6, after the blank row 5
+    rows[3]["Claimant name"] = None  # row 7
+    rows[4]["Reference"] = rows[5]["Reference"]  # rows 8 and 9
+    book = Workbook()
+    ws = book.active
+    assert ws is not None
+    ws.append([])  # row 1 blank: the header is row 2
+    ws.append(headers)
+    for i, row in enumerate(rows):
+        if i == 2:
+            ws.append([])  # row 5 blank
+        ws.append([None if h is None else row.get(h) for h in headers])
+    book.save(tmp_path / "in.xlsx")
+    (tmp_path / "c.toml").write_text("[departments]\nBenefits = 1\n")
+    report = tmp_path / "report.xlsx"
+    argv = ["validate", str(tmp_path / "in.xlsx"), "--report", str(report)]
+    argv += ["--config", str(tmp_path / "c.toml")]
+    result = CliRunner().invoke(cli, argv, env={ENV_NOW: NOW.isoformat()})
+    assert result.exit_code == 1, result.output
+
+    results, found = sheet(report), sheet(report, "Issues")
+    names = header(found)
+    issues = [
+        dict(zip(names, r, strict=True)) for r in found.iter_rows(min_row=2, values_only=True)
+    ]
+    shown = [i for i in issues if i["source_row"] is not None and i["column"] is not None]
+    assert {(i["source_row"], i["column"]) for i in shown} >= {
+        (4, "E"), (6, "F"), (7, "B"), (8, "A"), (9, "A"),
+    }  # fmt: skip
+    for number, i in enumerate(issues, 2):
+        if i not in shown:
+            continue
+        cell = results[f"{i['column']}{i['source_row']}"]
+        assert cell.fill.fgColor.rgb in ("FFFFC7CE", "FFFFF2CC"), cell.coordinate
+        assert i["message"] in cell.comment.text, cell.coordinate
+        assert results[f"{i['column']}1"].value == i["header"]
+        link = found.cell(number, 1).hyperlink
+        assert link.location == f"'Results'!{cell.coordinate}"
+    assert results["C1"].value is None and results["C3"].value is None  # the blank column
+    assert all(c.value is None for c in results[5])  # the blank row
+    assert results.cell(3, col(results, "source_row")).value == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zipfile
 from datetime import date, datetime, time
 from pathlib import Path
@@ -13,6 +14,7 @@ from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
 from batch_scheduler.xlsx_cells import column_letter
+from batch_scheduler.xlsx_layout import Page
 from batch_scheduler.xlsx_stream import StreamBook, excel_serial, is_dangerous
 
 HOSTILE = (
@@ -124,8 +126,117 @@ def test_styles_links_notes_layout(tmp_path: Path) -> None:
     assert ws["B2"].hyperlink.target == url and ws["B2"].value == url
     assert ws["B3"].hyperlink is None and ws["B3"].comment is None
     when = ws["C2"]
-    assert when.value == datetime(2030, 1, 2, 9, 0) and when.number_format == "yyyy-mm-dd hh:mm"
+    assert when.value == datetime(2030, 1, 2, 9, 0) and when.number_format == "dd/mm/yyyy hh:mm"
     assert when.fill.fgColor.rgb == "FFFFC7CE"
+
+
+def test_rows_at_their_own_numbers_with_heights_and_wrapped_text(tmp_path: Path) -> None:
+    path = tmp_path / "t.xlsx"
+    with StreamBook(path) as book:
+        sheet = book.add_sheet("S", widths=[10, 12])
+        sheet.append(["header", "second"])
+        sheet.append(["on row 4", "long text " * 5], [None, book.wrapped(None)], row=3, height=40)
+        sheet.append(["on row 5"])
+        with pytest.raises(ValueError, match="comes after"):
+            sheet.append(["back up"], row=2)
+
+    ws = load_workbook(path)["S"]
+    assert [ws.cell(r, 1).value for r in range(1, 6)] == [
+        "header",
+        None,
+        None,
+        "on row 4",
+        "on row 5",
+    ]
+    assert ws.row_dimensions[4].height == 40 and ws.row_dimensions[4].customHeight
+    assert ws["B4"].alignment.wrap_text and not ws["A4"].alignment.wrap_text
+    assert ws["A4"].alignment.vertical == "top"  # a cell sits at the top of a tall row
+    assert calamine_rows(path, "S")[3][0] == "on row 4"
+
+
+@pytest.mark.parametrize("extent", [None, (5, 3)])
+def test_read_only_readers_see_every_row_whole(
+    tmp_path: Path, extent: tuple[int, int] | None
+) -> None:
+    """openpyxl's read-only mode sizes rows by their cells, or by the declared extent."""
+    path = tmp_path / "t.xlsx"
+    with StreamBook(path) as book:
+        sheet = book.add_sheet("S", extent=extent)
+        sheet.append(["a", "b", "c"])
+        sheet.append(["x", None, None], row=3)  # a trailing empty cell
+        sheet.append([None, None, None], row=4)
+
+    rows = list(load_workbook(path, read_only=True)["S"].iter_rows(values_only=True))
+    written = [rows[0], rows[3], rows[4]]
+    assert written == [("a", "b", "c"), ("x", None, None), (None, None, None)]
+    if extent:  # the rows left blank come whole too
+        assert rows[1:3] == [(None, None, None)] * 2
+
+
+def test_page_setup_prints_landscape_one_page_wide_with_the_header_on_every_page(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "t.xlsx"
+    with StreamBook(path) as book:
+        sheet = book.add_sheet("It's wide", widths=[10, 20, 30], page=Page())
+        for r in range(5):
+            sheet.append([r, "x", "y"])
+        sheet.print_area(2)
+        book.add_sheet("Plain").append(["no page setup"])
+
+    wb = load_workbook(path)
+    ws = wb["It's wide"]
+    assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+    assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, 0)
+    assert ws.print_title_rows == "$1:$1"
+    assert ws.print_area == "'It''s wide'!$A$1:$B$5"
+    assert ws.print_options.gridLines
+    assert "Page &P of &N" in ws.oddFooter.right.text
+    plain = wb["Plain"]
+    assert plain.print_title_rows is None and not plain.sheet_properties.pageSetUpPr.fitToPage
+
+
+def test_links_to_a_cell_and_to_the_web(tmp_path: Path) -> None:
+    path = tmp_path / "t.xlsx"
+    with StreamBook(path) as book:
+        first = book.add_sheet("Results")
+        first.append(["a", "https://example.org/1"])
+        first.add_link(0, 1, "https://example.org/1")
+        issues = book.add_sheet("Issues")
+        issues.append([14, "https://example.org/2"])
+        issues.add_link(0, 0, location="'Results'!F14")
+        issues.add_link(0, 1, "https://example.org/2")
+        with pytest.raises(ValueError, match="url or to a location"):
+            issues.add_link(0, 0)
+
+    wb = load_workbook(path)
+    assert wb["Results"]["B1"].hyperlink.target == "https://example.org/1"
+    link = wb["Issues"]["A1"].hyperlink
+    assert link.location == "'Results'!F14" and link.target is None
+    assert wb["Issues"]["B1"].hyperlink.target == "https://example.org/2"
+
+
+def vml_anchor(path: Path, sheet: int = 1) -> list[list[int]]:
+    with zipfile.ZipFile(path) as archive:
+        vml = archive.read(f"xl/drawings/vmlDrawing{sheet}.vml").decode()
+    return [[int(n) for n in a.split(",")] for a in re.findall(r"<x:Anchor>(.*?)</x:Anchor>", vml)]
+
+
+def test_a_note_box_is_as_tall_as_its_text_whatever_the_columns(tmp_path: Path) -> None:
+    path = tmp_path / "t.xlsx"
+    with StreamBook(path) as book:
+        sheet = book.add_sheet("S", widths=[10, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 60])
+        for _ in range(30):
+            sheet.append(["x"] * 12)
+        sheet.add_note(1, 0, "Short.")
+        sheet.add_note(1, 10, "Error (invalid-phone): a longer message, " * 6)
+
+    short, long = vml_anchor(path)
+    # columns 1.. are 5 characters (35 px) wide: a 320 px box spans about 9 of them
+    assert short[0] == 1 and short[4] >= 9
+    assert long[0] == 11 and long[4] == 11  # column 11 is 60 characters: the box fits in it
+    assert long[6] - long[2] > short[6] - short[2] >= 1  # more text, more rows
 
 
 def test_many_notes_and_several_sheets_make_well_formed_parts(tmp_path: Path) -> None:

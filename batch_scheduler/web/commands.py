@@ -49,12 +49,16 @@ def _fail(message: str, code: int) -> None:
     show_default=True,
     help="Address to listen on. Off loopback, put HTTPS in front (cookies are Secure).",
 )
-@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
 @click.option(
     "--config", "config_path", type=click.Path(path_type=Path), help="A TOML config file."
 )
 @click.option(
-    "--log-format", type=click.Choice(["text", "json"]), default="json", show_default=True
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="json",
+    show_default=True,
+    help="json: log lines as JSON, for log collectors.",
 )
 def serve_command(host: str, port: int, config_path: Path | None, log_format: str) -> None:
     """Serve the web page for ops: upload, check, book, watch, download (sign-in required)."""
