@@ -7,6 +7,7 @@
     ├── OutputError                exit 2: an output path cannot be written; nothing was sent
     │                              (exit 1 when, after sending, the fallback failed too)
     ├── ConfigError                exit 3: missing or contradictory settings
+    │   └── LedgerError            exit 3: the ledger file cannot be used (newer, or not one)
     ├── AuthError                  exit 3: bad credentials, 401 after renewal, 403
     ├── StateLockedError           exit 3: another run holds the state directory
     ├── ApiUnreachable             exit 4: the API could not be reached; nothing was sent
@@ -57,6 +58,10 @@ class ConfigError(BatchSchedulerError):
 
     exit_code = 3
     code = "config"
+
+
+class LedgerError(ConfigError):
+    """The ledger file cannot be used (written by a newer version, or not a database)."""
 
 
 class AuthError(BatchSchedulerError):

@@ -18,46 +18,51 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from batch_scheduler.client import ApiClient
+from batch_scheduler.api import ApiClient
 from batch_scheduler.config import Settings
-from batch_scheduler.errors import ApiUnreachable, AuthError, InputError, StrictModeError
-from batch_scheduler.gcpause import heap_frozen
+from batch_scheduler.errors import ApiUnreachable, InputError, StrictModeError
+from batch_scheduler.intake import NEVER_BOOKED, previous_outcomes, read_table
 from batch_scheduler.ledger import Ledger
 from batch_scheduler.models import (
-    ApiResult,
     AppointmentRequest,
     CancelRequest,
     Issue,
     Outcome,
     RawTable,
-    ResultKind,
     ResultLine,
     RowResult,
 )
-from batch_scheduler.outputs import (
+from batch_scheduler.output import (
     JSON_SUFFIXES,
     RESULTS_SUFFIXES,
     Output,
     Saved,
     check_outputs,
     save,
+    write_results,
+    write_summary_json,
 )
-from batch_scheduler.reader import read_table
 from batch_scheduler.report import result_lines, run_summary, sending_issues
-from batch_scheduler.results_columns import NEVER_BOOKED, previous_outcomes
-from batch_scheduler.schema import BookValidation, CancelValidation, validate_book, validate_cancel
-from batch_scheduler.sender import (
+from batch_scheduler.runtime import heap_frozen
+from batch_scheduler.send import (
     SendStats,
+    Stopped,
+    check_access,
     nothing_to_cancel,
-    plan_cancels,
-    plan_creates,
     send_cancels,
     send_creates,
+    triage_cancels,
+    triage_creates,
+    watch_contact,
 )
-from batch_scheduler.workbook import summary_counts, write_results, write_summary_json
+from batch_scheduler.validate import (
+    BookValidation,
+    CancelValidation,
+    validate_book,
+    validate_cancel,
+)
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +187,7 @@ def run(
               len(issues))  # fmt: skip
 
     stats = stats if stats is not None else SendStats()
-    stopped = _Stopped()
+    stopped = Stopped()
     results: dict[int, RowResult] = dict(settled)
     refused = None
     if request.command == "validate":
@@ -238,7 +243,7 @@ def _validate(
     return validate_book(table, settings.intake, now=now)
 
 
-# ---------------------------------------------------------------- plan (dry run)
+# ---------------------------------------------------------------- triage (dry run)
 
 
 def _dry_run(
@@ -247,7 +252,7 @@ def _dry_run(
     settings: Settings,
     unbooked: Mapping[int, Outcome],
 ) -> dict[int, RowResult]:
-    """Plan against the ledger (read-only) when we know the base URL; send nothing."""
+    """Triage against the ledger (read-only) when we know the base URL; send nothing."""
     items = sorted(validation.requests.items())
     if settings.api is None:
         if command == "cancel":
@@ -256,16 +261,16 @@ def _dry_run(
         return {pos: RowResult(Outcome.WOULD_CREATE) for pos, _ in items}
     with Ledger.open_readonly(settings.state_dir, base_url=settings.api.base_url) as ledger:
         if command == "cancel":
-            cancel_plan = plan_cancels(_typed_cancels(items), ledger, unbooked)
-            results = dict(cancel_plan.done)
-            pending = [p for p, _, _ in cancel_plan.to_send] + [
-                p for p, _ in cancel_plan.to_resolve
+            cancel_triage = triage_cancels(_typed_cancels(items), ledger, unbooked)
+            results = dict(cancel_triage.done)
+            pending = [p for p, _, _ in cancel_triage.to_send] + [
+                p for p, _ in cancel_triage.to_resolve
             ]
             results |= {pos: RowResult(Outcome.WOULD_CANCEL) for pos in pending}
             return results
-        create_plan = plan_creates(_typed_creates(items), ledger, zone=_zone(settings))
-        results = dict(create_plan.done)
-        for pos, _ in (*create_plan.to_send, *create_plan.to_reconcile):
+        create_triage = triage_creates(_typed_creates(items), ledger, zone=_zone(settings))
+        results = dict(create_triage.done)
+        for pos, _ in (*create_triage.to_send, *create_triage.to_reconcile):
             results[pos] = RowResult(Outcome.WOULD_CREATE)
         return results
 
@@ -286,27 +291,13 @@ def _typed_cancels(items: Sequence[tuple[int, Any]]) -> list[tuple[int, CancelRe
 # ---------------------------------------------------------------- send
 
 
-@dataclass
-class _Stopped:
-    """Why a send stopped before every row was done: a signal, or a server lost mid-run."""
-
-    interrupted: bool = False
-    unreachable: bool = False
-
-    @property
-    def reason(self) -> str | None:
-        if self.unreachable:
-            return "api-unreachable"
-        return "interrupted" if self.interrupted else None
-
-
 def _send(
     command: str,
     validation: BookValidation | CancelValidation,
     settings: Settings,
     progress: Progress,
     stats: SendStats,
-    stopped: _Stopped,
+    stopped: Stopped,
     unbooked: Mapping[int, Outcome],
     *,
     transport: Any,
@@ -344,7 +335,7 @@ async def _send_async(
     ledger: Ledger,
     progress: Progress,
     stats: SendStats,
-    stopped: _Stopped,
+    stopped: Stopped,
     run_id: str,
     unbooked: Mapping[int, Outcome],
     *,
@@ -359,8 +350,8 @@ async def _send_async(
             loop.add_signal_handler(sig, stop.set)
     try:
         async with ApiClient(settings.api, transport=transport) as client:
-            await _check_access(client, settings)
-            watchdog = asyncio.create_task(_watch_contact(client, settings, stop, stopped))
+            await check_access(client, settings)
+            watchdog = asyncio.create_task(watch_contact(client, settings, stop, stopped))
             progress.start(len(items), "cancelling" if command == "cancel" else "booking")
             common: dict[str, Any] = {
                 "client": client,
@@ -386,58 +377,6 @@ async def _send_async(
     return results
 
 
-async def _check_access(client: ApiClient, settings: Settings) -> None:
-    """Fail fast: bad credentials stop the run; so does an API that cannot be reached at all
-    (after a few tries over ~15 s by default), before anything is sent."""
-    assert settings.api is not None
-    host = urlsplit(settings.api.base_url).netloc
-    waits = [settings.send.backoff_initial * 2**n for n in range(1, 5)]
-    for wait in [*waits, None]:
-        access = await client.check_access()
-        if access.kind is ResultKind.FATAL:
-            raise AuthError(_refused_words(host, access))
-        if access.status_code is not None or access.kind is ResultKind.SUCCESS:
-            return  # it answers; any other trouble is the sender's to ride out
-        if wait is None:
-            raise ApiUnreachable(
-                f"Could not reach the API at {host}: {access.message}. Nothing was sent. "
-                "Check the base URL, the network (proxy, firewall) and, for a private "
-                "certificate authority, SSL_CERT_FILE; then run again."
-            )
-        log.warning("the API cannot be reached yet (%s); trying again", access.message)
-        await asyncio.sleep(wait)
-
-
-def _refused_words(host: str, access: ApiResult[Any]) -> str:
-    """Why the first call was refused, and what to check: once, in plain words."""
-    if access.status_code == 403:
-        return (
-            f"The API at {host} accepted our credentials but does not allow them to read "
-            "appointments (HTTP 403). Ask your SQOD administrator to give this client access "
-            "to appointments. Nothing was sent."
-        )
-    return (
-        f"The API at {host} refused our credentials (HTTP {access.status_code or 401}). Check "
-        "BATCH_SCHEDULER_TOKEN, or BATCH_SCHEDULER_CLIENT_ID and BATCH_SCHEDULER_CLIENT_SECRET, "
-        "and that they are for this base URL. Nothing was sent."
-    )
-
-
-async def _watch_contact(
-    client: ApiClient, settings: Settings, stop: asyncio.Event, stopped: _Stopped
-) -> None:
-    """Stop the run (as for Ctrl-C: drain, write partial results) when the API has not
-    answered for `send.unreachable_after` seconds while tries kept failing."""
-    limit = settings.send.unreachable_after
-    while not stop.is_set():
-        await asyncio.sleep(min(1.0, limit / 4))
-        silent = client.contact.silent_for(time.monotonic())
-        if silent >= limit:
-            log.error("no answer from the API for %.0f s: stopping the run", silent)
-            stopped.unreachable = True
-            stop.set()
-
-
 # ---------------------------------------------------------------- write
 
 
@@ -451,7 +390,7 @@ def _write_outputs(
     stats: SendStats,
     started: datetime,
     clock0: float,
-    stopped: _Stopped,
+    stopped: Stopped,
 ) -> RunReport:
     """Write the results (or report) and the summary JSON; a file that cannot be written
     where asked goes to the state directory's fallback folder instead (outputs.py)."""
@@ -494,4 +433,4 @@ def _write_outputs(
     )
 
 
-__all__ = ["COMMANDS", "Progress", "RunReport", "RunRequest", "run", "summary_counts"]
+__all__ = ["COMMANDS", "Progress", "RunReport", "RunRequest", "run"]

@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 
 from batch_scheduler import __version__
 from batch_scheduler.config import Settings
-from batch_scheduler.matching import conflict_code
 from batch_scheduler.models import (
     AppointmentRequest,
     CancelRequest,
@@ -21,8 +20,8 @@ from batch_scheduler.models import (
     RowResult,
     Severity,
 )
-from batch_scheduler.schema import BookValidation, CancelValidation
-from batch_scheduler.sender import SendStats
+from batch_scheduler.send import SendStats, conflict_code
+from batch_scheduler.validate import BookValidation, CancelValidation
 
 Validation = BookValidation | CancelValidation
 

@@ -14,7 +14,8 @@ import random
 import time
 from datetime import UTC, date, datetime, timedelta
 
-from batch_scheduler.allocate import Claimant, Slot, Strategy, plan
+from batch_scheduler.allocate import Strategy
+from batch_scheduler.allocate.matcher import Claimant, Slot, plan
 from bench.common import Figure, figure, table
 
 MONDAY = date(2026, 11, 30)

@@ -138,8 +138,7 @@ class _Timing:
 def child(args: argparse.Namespace) -> None:
     """Run `book` in this process and print one JSON line of timings (see book_once)."""
     from batch_scheduler.config import ApiSettings, IntakeSettings, Secret, SendSettings, Settings
-    from batch_scheduler.ledger import Ledger
-    from batch_scheduler.ledger_writes import GroupCommit
+    from batch_scheduler.ledger import GroupCommit, Ledger
     from batch_scheduler.pipeline import RunRequest, run
 
     ledger_seconds = _timed([(GroupCommit, "flush"), (Ledger, "get_many")])
@@ -207,7 +206,7 @@ def raw_child(args: argparse.Namespace) -> None:
 
     import aiohttp
 
-    from batch_scheduler.client import form_content
+    from batch_scheduler.api.client import form_content
 
     bodies = [form_content(body) for body in _bodies(args.raw)]
     url = args.base_url + "/api/v1/appointments"
@@ -247,10 +246,10 @@ def raw_once(sandbox: Sandbox, sheet: Path) -> dict[str, Any]:
 
 def _bodies(sheet: Path) -> list[dict[str, str]]:
     """The form bodies `book` would send for the sheet, in input order."""
+    from batch_scheduler.api.resource import request_body
     from batch_scheduler.config import BodyFormat, IntakeSettings
-    from batch_scheduler.reader import read_table
-    from batch_scheduler.resource import request_body
-    from batch_scheduler.schema import validate_book
+    from batch_scheduler.intake import read_table
+    from batch_scheduler.validate import validate_book
 
     intake = IntakeSettings(departments=DEPARTMENTS)
     table = read_table(sheet, kind="book", settings=intake)

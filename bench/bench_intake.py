@@ -40,8 +40,8 @@ SHEETS: tuple[tuple[str, str, float | None], ...] = (
 def child(path: Path) -> None:
     """One measured run, in this fresh process: prints its figures as JSON."""
     from batch_scheduler.config import IntakeSettings
-    from batch_scheduler.reader import read_table
-    from batch_scheduler.schema import validate_book
+    from batch_scheduler.intake import read_table
+    from batch_scheduler.validate import validate_book
 
     settings = IntakeSettings(departments={"Benefits": 1, "Housing": 2, "Employment support": 3})
     now = datetime(TODAY.year, TODAY.month, TODAY.day, tzinfo=UTC)

@@ -87,7 +87,7 @@ def build(rows: int) -> tuple[Any, list[Any], list[Any]]:
 
 
 def child(rows: int, out: Path) -> None:
-    from batch_scheduler.workbook import write_results
+    from batch_scheduler.output import write_results
 
     table, lines, issues = build(rows)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

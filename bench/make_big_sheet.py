@@ -18,7 +18,7 @@ from typing import Literal
 
 import xlsxwriter
 
-from batch_scheduler.samples import weekday_slots
+from batch_scheduler.demo.samples import weekday_slots
 
 HEADERS: tuple[str, ...] = (
     "Reference",

@@ -19,8 +19,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from batch_scheduler.aio_transport import AiohttpTransport
-from batch_scheduler.client import ApiClient
+from batch_scheduler.api.wire import AiohttpTransport
+from batch_scheduler.api.client import ApiClient
 from batch_scheduler.config import ApiSettings, BodyFormat, Secret
 from batch_scheduler.errors import ConfigError
 from batch_scheduler.models import AppointmentRequest, ClaimantIn, ResultKind

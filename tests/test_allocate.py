@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from batch_scheduler.allocate import Claimant, Plan, Reason, Slot, Strategy, plan
+from batch_scheduler.allocate.matcher import Claimant, Plan, Reason, Slot, Strategy, plan
 
 MONDAY = date(2026, 11, 30)
 

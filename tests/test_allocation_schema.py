@@ -10,18 +10,18 @@ from typing import Any
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from batch_scheduler.allocate import Claimant, Reason, Strategy
-from batch_scheduler.allocation import AllocateRequest, allocate
-from batch_scheduler.allocation_schema import validate_claimants, validate_slots
-from batch_scheduler.codes import ALLOCATION_CODES
+from batch_scheduler.allocate.matcher import Claimant, Reason, Strategy
+from batch_scheduler.allocate.command import AllocateRequest, allocate
+from batch_scheduler.allocate.sheets import validate_claimants, validate_slots
+from batch_scheduler.issues import ALLOCATION_CODES
 from batch_scheduler.config import IntakeSettings, Settings
 from batch_scheduler.errors import InputError
-from batch_scheduler.fields import CLAIMANT_FIELDS, SLOT_FIELDS, alias_index, fold_header
-from batch_scheduler.plan_workbook import BOOK_COLUMNS
-from batch_scheduler.reader import read_table
-from batch_scheduler.samples import ALLOCATE_STORY, SAMPLE_DEPARTMENTS, write_allocate_sample
-from batch_scheduler.schema import validate_book
-from batch_scheduler.templates import write_template
+from batch_scheduler.intake.fields import CLAIMANT_FIELDS, SLOT_FIELDS, alias_index, fold_header
+from batch_scheduler.output.allocation import BOOK_COLUMNS
+from batch_scheduler.intake.table import read_table
+from batch_scheduler.demo.samples import ALLOCATE_STORY, SAMPLE_DEPARTMENTS, write_allocate_sample
+from batch_scheduler.validate.schema import validate_book
+from batch_scheduler.output.templates import write_template
 from tests.sheets import NOW
 
 SETTINGS = IntakeSettings(departments={"Benefits": 1, "Housing": 2})

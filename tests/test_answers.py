@@ -9,14 +9,14 @@ from typing import Any
 import httpx
 import pytest
 
-from batch_scheduler.answers import (
+from batch_scheduler.api.classify import (
     classify,
     describe_transport_error,
     parse_retry_after,
     transport_result,
 )
 from batch_scheduler.models import ResultKind
-from batch_scheduler.resource import parse_single
+from batch_scheduler.api.resource import parse_single
 
 K = ResultKind
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)  # injected "now": no dependence on the date

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from batch_scheduler.auth import ClientCredentials, StaticToken, TokenUnavailable, renew_at
+from batch_scheduler.api.auth import ClientCredentials, StaticToken, TokenUnavailable, renew_at
 from batch_scheduler.config import ApiSettings, Secret
 from batch_scheduler.models import ResultKind
 

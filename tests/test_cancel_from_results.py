@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from batch_scheduler.cli import cli
-from batch_scheduler.results_columns import RESULT_COLUMNS
+from batch_scheduler.intake.previous_results import RESULT_COLUMNS
 from batch_scheduler.sandbox import RunningSandbox
 from tests.sheets import book_row, cli_env, write_xlsx
 

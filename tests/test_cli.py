@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from batch_scheduler.cli import cli
-from batch_scheduler.ledger import Ledger
+from batch_scheduler.ledger.store import Ledger
 from batch_scheduler.sandbox import SandboxConfig
 from tests.sheets import book_row, book_sheet, cli_env, write_xlsx
 

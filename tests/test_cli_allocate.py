@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from batch_scheduler.cli import cli
-from batch_scheduler.samples import (
+from batch_scheduler.demo.samples import (
     ALLOCATE_STORY,
     make_claimant_rows,
     make_slot_rows,
@@ -149,6 +149,6 @@ def test_template_kind_allocate(tmp_path: Path, env: Any) -> None:
 
 
 def _csv(value: Any) -> str:
-    from batch_scheduler.sample_files import _csv_cell
+    from batch_scheduler.demo.sample_files import _csv_cell
 
     return _csv_cell(value)

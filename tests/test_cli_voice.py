@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from batch_scheduler.cli import cli
-from batch_scheduler.samples import write_allocate_sample
+from batch_scheduler.demo.samples import write_allocate_sample
 from batch_scheduler.sandbox import RunningSandbox
 from tests.sheets import NOW, book_row, book_sheet, cli_env, write_xlsx
 
@@ -81,7 +81,7 @@ def test_verbose_is_for_logs_without_personal_data(
     assert result.exit_code == 0
     lines = result.stderr.splitlines()
     assert lines and all(TIMESTAMP.match(line) for line in lines)
-    assert any(" DEBUG batch_scheduler.sender: " in line for line in lines)
+    assert any(" DEBUG batch_scheduler.send.sender: " in line for line in lines)
     assert "Claimant 1" not in result.stderr and "person1@example.org" not in result.stderr
     assert "created" in result.stdout  # the report is still on stdout
 

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from batch_scheduler.client import ApiClient, ListingError, form_content
+from batch_scheduler.api.client import ApiClient, ListingError, form_content
 from batch_scheduler.config import ApiSettings, BodyFormat, Secret
 from batch_scheduler.errors import AuthError, ConfigError
 from batch_scheduler.models import ApiResult, AppointmentRequest, ClaimantIn, ResultKind

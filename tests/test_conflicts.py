@@ -16,10 +16,10 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from batch_scheduler.cli import cli
-from batch_scheduler.ledger import CANCEL, CREATE, EntryState, LedgerUpdate
+from batch_scheduler.ledger.store import CANCEL, CREATE, EntryState, LedgerUpdate
 from batch_scheduler.models import CancelRequest, ClaimantIn, Outcome
 from batch_scheduler.sandbox import RunningSandbox
-from batch_scheduler.sender import plan_creates
+from batch_scheduler.send.sender import plan_creates
 from tests.sheets import cli_env, write_xlsx
 from tests.test_sender import WHEN, Runner, booking, posts, references_on_server
 
@@ -223,7 +223,7 @@ def test_a_stored_answer_without_details_still_counts_as_done(
 
 
 def test_a_name_the_server_does_not_send_back_is_not_held_against_a_match() -> None:
-    from batch_scheduler.matching import compare
+    from batch_scheduler.send.matching import compare
     from batch_scheduler.models import Appointment
 
     request = replace(booking("SQ-8"), claimant=ClaimantIn(name="Ann"))

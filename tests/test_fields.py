@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from batch_scheduler.fields import (
+from batch_scheduler.intake.fields import (
     BOOK_FIELDS,
     CANCEL_FIELDS,
     Field,

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from batch_scheduler import date_problems, mojibake, normalise
-from batch_scheduler.codes import phone_mangled
+from batch_scheduler.validate import datetimes, mojibake, normalise
+from batch_scheduler.issues import phone_mangled
 
 PIVOT = 2076  # two-digit years: 00..76 -> 20xx
 
@@ -129,7 +129,7 @@ def test_every_unreadable_date_and_time_gets_its_own_reason() -> None:
     bad = [t for t, wrong in zip(texts, moments.bad | ~moments.has_time, strict=True) if wrong]
     assert len(bad) > len(texts) / 2
     for text in bad:
-        why = date_problems.explain(text, "datetime", PIVOT)
+        why = datetimes.explain(text, "datetime", PIVOT)
         assert why["why"].startswith(": ") and why["advice"].endswith("."), (text, why)
 
 
@@ -160,14 +160,14 @@ def test_every_unreadable_date_and_time_gets_its_own_reason() -> None:
     ],
 )
 def test_what_is_wrong_with_a_date_or_time(
-    cell: object, want: date_problems.Want, why: str
+    cell: object, want: datetimes.Want, why: str
 ) -> None:
-    assert date_problems.explain(cell, want, PIVOT)["why"] == why
+    assert datetimes.explain(cell, want, PIVOT)["why"] == why
 
 
 def test_nothing_more_to_say_keeps_the_general_advice() -> None:
-    assert date_problems.explain("next tuesday", "datetime", PIVOT) == {}
-    assert date_problems.explain(True, "date", PIVOT) == {}
+    assert datetimes.explain("next tuesday", "datetime", PIVOT) == {}
+    assert datetimes.explain(True, "date", PIVOT) == {}
 
 
 def test_cells_of_every_kind() -> None:

@@ -17,7 +17,7 @@ from batch_scheduler.config import ApiSettings, IntakeSettings, Secret, SendSett
 from batch_scheduler.errors import OutputError
 from batch_scheduler.models import RowResult
 from batch_scheduler.pipeline import RunRequest, run
-from batch_scheduler.samples import write_allocate_sample
+from batch_scheduler.demo.samples import write_allocate_sample
 from batch_scheduler.sandbox import RunningSandbox
 from tests.sheets import NOW, book_sheet, cli_env
 

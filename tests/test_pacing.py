@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from batch_scheduler.config import SendSettings
-from batch_scheduler.pacing import WINDOW_MARGIN, GiveUp, RateLimiter, RetryPolicy
+from batch_scheduler.send.pacing import WINDOW_MARGIN, GiveUp, RateLimiter, RetryPolicy
 
 
 class FakeClock:

@@ -19,17 +19,17 @@ import pytest
 from click.testing import CliRunner
 
 from batch_scheduler.cli import cli
-from batch_scheduler.fields import fields_for
-from batch_scheduler.plan_workbook import (
+from batch_scheduler.intake.fields import fields_for
+from batch_scheduler.output.allocation import (
     BOOK_COLUMNS,
     ISSUE_HEADERS,
     SLOT_HEADERS,
     UNPLACED_HEADERS,
 )
-from batch_scheduler.samples import make_book_rows, write_samples
+from batch_scheduler.demo.samples import make_book_rows, write_samples
 from batch_scheduler.sandbox import start_sandbox
-from batch_scheduler.templates import ALTERNATIVES, INSTRUCTION_COLUMNS
-from batch_scheduler.workbook import ISSUE_COLUMNS
+from batch_scheduler.output.templates import ALTERNATIVES, INSTRUCTION_COLUMNS
+from batch_scheduler.output.results import ISSUE_COLUMNS
 from tests.sheets import NOW, cli_env
 from tests.system import require_program
 

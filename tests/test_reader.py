@@ -16,10 +16,10 @@ import xlsxwriter
 from batch_scheduler.config import IntakeSettings
 from batch_scheduler.errors import InputError
 from batch_scheduler.models import Outcome, ResultLine, Severity
-from batch_scheduler.reader import read_table
-from batch_scheduler.samples import MISTAKES, write_samples
-from batch_scheduler.workbook import write_results
-from batch_scheduler.xlsx_cells import column_letter
+from batch_scheduler.intake.table import read_table
+from batch_scheduler.demo.samples import MISTAKES, write_samples
+from batch_scheduler.output.results import write_results
+from batch_scheduler.output.xlsx_cells import column_letter
 
 BOOK_HEADER = "Claimant name,Appointment"
 
@@ -108,17 +108,17 @@ def test_csv_in_cp1252_with_accented_names_reads_silently(tmp_path: Path) -> Non
 def test_the_encoding_check_looks_at_a_bounded_sample_of_a_big_csv(tmp_path: Path) -> None:
     """100,000 cp1252 rows, each with an accent: the check reads a bounded sample, not the
     whole file, however long; and it still finds a Greek name on the last line."""
-    from batch_scheduler import text_encoding
+    from batch_scheduler.intake import encoding
 
     row = "Siân Llewelyn,01/12/2026 10:00,£5 fee,Zoë\r\n".encode("cp1252")
     data = BOOK_HEADER.encode() + b"\r\n" + row * 100_000
     started = time_module.process_time()
-    text_encoding._check_cp1252_reading("big.csv", data)
+    encoding._check_cp1252_reading("big.csv", data)
     assert time_module.process_time() - started < 0.2  # ~5 ms; the whole file would be ~1 s
     plain = BOOK_HEADER.encode() + b"\r\n" + b"Sian Llewelyn,01/12/2026 10:00\r\n" * 100_000
     greek = (GREEK_NAMES[0] + ",01/12/2026 10:00\r\n").encode("cp1253")
     with pytest.raises(InputError, match="line 100002"):
-        text_encoding._check_cp1252_reading("big.csv", plain + greek)
+        encoding._check_cp1252_reading("big.csv", plain + greek)
 
 
 def test_csv_rows_are_numbered_as_excel_shows_them_after_a_multiline_cell(

@@ -9,7 +9,7 @@ import pytest
 
 from batch_scheduler.config import BodyFormat
 from batch_scheduler.models import AppointmentRequest, ClaimantIn
-from batch_scheduler.resource import (
+from batch_scheduler.api.resource import (
     ResourceError,
     format_utc,
     parse_appointment,

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 
 from batch_scheduler.cli import cli
 from batch_scheduler.models import Issue, Outcome, ResultLine, Severity
-from batch_scheduler.results_csv import csv_cell, neutralise
-from batch_scheduler.workbook import RESULT_COLUMNS, write_results
+from batch_scheduler.output.results_csv import csv_cell, neutralise
+from batch_scheduler.output.results import RESULT_COLUMNS, write_results
 from tests.sheets import NOW, book_row, write_xlsx
 from tests.test_workbook import created, make_table
 

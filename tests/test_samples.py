@@ -20,19 +20,19 @@ import xlsxwriter
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from batch_scheduler.allocation import AllocateRequest, allocate
+from batch_scheduler.allocate.command import AllocateRequest, allocate
 from batch_scheduler.cli import cli
 from batch_scheduler.config import Settings, load_settings
 from batch_scheduler.demo import write_fresh_samples
-from batch_scheduler.fields import fold_header
+from batch_scheduler.intake.fields import fold_header
 from batch_scheduler.pipeline import RunRequest, run
-from batch_scheduler.samples import (
+from batch_scheduler.demo.samples import (
     CONFIG_NAME,
     SHIPPED_TODAY,
     write_samples,
     write_shipped_samples,
 )
-from batch_scheduler.templates import DATA_SHEETS, write_template
+from batch_scheduler.output.templates import DATA_SHEETS, write_template
 from tests.sheets import NOW
 
 REPO = Path(__file__).resolve().parent.parent

@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
-from batch_scheduler import fields
-from batch_scheduler.codes import ALL_CODES, ALLOCATION_CODES, READER_CODES, RUN_CODES
+from batch_scheduler.intake import fields
+from batch_scheduler.issues import ALL_CODES, ALLOCATION_CODES, READER_CODES, RUN_CODES
 from batch_scheduler.config import IntakeSettings
 from batch_scheduler.errors import InputError
 from batch_scheduler.models import Issue, RawTable, Severity, SourceInfo
-from batch_scheduler.reader import read_table
-from batch_scheduler.schema import (
+from batch_scheduler.intake.table import read_table
+from batch_scheduler.validate.schema import (
     BookValidation,
     describe_rules,
     generated_reference,

@@ -34,7 +34,7 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from batch_scheduler.cli import cli
-from batch_scheduler.client import ApiClient
+from batch_scheduler.api.client import ApiClient
 from batch_scheduler.config import ApiSettings, Secret, check_base_url, load_settings
 from batch_scheduler.errors import ConfigError
 from batch_scheduler.logs import setup_logging

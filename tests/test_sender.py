@@ -17,10 +17,10 @@ from typing import Any
 import httpx
 import pytest
 
-from batch_scheduler.client import ApiClient
+from batch_scheduler.api.client import ApiClient
 from batch_scheduler.config import ApiSettings, Secret, SendSettings
 from batch_scheduler.errors import AuthError
-from batch_scheduler.ledger import CANCEL, CREATE, EntryState, Ledger
+from batch_scheduler.ledger.store import CANCEL, CREATE, EntryState, Ledger
 from batch_scheduler.models import (
     AppointmentRequest,
     CancelRequest,
@@ -29,7 +29,7 @@ from batch_scheduler.models import (
     RowResult,
 )
 from batch_scheduler.sandbox import RunningSandbox, SandboxConfig
-from batch_scheduler.sender import (
+from batch_scheduler.send.sender import (
     IN_FLIGHT,
     NOT_CHECKED,
     NOT_SENT,

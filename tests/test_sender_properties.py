@@ -24,9 +24,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from batch_scheduler.client import ApiClient
+from batch_scheduler.api.client import ApiClient
 from batch_scheduler.config import ApiSettings, Secret, SendSettings
-from batch_scheduler.ledger import Ledger
+from batch_scheduler.ledger.store import Ledger
 from batch_scheduler.models import (
     AppointmentRequest,
     CancelRequest,
@@ -35,7 +35,7 @@ from batch_scheduler.models import (
     RowResult,
 )
 from batch_scheduler.sandbox import RunningSandbox, SandboxConfig, start_sandbox
-from batch_scheduler.sender import send_cancels, send_creates
+from batch_scheduler.send.sender import send_cancels, send_creates
 
 SEND = SendSettings(
     rate=5000.0,

@@ -11,11 +11,11 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
 
 from batch_scheduler.config import IntakeSettings
-from batch_scheduler.fields import BOOK_FIELDS, CANCEL_FIELDS, Field, Kind
-from batch_scheduler.templates import write_template
+from batch_scheduler.intake.fields import BOOK_FIELDS, CANCEL_FIELDS, Field, Kind
+from batch_scheduler.output.templates import write_template
 
 CHECKED_IN = Path(__file__).resolve().parent.parent / "templates"
-REGENERATE = "regenerate with: .venv/bin/python -m batch_scheduler.templates templates"
+REGENERATE = "regenerate with: .venv/bin/python -m batch_scheduler.output.templates templates"
 
 
 def snapshot(book: Workbook) -> dict[str, Any]:
@@ -197,8 +197,8 @@ def test_unknown_kind_is_refused(tmp_path: Path) -> None:
 def test_a_filled_in_template_validates_clean(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
-    from batch_scheduler.reader import read_table
-    from batch_scheduler.schema import validate_book
+    from batch_scheduler.intake.table import read_table
+    from batch_scheduler.validate.schema import validate_book
 
     settings = IntakeSettings(departments={"Benefits": 1})
     path = tmp_path / "book.xlsx"

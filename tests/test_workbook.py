@@ -25,7 +25,7 @@ from python_calamine import CalamineWorkbook
 
 from batch_scheduler.cli import ENV_NOW, cli
 from batch_scheduler.models import Issue, Outcome, RawTable, ResultLine, Severity, SourceInfo
-from batch_scheduler.workbook import (
+from batch_scheduler.output.results import (
     RESULT_COLUMNS,
     summary_counts,
     write_results,
@@ -350,7 +350,7 @@ def test_date_only_columns_show_dates_as_the_input_did(tmp_path: Path) -> None:
 
 
 def test_more_links_than_excel_allows_fall_back_to_text(tmp_path: Path, monkeypatch: Any) -> None:
-    monkeypatch.setattr("batch_scheduler.results_sheet.MAX_LINKS", 2)
+    monkeypatch.setattr("batch_scheduler.output.results_sheet.MAX_LINKS", 2)
     lines = [created(j) for j in range(3)]
     ws = sheet(write(tmp_path, make_table({"N": [1, 2, 3]}), lines))
 

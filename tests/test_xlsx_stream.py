@@ -13,9 +13,9 @@ from defusedxml import ElementTree
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
-from batch_scheduler.xlsx_cells import column_letter
-from batch_scheduler.xlsx_layout import Page
-from batch_scheduler.xlsx_stream import StreamBook, excel_serial, is_dangerous
+from batch_scheduler.output.xlsx_cells import column_letter
+from batch_scheduler.output.xlsx_layout import Page
+from batch_scheduler.output.xlsx_writer import StreamBook, excel_serial, is_dangerous
 
 HOSTILE = (
     '=HYPERLINK("http://evil.example","click")',

@@ -167,8 +167,7 @@ def users_set_password(accounts: Any, name: str, password_stdin: bool) -> None:
 
 def run_web_demo(out_dir: Path, port: int) -> None:
     """The sandbox (with seeded faults) and the page, a demo account, fresh sample sheets."""
-    from batch_scheduler.demo import DEMO_FAULTS, demo_settings
-    from batch_scheduler.samples import write_samples
+    from batch_scheduler.demo import DEMO_FAULTS, demo_settings, write_samples
     from batch_scheduler.sandbox import start_sandbox
 
     today = datetime.now(UTC).date()

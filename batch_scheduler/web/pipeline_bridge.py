@@ -17,15 +17,14 @@ from typing import Any
 
 from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
-from batch_scheduler.allocation import AllocateRequest, allocate
+from batch_scheduler.allocate import AllocateRequest, allocate
 from batch_scheduler.config import Settings, load_settings, read_config_file
 from batch_scheduler.errors import BatchSchedulerError, ConfigError, InputError, StateLockedError
+from batch_scheduler.intake import read_table
 from batch_scheduler.models import Issue, Outcome, RowResult
+from batch_scheduler.output import write_retry_sheet, write_template
 from batch_scheduler.pipeline import RunReport, RunRequest, run
-from batch_scheduler.reader import read_table
-from batch_scheduler.retry_sheet import write_retry_sheet
-from batch_scheduler.sender import SendStats
-from batch_scheduler.templates import write_template
+from batch_scheduler.send import SendStats
 
 __all__ = [
     "BatchSchedulerError",

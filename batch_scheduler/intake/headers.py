@@ -1,0 +1,225 @@
+"""Headers -> fields: which row holds the headers, which column is which field, and why a
+sheet cannot be used when a required column is missing or two columns mean the same field.
+
+A sheet refused for a missing column says first what is missing and the likely fix (a
+misspelt header, the other kind of sheet), then the headers it found, and only last the
+full list of headers accepted.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Collection, Sequence
+
+from batch_scheduler.errors import InputError
+from batch_scheduler.intake.fields import Field, alias_index, fields_for, fold_header
+from batch_scheduler.intake.previous_results import results_start
+from batch_scheduler.models import Issue, Severity
+
+# The columns a kind cannot do without: each requirement is met by any one of its
+# alternatives, an alternative by all of its fields.
+_REQUIRED: dict[str, tuple[tuple[tuple[str, ...], ...], ...]] = {
+    "book": (
+        (("claimant_name",),),
+        (("appointment_at",), ("appointment_date", "appointment_time")),
+    ),
+    "cancel": ((("appointment_id",), ("reference",)),),
+    "claimants": ((("claimant_name",),),),
+    "slots": ((("appointment_at",), ("appointment_date", "appointment_time")),),
+}
+_REFUSED_BY_READER = ("book", "cancel")  # the allocation sheets say it in their own words
+_OTHER_KIND = {"book": "cancel", "cancel": "book"}
+_KIND_HINT = {
+    "cancel": 'It looks like a cancel sheet: use "cancel", or "validate --kind cancel".',
+    "book": 'It looks like a book sheet: use "book", or "validate" without --kind cancel.',
+}
+HEADER_SEARCH = 10  # rows with text in which the header row is looked for
+_SHOWN_HEADERS = 12
+_SHOWN_CHARACTERS = 40
+_CLOSE = 0.8  # difflib ratio of folded names for "did you mean"
+_DATA_LIKE = re.compile(r"@|\d{4}|\d{1,2}[/.:-]\d{1,2}")  # an email, a year or phone, a date
+
+
+def header_row(rows: Sequence[Sequence[str]], kind: str) -> int:
+    """Which of the first rows with text holds the headers: the first that names every
+    required column (a title or notes may sit above the headers), else the first."""
+    index = alias_index(fields_for(kind))
+    for i, texts in enumerate(rows[:HEADER_SEARCH]):
+        found = {index[f] for f in map(fold_header, texts) if f in index}
+        if not _unmet(kind, found):
+            return i
+    return 0
+
+
+def match_fields(
+    where: str,
+    kind: str,
+    fields: tuple[Field, ...],
+    headers: Sequence[str],
+    keys: Sequence[str],
+    letters: Sequence[str],
+    *,
+    row: int = 1,
+    advice: str = "",
+) -> tuple[dict[str, str], list[Issue]]:
+    """Canonical field -> key; unknown-column warnings; InputError for clashes and gaps.
+
+    `row` is the header row as Excel numbers it; `advice` is added when a column is missing
+    (why the file may read that way)."""
+    index = alias_index(fields)
+    folded = [fold_header(h) for h in headers]
+    results_from = results_start(headers) if kind == "cancel" else None
+    order = list(range(len(headers)))
+    if results_from is not None:  # our own results workbook: its own columns win
+        order = order[results_from:] + order[:results_from]
+    found: dict[str, int] = {}
+    issues: list[Issue] = []
+    for i in order:
+        name = index.get(folded[i]) if folded[i] else None
+        if name is None:
+            if results_from is None:
+                issues.append(_unknown_column(letters[i], headers[i], _nearest(folded[i], fields)))
+        elif name not in found:
+            found[name] = i
+        elif results_from is None:
+            raise InputError(_clash(where, fields, name, found[name], i, headers, letters))
+    unmet = _unmet(kind, found) if kind in _REFUSED_BY_READER else []
+    if unmet:
+        unknown = [i for i in range(len(headers)) if folded[i] and folded[i] not in index]
+        raise InputError(
+            _missing(where, kind, fields, unmet, headers, letters, unknown, row, advice)
+        )
+    return {name: keys[i] for name, i in sorted(found.items(), key=lambda kv: kv[1])}, issues
+
+
+def _unmet(kind: str, found: Collection[str]) -> list[tuple[tuple[str, ...], ...]]:
+    return [
+        requirement
+        for requirement in _REQUIRED.get(kind, ())
+        if not any(all(name in found for name in option) for option in requirement)
+    ]
+
+
+def _unknown_column(letter: str, header: str, nearest: str | None) -> Issue:
+    """Issue.where already names the column; the message says what it means for the run."""
+    problem = "is not one we know" if header else "has data but no header"
+    hint = f" If it is meant to be “{nearest}”, rename it." if nearest else ""
+    return Issue(
+        code="unknown-column",
+        severity=Severity.WARNING,
+        message=f"This column {problem}; it is kept and copied to the results but not sent.{hint}",
+        column=letter,
+        header=header or None,
+    )
+
+
+def _clash(
+    where: str,
+    fields: tuple[Field, ...],
+    name: str,
+    first: int,
+    second: int,
+    headers: Sequence[str],
+    letters: Sequence[str],
+) -> str:
+    field = next(f for f in fields if f.name == name)
+    return (
+        f'{where}: columns {letters[first]} ("{headers[first]}") and {letters[second]} '
+        f'("{headers[second]}") both mean "{field.header}" ({name}); keep one and rename '
+        "or delete the other."
+    )
+
+
+# ---------------------------------------------------------------- a required column missing
+
+
+def _missing(
+    where: str,
+    kind: str,
+    fields: tuple[Field, ...],
+    unmet: list[tuple[tuple[str, ...], ...]],
+    headers: Sequence[str],
+    letters: Sequence[str],
+    unknown: list[int],
+    row: int,
+    advice: str,
+) -> str:
+    """What is missing; did you mean; the other kind of sheet; the headers found; what to
+    do; and last, every header accepted for what is missing."""
+    by_name = {f.name: f for f in fields}
+    wanted = [_requirement_text(r, by_name) for r in unmet]
+    count = "a required column" if len(wanted) == 1 else "required columns"
+    parts = [f"{where} is missing {count}: {'; and '.join(wanted)}."]
+    needed = tuple(by_name[name] for r in unmet for option in r for name in option)
+    for i in unknown:
+        nearest = _nearest(fold_header(headers[i]), needed)
+        if nearest:
+            parts.append(f"Did you mean “{nearest}” for column {letters[i]}, “{headers[i]}”?")
+    other = _OTHER_KIND.get(kind)
+    if other and _fits_better(other, kind, headers):
+        parts.append(_KIND_HINT[other])
+    if advice:
+        parts.append(advice)
+    parts.append(_found(headers, letters, row))
+    parts.append("Rename your header or add the column, then try again.")
+    accepted = "; ".join(_accepts(by_name[name]) for r in unmet for o in r for name in o)
+    parts.append(f"(The headers accepted: {accepted}.)")
+    return " ".join(parts)
+
+
+def _requirement_text(requirement: tuple[tuple[str, ...], ...], by_name: dict[str, Field]) -> str:
+    """'Claimant name', 'Appointment (or two columns, Appointment date and Appointment
+    time)', 'Appointment id or Reference'."""
+    options = [" and ".join(by_name[name].header for name in option) for option in requirement]
+    if len(requirement) == 2 and len(requirement[1]) == 2:
+        return f"{options[0]} (or two columns, {options[1]})"
+    return " or ".join(options)
+
+
+def _nearest(folded: str, fields: Sequence[Field]) -> str | None:
+    """The accepted spelling closest to a folded header that matched none, if close."""
+    if not folded:
+        return None
+    spellings: dict[str, str] = {}
+    for field in fields:
+        for spelling in (field.header, *field.aliases):
+            spellings.setdefault(fold_header(spelling), spelling)
+    close = difflib.get_close_matches(folded, list(spellings), n=1, cutoff=_CLOSE)
+    return spellings[close[0]] if close else None
+
+
+def _fits_better(other: str, kind: str, headers: Sequence[str]) -> bool:
+    """The headers name every required column of `other` and more of its columns."""
+    folded = [fold_header(h) for h in headers]
+    mine, theirs = alias_index(fields_for(kind)), alias_index(fields_for(other))
+    matched_theirs = {theirs[f] for f in folded if f in theirs}
+    matched_mine = {mine[f] for f in folded if f in mine}
+    return not _unmet(other, matched_theirs) and len(matched_theirs) > len(matched_mine)
+
+
+def _found(headers: Sequence[str], letters: Sequence[str], row: int) -> str:
+    """The headers as read, so a mismatch shows at once; never cell values: a row that
+    looks like data (a date, an email, a phone) is described, not quoted."""
+    named = [(letter, h) for letter, h in zip(letters, headers, strict=True) if h.strip()]
+    if not named:
+        return f"Row {row}, read as the header row, has no headers."
+    if any(_DATA_LIKE.search(h) for _, h in named):
+        return (
+            f"Row {row}, read as the header row, looks like data (dates, numbers or emails), "
+            "not headers: add a header row above it."
+        )
+    shown = [f"{letter} “{_shortened(h)}”" for letter, h in named[:_SHOWN_HEADERS]]
+    more = len(named) - len(shown)
+    tail = f" and {more} more" if more else ""
+    return f"The headers found in row {row}: {', '.join(shown)}{tail}."
+
+
+def _shortened(text: str) -> str:
+    text = " ".join(text.split())  # line breaks in a header show as spaces
+    return text if len(text) <= _SHOWN_CHARACTERS else text[: _SHOWN_CHARACTERS - 1] + "…"
+
+
+def _accepts(field: Field) -> str:
+    spellings = ", ".join(f"“{s}”" for s in (field.header, *field.aliases) if "[" not in s)
+    return f"{field.header}: {spellings}"

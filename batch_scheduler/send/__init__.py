@@ -1,0 +1,40 @@
+"""Send: API-ready requests -> one RowResult per row, each applied exactly once.
+
+Takes the valid rows' requests (by position), an ApiClient, the Ledger and the send settings;
+returns a RowResult per position. Triage first asks the ledger what earlier runs did (no
+network: a dry run stops there); the sender then sends the rest, paced and retried, marking
+every key in the ledger before it goes out and reconciling unknown outcomes with the server.
+
+    triage.py    what the ledger already knows: send, check with the server first, or done
+    sender.py    the worker pool, queue, retries, stop/drain and reconciliation sweeps
+    pacing.py    the adaptive token bucket and the retry policy
+    matching.py  is an appointment found under a reference this row's booking? (conflicts)
+    watchdog.py  fail fast before sending (credentials, reachability); stop when the API
+                 goes silent mid-run
+"""
+
+from batch_scheduler.send.matching import conflict_code
+from batch_scheduler.send.sender import SendStats, send_cancels, send_creates
+from batch_scheduler.send.triage import (
+    CancelTriage,
+    CreateTriage,
+    nothing_to_cancel,
+    triage_cancels,
+    triage_creates,
+)
+from batch_scheduler.send.watchdog import Stopped, check_access, watch_contact
+
+__all__ = [
+    "CancelTriage",
+    "CreateTriage",
+    "SendStats",
+    "Stopped",
+    "check_access",
+    "conflict_code",
+    "nothing_to_cancel",
+    "send_cancels",
+    "send_creates",
+    "triage_cancels",
+    "triage_creates",
+    "watch_contact",
+]
