@@ -1,16 +1,21 @@
-"""Shared fixtures. The sandbox is a real HTTP server on a free loopback port."""
+"""Shared fixtures. The sandbox is a real HTTP server on a free loopback port.
+
+Shared helpers (sheet builders, the CLI runner, the sending runner...) live in tests/support/.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from batch_scheduler.sandbox import RunningSandbox, SandboxConfig, start_sandbox
+from tests.support.cli import cli_env
+from tests.support.sandbox import SandboxFactory
 
 
 @pytest.fixture
@@ -18,9 +23,6 @@ def sandbox() -> Iterator[RunningSandbox]:
     """A fresh sandbox with the default config (static token "sandbox-token")."""
     with start_sandbox() as running:
         yield running
-
-
-SandboxFactory = Callable[..., RunningSandbox]
 
 
 @pytest.fixture
@@ -57,21 +59,8 @@ def _restore_logging() -> Iterator[None]:
         logger.handlers[:] = handlers
 
 
-def seed_appointments(sandbox: RunningSandbox, count: int, prefix: str = "CXL") -> list[str]:
-    """Store `count` scheduled appointments directly (no HTTP, so no faults); their ids.
-
-    References are PREFIX-00000, PREFIX-00001, ... in order."""
-    first = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
-    ids = []
-    for i in range(count):
-        record = sandbox.state.create(
-            {
-                "reference": f"{prefix}-{i:05d}",
-                "appointment_at": first + timedelta(minutes=30 * i),
-                "duration_in_minutes": 30,
-                "claimant": {"name": f"Claimant {i}"},
-            }
-        )
-        assert record is not None
-        ids.append(record.id)
-    return ids
+@pytest.fixture
+def env(tmp_path: Path, request: pytest.FixtureRequest) -> dict[str, str]:
+    """The environment a CLI test runs with (static token, a private state directory, "now"
+    pinned to NOW), with the test module's CONFIG written to tmp_path/config.toml."""
+    return cli_env(tmp_path, request.module.CONFIG)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.system import require_program
+from tests.support.system import require_program
 from tests.web.helpers import PASSWORD
 
 AXE = Path(__file__).with_name("axe") / "axe.min.js"

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from batch_scheduler.sandbox import RunningSandbox
 from batch_scheduler.web import create_app
 from batch_scheduler.web.settings import WebSettings
-from tests.hostile_files import old_xls, zip_bomb_xlsx
+from tests.support.hostile_files import old_xls, zip_bomb_xlsx
 from tests.web.helpers import (
     PASSWORD,
     SAMPLE_BOOK,

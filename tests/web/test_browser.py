@@ -12,7 +12,8 @@ from openpyxl import load_workbook
 
 from batch_scheduler.sandbox import SandboxConfig
 from batch_scheduler.web import RunningWeb
-from tests.hostile_files import old_xls
+from tests.support.hostile_files import old_xls
+from tests.support.sheets import sheet_rows
 from tests.web.browser import axe_violations, check_page, job_id, shot, sign_in
 from tests.web.helpers import PASSWORD, SAMPLE_BOOK, SAMPLE_CODES, make_context
 
@@ -39,11 +40,6 @@ def counts(page: Any) -> dict[str, int]:
         )
         for i in range(cells.count())
     }
-
-
-def results_rows(path: Path) -> list[dict[str, Any]]:
-    rows = list(load_workbook(path)["Results"].iter_rows(values_only=True))
-    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
 
 
 def test_book_the_sample_then_its_fixed_rows(
@@ -91,7 +87,7 @@ def test_book_the_sample_then_its_fixed_rows(
         download.value.save_as(tmp_path / "fix.xlsx")
 
         stored = {a["reference"]: a for a in sandbox.appointments()}
-        lines = results_rows(tmp_path / "results.xlsx")
+        lines = sheet_rows(tmp_path / "results.xlsx")
         assert Counter(line["outcome"] for line in lines) == {"created": 31, "invalid": 9}
         for line in lines:
             if line["outcome"] == "created":

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from batch_scheduler.ledger.store import Ledger
+from batch_scheduler.ledger import Ledger
 from batch_scheduler.pipeline import RunRequest, run
 from batch_scheduler.sandbox import RunningSandbox, SandboxConfig
 from batch_scheduler.web.worker import interrupted_message
