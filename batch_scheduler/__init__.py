@@ -1,7 +1,29 @@
 """batch_scheduler: book and cancel SQOD video appointments in bulk from spreadsheets.
 
-The pipeline, one module a stage: reader -> schema (+ normalise) -> pipeline (plan)
--> sender (+ client, ledger) -> workbook.
+A run, in order (pipeline.py is the one place that knows it):
+
+    file -> intake -> validate ---------> send -----------> output
+            RawTable  requests + issues   a result per row  results workbook, CSV, JSON
+                                          |        |
+                                          ledger   api
+                                          (exactly (the only
+                                           once)    network code)
+
+report.py turns what the stages returned into result lines and the summary that output
+writes.
+
+Around the stages:
+
+    cli/       the commands: options -> library calls -> exit codes (the library never prints)
+    web/       the page for ops, over the same pipeline (pipeline_bridge.py is its one door)
+    allocate/  claimants + free slots -> an allocation, and its booking through the pipeline
+    sandbox/   a real HTTP stand-in for the API, with seeded faults, for tests and the demo
+    demo/      the demo and the sample sheets
+    i18n/      gettext for every string a person reads
+
+Shared by all: config.py (settings), models.py (the data passed between stages), errors.py
+(what stops a run), issues.py (issue codes and their messages), logs.py (logging without
+personal data or secrets), runtime.py (process-wide switches: the garbage collector).
 """
 
 __version__ = "0.1.0"

@@ -283,7 +283,7 @@ def phone_mangled(shape: str, likely: str | None) -> dict[str, str]:
     }
 
 
-# Codes of what a run finds on the account, not in a cell's value (book; see matching.py).
+# Codes of what a run finds on the account, not in a cell's value (book; see send/matching.py).
 _RUN: tuple[Code, ...] = (
     Code(
         "reference-cancelled",
@@ -309,7 +309,7 @@ class _Blank(dict[str, Any]):
         return ""
 
 
-READER_CODES: frozenset[str] = frozenset(  # made by reader.py
+READER_CODES: frozenset[str] = frozenset(  # made by intake
     {
         "unknown-column",
         "sheet-ignored",

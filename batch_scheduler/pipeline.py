@@ -1,4 +1,4 @@
-"""The one place that knows the order of a run: read -> validate -> plan -> send -> write.
+"""The one place that knows the order of a run: read -> validate -> triage -> send -> write.
 
 Every command (`validate`, `book`, `cancel`) is one call to `run`. Stages take data and
 return data; this module wires them, builds the results lines and the summary, and decides
@@ -309,7 +309,7 @@ def _send(
     run_id = uuid.uuid4().hex
     with (
         Ledger.open(settings.state_dir, base_url=settings.api.base_url) as ledger,
-        heap_frozen(),  # the rows live through the run: no collection need walk them (gcpause)
+        heap_frozen(),  # the rows live through the run: no collection need walk them (runtime.py)
     ):
         return asyncio.run(
             _send_async(
@@ -393,7 +393,7 @@ def _write_outputs(
     stopped: Stopped,
 ) -> RunReport:
     """Write the results (or report) and the summary JSON; a file that cannot be written
-    where asked goes to the state directory's fallback folder instead (outputs.py)."""
+    where asked goes to the state directory's fallback folder instead (output/paths.py)."""
     # by row, so the ones the sending found stand beside the others of their row
     issues = sorted([*issues, *sending_issues(table, results)], key=lambda i: i.row or 0)
     lines = result_lines(table, validation, results, issues)

@@ -1,6 +1,6 @@
 """The SQOD appointments API: the only code that touches the network.
 
-Every call returns an `ApiResult` (see `answers.py` for how answers are classified); only
+Every call returns an `ApiResult` (see `classify.py` for how answers are classified); only
 `list_all` raises, because it is an iterator: `ListingError` when a page cannot be fetched,
 `AuthError` when the credentials are refused. The token is cached and renewed by `auth.py`;
 on a 401 the call is repeated once with a renewed token.

@@ -3,14 +3,14 @@
 Why: httpx's own pool (httpcore) spends 7-9 ms of CPU per request once more than ~16
 connections are open, which caps a 64-wide fan-out at ~10 % of what the server allows;
 aiohttp's connector keeps it near 0.3 ms. Everything above the wire (auth, cookies,
-redirect policy, the Response object) is still httpx, so `client.py` and `answers.py` see
+redirect policy, the Response object) is still httpx, so `client.py` and `classify.py` see
 the same requests, responses and exceptions whichever transport is used.
 
 `exchange` is the same wire without the httpx objects around it: `ApiClient` uses it when this
 is its transport (a fifth of a request's CPU was building httpx Requests and Responses), and
 gets an `Answer` with what `answers.classify` reads from an httpx.Response.
 
-aiohttp's errors become the httpx exceptions `answers.py` classifies, keeping the one rule
+aiohttp's errors become the httpx exceptions `classify.py` classifies, keeping the one rule
 exactly-once rests on: only a failure before any byte left (refused, unreachable, connect
 or pool timeout) is ConnectError/ConnectTimeout; a dropped connection, a reset or a read
 timeout after sending is RemoteProtocolError/ReadError/ReadTimeout (a create is UNKNOWN).

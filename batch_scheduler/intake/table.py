@@ -1,8 +1,8 @@
 """File -> RawTable: every cell as given, every row numbered as Excel shows it.
 
 The format is decided by the file's bytes, not its name: a zip holding xl/workbook.xml is
-an .xlsx (checked by xlsx_package.py, read with calamine, which is several times faster
-than openpyxl); anything else must be CSV text (csv_input.py). Values are never coerced
+an .xlsx (checked by guard.py, read with calamine (xlsx.py), which is several times faster
+than openpyxl); anything else must be CSV text (delimited.py). Values are never coerced
 here beyond what the cell holds (whole floats become int, empty cells None): trimming and
 parsing are the schema's job, so that the results workbook can echo the input exactly.
 

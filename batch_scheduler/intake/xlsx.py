@@ -37,7 +37,7 @@ def xlsx_grid(
         with ThreadPoolExecutor(max_workers=1) as pool:
             pending = pool.submit(cell_fixes, data, sheet_name)
             worksheet = book.get_sheet_by_name(sheet_name)
-            with collector_paused():  # a list per row: ~0.15 s per 100,000 (gcpause.py)
+            with collector_paused():  # a list per row: ~0.15 s per 100,000 (runtime.py)
                 rows = worksheet.to_python(skip_empty_area=True)
             start = worksheet.start or (0, 0)
             merged = tuple(worksheet.merged_cell_ranges or ())

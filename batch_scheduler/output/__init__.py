@@ -20,7 +20,7 @@ directory's fallback folder instead, so results are never lost.
 
 from batch_scheduler.output.allocation import plan_summary, write_plan
 from batch_scheduler.output.atomic import atomic_path, write_bytes_atomic
-from batch_scheduler.output.fix_sheet import write_retry_sheet
+from batch_scheduler.output.fix_sheet import write_fix_sheet
 from batch_scheduler.output.paths import (
     JSON_SUFFIXES,
     PLAN_SUFFIXES,
@@ -45,9 +45,9 @@ __all__ = [
     "save",
     "summary_counts",
     "write_bytes_atomic",
+    "write_fix_sheet",
     "write_plan",
     "write_results",
-    "write_retry_sheet",
     "write_summary_json",
     "write_template",
 ]

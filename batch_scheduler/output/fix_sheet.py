@@ -29,7 +29,7 @@ def rows_to_fix(lines: Sequence[ResultLine]) -> list[int]:
     return [j for j, line in enumerate(lines) if not line.outcome.is_success]
 
 
-def write_retry_sheet(path: Path, table: RawTable, lines: Sequence[ResultLine]) -> int:
+def write_fix_sheet(path: Path, table: RawTable, lines: Sequence[ResultLine]) -> int:
     """Write the rows to fix; returns how many. lines[j] belongs to table row j."""
     if len(lines) != len(table):
         raise ValueError(f"{len(lines)} result lines for a table of {len(table)} rows")

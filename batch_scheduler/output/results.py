@@ -4,7 +4,7 @@ Sheets: Results (every input row echoed exactly, at its own row and column lette
 happened: results_sheet.py), Summary, Issues. A path ending in .csv gets the Results sheet
 alone as CSV (see results_csv.py). Input is never turned into a formula, files are written
 atomically and readable by the owner only (they hold personal data). The xlsx is streamed by
-xlsx_stream.py (100,000 rows in a few seconds, flat memory) and prints on A4, one page wide,
+xlsx_writer.py (100,000 rows in a few seconds, flat memory) and prints on A4, one page wide,
 header row on every page (xlsx_layout.py). Templates live in `templates.py`.
 """
 

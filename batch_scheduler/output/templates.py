@@ -1,17 +1,16 @@
 """The blank workbooks ops fill in: one data sheet with friendly headers, plus Instructions.
 
-Everything comes from fields.py (and, when given, the schema's rule text), so the template
+Everything comes from intake/fields.py (and, when given, the schema's rule text), so the template
 cannot drift from what the reader accepts. The examples are notes on the headers and a
 column of the Instructions sheet, not a data row: a forgotten example row would be booked
 for real, and an example date in a cell would go stale. Output is deterministic (fixed
 document dates), so the checked-in templates can be compared with the generator.
 
-Regenerate the checked-in files with `python -m batch_scheduler.output.templates templates`.
+Regenerate the checked-in files with `python templates/make_templates.py`.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
@@ -224,7 +223,3 @@ def generate(directory: Path) -> list[Path]:
         write_template(target, kind, IntakeSettings())
         written.append(target)
     return written
-
-
-if __name__ == "__main__":
-    generate(Path(sys.argv[1] if len(sys.argv) > 1 else "templates"))

@@ -1,9 +1,9 @@
 """What a cell can hold: value classification, Excel's limits, and xlsxwriter helpers.
 
 `value_kind` decides how any value is written (text, number, bool, date) for both the
-streamed results workbook (xlsx_stream.py) and the CSV output (results_csv.py). The
+streamed results workbook (xlsx_writer.py) and the CSV output (results_csv.py). The
 xlsxwriter helpers (`open_book`, `Formats`, `write_table`) serve the smaller workbooks
-(templates.py, plan_workbook.py); with `strings_to_formulas` off a string is never a
+(templates.py, allocation.py); with `strings_to_formulas` off a string is never a
 formula there either.
 """
 

@@ -4,7 +4,7 @@ normalise.py reads whole columns at once and only says which cells it could not 
 module looks again at one such cell and names the first thing wrong with it: no 31 February,
 month 15 (written US style?), hour 25, minute 61, a time without a date, a date without the
 time an appointment needs... Its answer fills the {why} and {advice} of the invalid-datetime,
-invalid-date and invalid-time messages (codes.py); an empty answer keeps the message's general
+invalid-date and invalid-time messages (issues.py); an empty answer keeps the message's general
 advice. Bad cells are few, and each distinct text is explained once (cached).
 """
 

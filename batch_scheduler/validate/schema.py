@@ -4,7 +4,7 @@ Three steps, each over whole columns:
 1. normalise.py reads each column into values (cells it cannot read get a code);
 2. ONE pandera schema per sheet kind checks the normalised values (required, ranges,
    lengths, allowed values, future/past dates); it runs lazily and every failure case is
-   translated into an Issue through codes.py, so pandera's own words never reach anyone;
+   translated into an Issue through issues.py, so pandera's own words never reach anyone;
 3. the few cross-field rules (interpreter language, duplicate references, redirects).
 The same schema writes the "Allowed values" text of the template (`describe_rules`).
 """
@@ -86,7 +86,7 @@ def _too_long(limit: int) -> pa.Check:
 
 
 def book_schema(settings: IntakeSettings, now: datetime) -> pa.DataFrameSchema:
-    """The rules on normalised book values. Check names are issue codes (codes.py)."""
+    """The rules on normalised book values. Check names are issue codes (issues.py)."""
     today = now.astimezone(normalise.ZoneInfo(settings.timezone)).date()
     columns: dict[str, pa.Column] = {
         "reference": pa.Column(checks=_too_long(TEXT_LIMIT), nullable=True),
@@ -113,7 +113,7 @@ def book_schema(settings: IntakeSettings, now: datetime) -> pa.DataFrameSchema:
 
 
 def cancel_schema() -> pa.DataFrameSchema:
-    """The rules on normalised cancel values. Check names are issue codes (codes.py)."""
+    """The rules on normalised cancel values. Check names are issue codes (issues.py)."""
     return pa.DataFrameSchema(
         {
             "reference": pa.Column(checks=_too_long(TEXT_LIMIT), nullable=True),
@@ -354,7 +354,7 @@ def _two_columns(sheet: _Sheet, found: _Found, now: datetime) -> tuple[pd.Series
 
 def validate_book(table: RawTable, settings: IntakeSettings, *, now: datetime) -> BookValidation:
     """Check every book row; build requests for the rows with no error."""
-    with collector_paused():  # ~0.3 s of 100,000 rows otherwise (gcpause.py says why)
+    with collector_paused():  # ~0.3 s of 100,000 rows otherwise (runtime.py says why)
         return _validate_book(table, settings, now)
 
 

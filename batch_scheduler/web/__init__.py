@@ -4,7 +4,7 @@ A thin layer over the library, on the same pipeline, ledger and guarantees as th
 
     app.py              the Starlette app: routes, sign-in middleware, worker lifespan
     routes_*.py         the pages (auth, upload + check, jobs, history + audit + templates)
-    pipeline_bridge.py  the ONE module that calls the library (pipeline, allocation, config)
+    pipeline_bridge.py  the ONE module that calls the library (pipeline, allocate, config)
     worker.py           checks on a small pool; sends on one worker thread, one queue
     jobs.py             the persistent job store (SQLite in the state directory)
     accounts.py  sessions.py  security.py  audit.py   access: who, how long, what they did

@@ -22,7 +22,7 @@ from batch_scheduler.config import Settings, load_settings, read_config_file
 from batch_scheduler.errors import BatchSchedulerError, ConfigError, InputError, StateLockedError
 from batch_scheduler.intake import read_table
 from batch_scheduler.models import Issue, Outcome, RowResult
-from batch_scheduler.output import write_retry_sheet, write_template
+from batch_scheduler.output import write_fix_sheet, write_template
 from batch_scheduler.pipeline import RunReport, RunRequest, run
 from batch_scheduler.send import SendStats
 
@@ -332,7 +332,7 @@ def send(
     table = read_table(
         path, kind=command if command == "cancel" else "book", sheet=sheet, settings=settings.intake
     )
-    to_fix = write_retry_sheet(folder / "fix.xlsx", table, report.lines)
+    to_fix = write_fix_sheet(folder / "fix.xlsx", table, report.lines)
     return SendResult(
         outcomes=dict(report.outcomes),
         interrupted=report.interrupted,

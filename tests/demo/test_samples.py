@@ -221,8 +221,8 @@ def test_the_shipped_dates_stay_in_the_future_for_another_year() -> None:
     first = min(d for found in dates.values() for d in found)
     assert first > today + FRESH_FOR, (
         f"The shipped samples' first date, {first}, is less than a year away. Move "
-        "SHIPPED_SLOTS_FROM (batch_scheduler/samples.py) and the example dates in "
-        "batch_scheduler/fields.py on, then regenerate sample_data/ and templates/."
+        "SHIPPED_SLOTS_FROM (batch_scheduler/demo/samples.py) and the example dates in "
+        "batch_scheduler/intake/fields.py on, then regenerate sample_data/ and templates/."
     )
     for _, number, row in sheet_rows(SAMPLES / "book.xlsx"):
         if ("", number, "in-past") in documented("book.xlsx"):

@@ -1,14 +1,14 @@
 """The one place for helpers shared by the tests (fixtures stay in tests/conftest.py).
 
-    sheets.py         input sheets built for tests (NOW, book_row, write_xlsx...) and
-                      written workbooks read back (sheet_rows)
-    cli.py            the CLI's environment (run_env, cli_env) and `batch-scheduler ...`
-                      in-process (invoke, cli_book)
-    requests.py       appointment requests built by hand (booking), a sandbox client
-    sending.py        the real sender against the sandbox with a real ledger (Runner)
-    results.py        raw tables and result lines built by hand, for output tests
-    templates.py      the checked-in templates, and what a person sees in one (snapshot)
-    sandbox.py        appointments stored behind the API's back (seed_appointments)
-    hostile_files.py  files made to break a reader (zip bombs, old .xls, encrypted...)
-    system.py         system programs some tests drive (LibreOffice, Chromium, PostgreSQL)
+sheets.py         input sheets built for tests (NOW, book_row, write_xlsx...) and
+                  written workbooks read back (sheet_rows)
+cli.py            the CLI's environment (run_env, cli_env) and `batch-scheduler ...`
+                  in-process (invoke, cli_book)
+requests.py       appointment requests built by hand (booking), a sandbox client
+sending.py        the real sender against the sandbox with a real ledger (Runner)
+results.py        raw tables and result lines built by hand, for output tests
+templates.py      the checked-in templates, and what a person sees in one (snapshot)
+sandbox.py        appointments stored behind the API's back (seed_appointments)
+hostile_files.py  files made to break a reader (zip bombs, old .xls, encrypted...)
+system.py         system programs some tests drive (LibreOffice, Chromium, PostgreSQL)
 """

@@ -8,7 +8,7 @@ from typing import Any
 from openpyxl.workbook.workbook import Workbook
 
 CHECKED_IN = Path(__file__).resolve().parents[2] / "templates"
-REGENERATE = "regenerate with: .venv/bin/python -m batch_scheduler.output.templates templates"
+REGENERATE = "regenerate with: .venv/bin/python templates/make_templates.py"
 
 
 def snapshot(book: Workbook) -> dict[str, Any]:
