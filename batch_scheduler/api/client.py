@@ -29,7 +29,6 @@ from batch_scheduler.api.auth import ClientCredentials, StaticToken, TokenUnavai
 from batch_scheduler.api.classify import HttpAnswer, classify, transport_result
 from batch_scheduler.api.resource import (
     json_ready,
-    parse_appointment,
     parse_page,
     parse_single,
     request_body,
@@ -39,7 +38,7 @@ from batch_scheduler.config import ApiSettings, BodyFormat
 from batch_scheduler.errors import AuthError, ConfigError
 from batch_scheduler.models import ApiResult, Appointment, AppointmentRequest, Page, ResultKind
 
-__all__ = ["ApiClient", "ListingError", "parse_appointment", "request_body"]
+__all__ = ["ApiClient", "ListingError"]
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
