@@ -20,7 +20,7 @@ directory's fallback folder instead, so results are never lost.
 
 from batch_scheduler.output.allocation import plan_summary, write_plan
 from batch_scheduler.output.atomic import atomic_path, write_bytes_atomic
-from batch_scheduler.output.fix_sheet import write_fix_sheet
+from batch_scheduler.output.fix_sheet import rows_to_fix, write_fix_sheet
 from batch_scheduler.output.paths import (
     JSON_SUFFIXES,
     PLAN_SUFFIXES,
@@ -42,6 +42,7 @@ __all__ = [
     "atomic_path",
     "check_outputs",
     "plan_summary",
+    "rows_to_fix",
     "save",
     "summary_counts",
     "write_bytes_atomic",

@@ -20,33 +20,11 @@ from batch_scheduler.sandbox import RunningSandbox
 from batch_scheduler.send import triage_creates
 from tests.support.cli import cli_env, invoke
 from tests.support.requests import WHEN, booking
+from tests.support.sandbox import seed
 from tests.support.sending import Runner, posts, references_on_server
 from tests.support.sheets import sheet_rows, write_xlsx
 
 LONDON = ZoneInfo("Europe/London")
-
-
-def seed(
-    sandbox: RunningSandbox,
-    reference: str,
-    at: datetime,
-    *,
-    name: str = "Claimant SQ",
-    cancelled: bool = False,
-) -> str:
-    """An appointment put on the account behind our back (no HTTP, so no faults)."""
-    record = sandbox.state.create(
-        {
-            "reference": reference,
-            "appointment_at": at,
-            "duration_in_minutes": 30,
-            "claimant": {"name": name},
-        }
-    )
-    assert record is not None
-    if cancelled:
-        sandbox.state.cancel(record.id, "moved")
-    return record.id
 
 
 @pytest.fixture

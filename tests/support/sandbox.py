@@ -1,4 +1,4 @@
-"""Sandbox helpers: the factory fixture's type, and appointments stored behind the API."""
+"""Sandbox helpers: the factory fixture's type, and appointments stored behind the API's back."""
 
 from __future__ import annotations
 
@@ -28,3 +28,26 @@ def seed_appointments(sandbox: RunningSandbox, count: int, prefix: str = "CXL") 
         assert record is not None
         ids.append(record.id)
     return ids
+
+
+def seed(
+    sandbox: RunningSandbox,
+    reference: str,
+    at: datetime,
+    *,
+    name: str = "Claimant SQ",
+    cancelled: bool = False,
+) -> str:
+    """An appointment put on the account behind our back (no HTTP, so no faults)."""
+    record = sandbox.state.create(
+        {
+            "reference": reference,
+            "appointment_at": at,
+            "duration_in_minutes": 30,
+            "claimant": {"name": name},
+        }
+    )
+    assert record is not None
+    if cancelled:
+        sandbox.state.cancel(record.id, "moved")
+    return record.id
