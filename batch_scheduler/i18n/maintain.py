@@ -17,7 +17,7 @@ import io
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from babel.messages.catalog import Catalog, Message
@@ -33,6 +33,7 @@ MAPPING = ROOT / "babel.cfg"
 PACKAGE = "batch_scheduler"
 KEYWORDS = {**DEFAULT_KEYWORDS, "lazy_gettext": None}
 COMMENT_TAGS = ("Translators:",)
+HEADER_COMMENT = "# The messages of batch_scheduler, extracted from the code by make i18n: do not edit.\n#"
 _DATES = re.compile(rb'^"(?:POT-Creation-Date|PO-Revision-Date): .*\\n"\n', re.MULTILINE)
 # printf-style conversions, named or not ("%(num)d", "%s"); "%%" is a literal per cent
 _PERCENT = re.compile(
@@ -54,12 +55,16 @@ def languages() -> list[str]:
 # ---------------------------------------------------------------- extract
 
 
-def _only_the_package(path: str) -> bool:
-    relative = Path(path).resolve().relative_to(ROOT)
-    parts = relative.parts
-    return not parts or (
-        parts[0] == PACKAGE and not any(p.startswith((".", "_")) for p in parts[1:])
-    )
+def _in_package(root: Path) -> Callable[[str], bool]:
+    """Walk only the package's folders (not .venv, tests, __pycache__...)."""
+
+    def wanted(path: str) -> bool:
+        parts = Path(path).resolve().relative_to(root.resolve()).parts
+        return not parts or (
+            parts[0] == PACKAGE and not any(p.startswith((".", "_")) for p in parts[1:])
+        )
+
+    return wanted
 
 
 def extract(root: Path = ROOT) -> Catalog:
@@ -68,6 +73,7 @@ def extract(root: Path = ROOT) -> Catalog:
         method_map, options_map = parse_mapping_cfg(mapping, str(MAPPING))
     catalog = Catalog(
         project=PACKAGE,
+        header_comment=HEADER_COMMENT,
         copyright_holder="the batch_scheduler authors",
         domain=DOMAIN,
         fuzzy=False,
@@ -79,7 +85,7 @@ def extract(root: Path = ROOT) -> Catalog:
         keywords=KEYWORDS,
         comment_tags=COMMENT_TAGS,
         strip_comment_tags=True,
-        directory_filter=_only_the_package,
+        directory_filter=_in_package(root),
     )
     for filename, lineno, message, comments, context in found:
         catalog.add(
