@@ -40,7 +40,7 @@ class UnknownLanguage(ValueError):
 
 
 def language_code(text: str) -> str | None:
-    """"cy", "CY", "cy_GB.UTF-8", "cy-GB" -> "cy"; None when it is not a language we have."""
+    """ "cy", "CY", "cy_GB.UTF-8", "cy-GB" -> "cy"; None when it is not a language we have."""
     code = text.strip().replace("-", "_").split("_")[0].split(".")[0].split("@")[0].lower()
     return code if code in LANGUAGES else None
 
@@ -155,8 +155,8 @@ __all__ = [
     "DEFAULT_LANGUAGE",
     "ENV_VAR",
     "LANGUAGES",
-    "LazyString",
     "N_",
+    "LazyString",
     "UnknownLanguage",
     "_",
     "current_language",

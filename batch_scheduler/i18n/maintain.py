@@ -33,7 +33,9 @@ MAPPING = ROOT / "babel.cfg"
 PACKAGE = "batch_scheduler"
 KEYWORDS = {**DEFAULT_KEYWORDS, "lazy_gettext": None}
 COMMENT_TAGS = ("Translators:",)
-HEADER_COMMENT = "# The messages of batch_scheduler, extracted from the code by make i18n: do not edit.\n#"
+HEADER_COMMENT = (
+    "# The messages of batch_scheduler, extracted from the code by make i18n: do not edit.\n#"
+)
 _DATES = re.compile(rb'^"(?:POT-Creation-Date|PO-Revision-Date): .*\\n"\n', re.MULTILINE)
 # printf-style conversions, named or not ("%(num)d", "%s"); "%%" is a literal per cent
 _PERCENT = re.compile(
@@ -88,9 +90,7 @@ def extract(root: Path = ROOT) -> Catalog:
         directory_filter=_in_package(root),
     )
     for filename, lineno, message, comments, context in found:
-        catalog.add(
-            message, None, [(filename, lineno)], auto_comments=comments, context=context
-        )
+        catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
     return catalog
 
 

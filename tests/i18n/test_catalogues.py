@@ -84,7 +84,11 @@ def _catalogs(*pairs: tuple[object, object], fuzzy: object = None) -> tuple[Cata
         ("Row %(row)d", "Rhes %(row)s", "has ['%(row)s'], the English ['%(row)d']"),
         ("Row %(row)d", "Rhes", "has [], the English ['%(row)d']"),
         ("Row {row}", "Rhes {rhes}", "has ['{rhes}'], the English ['{row}']"),
-        ("Done", "100% wedi'u gwneud", "has ['%()w'], the English []"),  # a bare % breaks the formatting
+        (
+            "Done",
+            "100% wedi'u gwneud",
+            "has ['%()w'], the English []",
+        ),  # a bare % breaks the formatting
         (
             ("%(num)d row", "%(num)d rows"),
             ("%(num)d rhes", "", "", "", "", "%(num)d o resi"),
