@@ -17,7 +17,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 
-from batch_scheduler.i18n import _
+from batch_scheduler.i18n import N_
 from batch_scheduler.web import pipeline_bridge as bridge
 from batch_scheduler.web.context import WebContext
 from batch_scheduler.web.jobs import Job
@@ -27,22 +27,26 @@ log = logging.getLogger(__name__)
 HOUSEKEEPING_EVERY = 3600.0  # seconds between retention sweeps
 
 
+# The job's messages are stored in English (N_) and translated when shown (the `translate`
+# filter), in the language of whoever reads them, not of this thread.
+
+
 def locked_message() -> str:
-    return _(
+    return N_(
         "Another run is using the state directory (a command-line run, most likely), so "
         "nothing was sent. Press Resume when it has finished."
     )
 
 
 def interrupted_message() -> str:
-    return _(
+    return N_(
         "The server stopped while this job was running. Press Resume to finish it: rows "
         "already booked are found in the ledger and not booked again."
     )
 
 
 def unexpected_message() -> str:
-    return _(
+    return N_(
         "Something went wrong on the server while this job ran. Nothing is sent twice: "
         "press Resume to try again, and tell whoever runs the server if it happens again."
     )
@@ -99,7 +103,7 @@ class Worker:
             log.error("check of job %d failed: %s", job_id, type(exc).__name__)
             jobs.refused(
                 job_id,
-                _(
+                N_(
                     "This file could not be checked because of a fault in the "
                     "server. Tell whoever runs it."
                 ),
@@ -160,7 +164,7 @@ class Worker:
         if result.unreachable:
             jobs.stopped(
                 job.id,
-                _(
+                N_(
                     "The API stopped answering, so the job stopped. Press "
                     "Resume later to finish it."
                 ),
