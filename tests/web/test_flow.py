@@ -13,13 +13,16 @@ from batch_scheduler.ledger import Ledger
 from batch_scheduler.pipeline import RunRequest, run
 from batch_scheduler.sandbox import RunningSandbox, SandboxConfig
 from batch_scheduler.web.worker import interrupted_message
+from tests.samples_table import sample_settings
 from tests.web.helpers import (
     SAMPLE_BOOK,
+    SAMPLE_BOOKED,
     SAMPLE_CODES,
+    SAMPLE_INVALID,
     SAMPLE_NOW,
+    SAMPLE_VALID,
     Browser,
     job_id_of,
-    library_settings,
     make_context,
     signed_in,
     text_of,
@@ -37,17 +40,18 @@ def one_per_reference(sandbox: RunningSandbox) -> Counter[str]:
 
 def test_the_check_shows_exactly_what_validate_finds(tmp_path: Path) -> None:
     context = make_context(tmp_path / "state", None)
-    expected = run(RunRequest("validate", SAMPLE_BOOK),
-                   library_settings(tmp_path / "cli", None), now=SAMPLE_NOW)  # fmt: skip
+    # `validate` as the samples' README runs it: with their config, on the day they were made
+    expected = run(RunRequest("validate", SAMPLE_BOOK), sample_settings(), now=SAMPLE_NOW)
     with signed_in(context) as browser:
         response = browser.upload(SAMPLE_BOOK)
         job = context.jobs.get(job_id_of(response))
         page = text_of(response.text)
     assert job.check["codes"] == SAMPLE_CODES == expected.issue_codes
-    assert "9 rows cannot be sent; 1 warning" in page
+    assert f"{SAMPLE_INVALID} rows cannot be sent; 1 warning" in page
     for issue in expected.issues:
         assert issue.message.split("“")[0][:40] in response.text.replace("&#39;", "'")
-    assert (job.check["valid"], job.check["invalid"]) == (31, 9)
+    assert (job.check["valid"], job.check["invalid"]) == (SAMPLE_VALID, SAMPLE_INVALID)
+    assert expected.outcomes == {"valid": SAMPLE_VALID, "invalid": SAMPLE_INVALID}
 
 
 def test_upload_again_says_what_was_fixed_and_what_is_new(tmp_path: Path) -> None:
@@ -84,8 +88,8 @@ def test_double_clicks_and_two_people_pressing_book_queue_once(
         for press in presses:
             press.join()
         job = wait_until_done(context, job_id)
-    assert job.outcomes == {"created": 31, "invalid": 9}
-    assert len(one_per_reference(sandbox)) == 31
+    assert job.outcomes == SAMPLE_BOOKED
+    assert len(one_per_reference(sandbox)) == SAMPLE_VALID
     assert [e.action for e in context.audit.recent()].count("book") == 1
 
 
@@ -101,9 +105,12 @@ def test_the_same_sheet_in_two_jobs_books_nothing_twice(
         browser.post(f"/jobs/{first}/send")
         browser.post(f"/jobs/{second}/send")
         wait_until_done(context, first), wait_until_done(context, second)
-        assert context.jobs.get(first).outcomes == {"created": 31, "invalid": 9}
-        assert context.jobs.get(second).outcomes == {"already_exists": 31, "invalid": 9}
-    assert len(one_per_reference(sandbox)) == 31
+        assert context.jobs.get(first).outcomes == SAMPLE_BOOKED
+        assert context.jobs.get(second).outcomes == {
+            "already_exists": SAMPLE_VALID,
+            "invalid": SAMPLE_INVALID,
+        }
+    assert len(one_per_reference(sandbox)) == SAMPLE_VALID
 
 
 def test_a_locked_state_directory_stops_the_job_until_resume(
@@ -120,8 +127,8 @@ def test_a_locked_state_directory_stops_the_job_until_resume(
             assert "Another run is using the state directory" in page and "Resume" in page
         assert sandbox.appointments() == []
         browser.post(f"/jobs/{job_id}/send")  # Resume
-        assert wait_until_done(context, job_id).outcomes == {"created": 31, "invalid": 9}
-    assert len(one_per_reference(sandbox)) == 31
+        assert wait_until_done(context, job_id).outcomes == SAMPLE_BOOKED
+    assert len(one_per_reference(sandbox)) == SAMPLE_VALID
 
 
 def test_a_job_running_when_the_server_stopped_is_marked_and_resumes(
@@ -137,7 +144,7 @@ def test_a_job_running_when_the_server_stopped_is_marked_and_resumes(
         assert (job.state.value, job.message) == ("stopped", interrupted_message())
         browser.post(f"/jobs/{job_id}/send")
         assert wait_until_done(context, job_id).state.value == "finished"
-    assert len(one_per_reference(sandbox)) == 31
+    assert len(one_per_reference(sandbox)) == SAMPLE_VALID
 
 
 def test_cancel_a_jobs_appointments_from_its_page(tmp_path: Path, sandbox: RunningSandbox) -> None:
@@ -150,14 +157,12 @@ def test_cancel_a_jobs_appointments_from_its_page(tmp_path: Path, sandbox: Runni
         check = browser.post(f"/jobs/{booked}/cancel")
         cancel = job_id_of(check)
         confirm = text_of(browser.get(f"/jobs/{cancel}/confirm").text)
-        # 40 today: the 9 invalid rows are tried by reference and rejected; issue 11 gives
-        # them their own quiet outcome (nothing_to_cancel), and then this says 31
-        assert "To cancel 40" in confirm or "To cancel 31" in confirm
+        assert f"To cancel {SAMPLE_VALID} " in confirm  # the booked rows only
         browser.post(f"/jobs/{cancel}/send")
         job = wait_until_done(context, cancel)
-        assert job.outcomes.get("cancelled") == 31 and job.parent_id == booked
+        assert job.outcomes.get("cancelled") == SAMPLE_VALID and job.parent_id == booked
     statuses = Counter(a["status"] for a in sandbox.appointments())
-    assert statuses == {"cancelled": 31}
+    assert statuses == {"cancelled": SAMPLE_VALID}
 
 
 def test_allocate_plans_then_books_the_plan(tmp_path: Path, sandbox: RunningSandbox) -> None:
@@ -185,7 +190,7 @@ def test_the_rows_to_fix_keep_the_input_columns(tmp_path: Path, sandbox: Running
     original = load_workbook(SAMPLE_BOOK).active
     assert [c.value for c in fix[1]] == [c.value for c in original[1]]
     refs = [row[0].value for row in fix.iter_rows(min_row=2)]
-    assert len(refs) == 9 and "SQ-1016" in refs  # the 9 invalid rows, nothing else
+    assert len(refs) == SAMPLE_INVALID and "SQ-1016" in refs  # the invalid rows, nothing else
     row18 = next(r for r in original.iter_rows(min_row=2) if r[0].value == "SQ-1016")
     fixed18 = next(r for r in fix.iter_rows(min_row=2) if r[0].value == "SQ-1016")
     assert [c.value for c in fixed18] == [c.value for c in row18]  # dates stay dates
