@@ -7,6 +7,7 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -122,5 +123,12 @@ def signed_in(context: WebContext, name: str = "alice") -> Iterator[Browser]:
         yield browser
 
 
+def shown_counts(html: str) -> dict[str, int]:
+    """The count a page shows for each outcome (its data-outcome cells), in page order."""
+    found = re.findall(r'data-outcome="(\w+)">([\d,]+)<', html)
+    return {outcome: int(count.replace(",", "")) for outcome, count in found}
+
+
 def text_of(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    """The words a person reads on a page (tags dropped, entities such as &#39; decoded)."""
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))

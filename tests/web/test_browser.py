@@ -76,7 +76,7 @@ def test_book_the_sample_then_its_fixed_rows(
         check_page(page, "03-check")
         page.click("#continue")
         assert page.inner_text("#to-send") == str(SAMPLE_VALID)
-        assert page.inner_text("#skipped") == str(SAMPLE_INVALID)
+        assert page.inner_text("#plan [data-outcome=invalid]") == str(SAMPLE_INVALID)
         check_page(page, "04-confirm")
         page.click("#send")
         page.wait_for_url(f"**/jobs/{job_id(page)}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 from openpyxl import load_workbook
@@ -13,7 +14,8 @@ from batch_scheduler.ledger import Ledger
 from batch_scheduler.pipeline import RunRequest, run
 from batch_scheduler.sandbox import RunningSandbox, SandboxConfig
 from batch_scheduler.web.worker import interrupted_message
-from tests.samples_table import sample_settings
+from tests.samples_table import documented_invalid_rows, sample_settings
+from tests.test_conflicts import seed
 from tests.web.helpers import (
     SAMPLE_BOOK,
     SAMPLE_BOOKED,
@@ -24,6 +26,7 @@ from tests.web.helpers import (
     Browser,
     job_id_of,
     make_context,
+    shown_counts,
     signed_in,
     text_of,
     wait_until_done,
@@ -156,13 +159,94 @@ def test_cancel_a_jobs_appointments_from_its_page(tmp_path: Path, sandbox: Runni
         assert "Cancel this job" in browser.get(f"/jobs/{booked}").text
         check = browser.post(f"/jobs/{booked}/cancel")
         cancel = job_id_of(check)
-        confirm = text_of(browser.get(f"/jobs/{cancel}/confirm").text)
-        assert f"To cancel {SAMPLE_VALID} " in confirm  # the booked rows only
+        checked = context.jobs.get(cancel).check
+        assert (checked["invalid"], checked["issues"]) == (0, 0)  # each row names its booking
+        confirm = browser.get(f"/jobs/{cancel}/confirm").text
+        # the dry run finds the rows that were invalid when booking never booked: only the
+        # booked rows are proposed, the others are said to have nothing to cancel
+        assert f"To cancel {SAMPLE_VALID} " in text_of(confirm)
+        assert f"Cancel {SAMPLE_VALID} appointments" in text_of(confirm)
+        assert shown_counts(confirm) == {"nothing_to_cancel": SAMPLE_INVALID}
         browser.post(f"/jobs/{cancel}/send")
         job = wait_until_done(context, cancel)
-        assert job.outcomes.get("cancelled") == SAMPLE_VALID and job.parent_id == booked
+        assert job.parent_id == booked
+        assert job.outcomes == {"cancelled": SAMPLE_VALID, "nothing_to_cancel": SAMPLE_INVALID}
+        done = browser.get(f"/jobs/{cancel}").text
+        # the same sheet again: its references now belong to cancelled appointments
+        rebook = job_id_of(browser.upload(SAMPLE_BOOK))
+        again = browser.get(f"/jobs/{rebook}/confirm").text
+    assert 'id="failed-rows"' not in done  # a quiet outcome: nothing for anyone to fix
+    assert shown_counts(done) == {"cancelled": SAMPLE_VALID, "nothing_to_cancel": SAMPLE_INVALID}
+    assert shown_counts(again) == {"conflict": SAMPLE_VALID, "invalid": SAMPLE_INVALID}
+    assert "nothing left to send" in text_of(again)
     statuses = Counter(a["status"] for a in sandbox.appointments())
     assert statuses == {"cancelled": SAMPLE_VALID}
+
+
+def test_a_reference_used_by_a_cancelled_appointment_is_a_conflict_with_its_reason(
+    tmp_path: Path, sandbox: RunningSandbox
+) -> None:
+    row, reference = 2, "SQ-1000"  # the sample's first row, a valid one
+    assert row not in documented_invalid_rows(SAMPLE_BOOK.name)
+    taken = seed(sandbox, reference, datetime(2031, 12, 1, 10, tzinfo=UTC), cancelled=True)
+    context = make_context(tmp_path / "state", sandbox.base_url)
+    with signed_in(context) as browser:
+        job_id = job_id_of(browser.upload(SAMPLE_BOOK))
+        browser.post(f"/jobs/{job_id}/send")
+        job = wait_until_done(context, job_id)
+        results = browser.get(f"/jobs/{job_id}").text
+
+    booked = SAMPLE_VALID - 1
+    assert job.outcomes == {"created": booked, "conflict": 1, "invalid": SAMPLE_INVALID}
+    assert job.progress["outcomes"] == {"created": booked, "conflict": 1}
+    assert shown_counts(results) == {"created": booked, "conflict": 1, "invalid": SAMPLE_INVALID}
+    assert f"{SAMPLE_INVALID + 1} rows did not go through" in text_of(results)
+    reasons = {cells[0]: cells[1:] for cells in table_rows(results, "failed-rows")}
+    outcome, reason = reasons[str(row)][1:]
+    assert outcome == "conflict"
+    assert f"The reference “{reference}” is already used by a cancelled appointment" in reason
+    assert taken in reason and "new reference" in reason
+    assert one_per_reference(sandbox)[reference] == 1  # the cancelled one: nothing booked
+
+
+def test_a_results_row_never_booked_is_not_counted_as_an_error(
+    tmp_path: Path, sandbox: RunningSandbox
+) -> None:
+    context = make_context(tmp_path / "state", sandbox.base_url)
+    with signed_in(context) as browser:
+        booked = job_id_of(browser.upload(SAMPLE_BOOK))
+        browser.post(f"/jobs/{booked}/send")
+        wait_until_done(context, booked)
+        results = tmp_path / "results.xlsx"
+        results.write_bytes(browser.get(f"/jobs/{booked}/files/results.xlsx").content)
+        book = load_workbook(results)
+        sheet = book["Results"]
+        headers = [cell.value for cell in sheet[1]]
+        invalid_row = min(documented_invalid_rows(SAMPLE_BOOK.name))
+        for cell in sheet[invalid_row]:  # a person blanks both references of an invalid row
+            if headers[cell.column - 1] in ("Ref", "reference"):
+                cell.value = None
+        book.save(results)
+        check = browser.upload(results, kind="cancel")
+        checked = context.jobs.get(job_id_of(check)).check
+
+    # invalid for cancel (no reference) but never booked: nothing to cancel, no error
+    rows = SAMPLE_VALID + SAMPLE_INVALID
+    assert (checked["rows"], checked["valid"], checked["invalid"]) == (rows, rows - 1, 0)
+    assert checked["outcomes"] == {"valid": rows - 1, "nothing_to_cancel": 1}
+    page = text_of(check.text)
+    assert "Rows with errors, to be skipped 0" in page and "valid rows only" not in page
+    assert shown_counts(check.text) == {"nothing_to_cancel": 1}
+
+
+def table_rows(html: str, table_id: str) -> list[list[str]]:
+    """The text of each body row's cells in the table with this id."""
+    table = html.split(f'id="{table_id}"', 1)[1].split("</table>", 1)[0]
+    body = table.split("<tbody", 1)[1]
+    return [
+        [text_of("<td" + cell).strip() for cell in row.split("<td")[1:]]
+        for row in body.split("<tr")[1:]
+    ]
 
 
 def test_allocate_plans_then_books_the_plan(tmp_path: Path, sandbox: RunningSandbox) -> None:
