@@ -19,8 +19,15 @@ from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
 from batch_scheduler.allocation import AllocateRequest, allocate
 from batch_scheduler.config import Settings, load_settings, read_config_file
-from batch_scheduler.errors import BatchSchedulerError, ConfigError, InputError, StateLockedError
+from batch_scheduler.errors import (
+    BatchSchedulerError,
+    ConfigError,
+    InputError,
+    OutputError,
+    StateLockedError,
+)
 from batch_scheduler.models import Issue, Outcome, RowResult
+from batch_scheduler.outputs import save
 from batch_scheduler.pipeline import RunReport, RunRequest, run
 from batch_scheduler.reader import read_table
 from batch_scheduler.retry_sheet import rows_to_fix, write_retry_sheet
@@ -33,11 +40,13 @@ __all__ = [
     "ConfigError",
     "CountingProgress",
     "InputError",
+    "OutputError",
     "Preview",
     "SendResult",
     "SendStats",
     "Settings",
     "StateLockedError",
+    "Unsaved",
     "check_upload",
     "in_order",
     "load_library_settings",
@@ -308,12 +317,22 @@ class CountingProgress:
 
 
 @dataclass(frozen=True)
+class Unsaved:
+    """An output the job's folder could not take: the server kept it elsewhere."""
+
+    name: str  # results.xlsx, summary.json, fix.xlsx
+    problem: str
+    kept_at: str  # the fallback file in the state directory
+
+
+@dataclass(frozen=True)
 class SendResult:
     outcomes: dict[str, int]
     interrupted: bool
     unreachable: bool
     to_fix: int  # rows in fix.xlsx
     failed_rows: list[dict[str, Any]]  # Excel row, reference, outcome, reason
+    unsaved: list[Unsaved] = field(default_factory=list)
 
 
 def send(
@@ -328,7 +347,8 @@ def send(
     stats: SendStats,
 ) -> SendResult:
     """Book or cancel for real (the ledger decides what is sent), then write the results,
-    the summary JSON and the rows to fix. Raises what stops a run (StateLockedError...)."""
+    the summary JSON and the rows to fix; an output the job's folder cannot take goes to the
+    state directory (`unsaved`). Raises what stops a run (StateLockedError...)."""
     request = RunRequest(
         command,
         path,
@@ -341,13 +361,22 @@ def send(
     table = read_table(
         path, kind=command if command == "cancel" else "book", sheet=sheet, settings=settings.intake
     )
-    to_fix = write_retry_sheet(folder / "fix.xlsx", table, report.lines)
+
+    def write_fix(target: Path) -> None:
+        write_retry_sheet(target, table, report.lines)
+
+    fix = save(write_fix, folder / "fix.xlsx", settings.state_dir)
     return SendResult(
         outcomes=dict(in_order(report.outcomes)),
         interrupted=report.interrupted,
         unreachable=report.unreachable,
-        to_fix=to_fix,
+        to_fix=len(rows_to_fix(report.lines)),
         failed_rows=_failed_rows(report),
+        unsaved=[
+            Unsaved(saved.asked.name, saved.problem, str(saved.path))
+            for saved in (*report.saved, fix)
+            if saved.problem
+        ],
     )
 
 
