@@ -1,5 +1,5 @@
 """Pages from Jinja2 templates: autoescaped, every string through gettext (the i18n extension),
-and a few filters for times, counts and sizes."""
+and a few filters for times, counts, sizes and outcomes."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from batch_scheduler import i18n
+from batch_scheduler.web import pipeline_bridge as bridge
 from batch_scheduler.web.labels import outcome_label, state_label
 from batch_scheduler.web.language import SWITCH_PREFIX
 from batch_scheduler.web.security import SIGN_IN_COOKIE, new_sign_in_token, set_cookie
@@ -64,6 +65,7 @@ def make_templates() -> Jinja2Templates:
         "duration": _duration,
         "state": state_label,
         "outcome": outcome_label,
+        "in_order": bridge.in_order,  # outcome counts: fine ones first, none left out
         # a stored message (N_ in worker.py) in the reader's language; never %-formatted
         "translate": lambda text: i18n.gettext(text) if text else text,
     }

@@ -45,6 +45,31 @@ def interrupted_message() -> str:
     )
 
 
+def unwritable_message(after_sending: bool) -> str:
+    """An output the job's folder cannot take (the page picks its paths, so the CLI's
+    advice, give another --out, does not apply)."""
+    if after_sending:
+        return N_(
+            "What was sent is recorded, but the server could not save this job's results "
+            "anywhere. Tell whoever runs the server; when it can write files again, press "
+            "Resume to get the results (nothing is sent twice)."
+        )
+    return N_(
+        "The server cannot write this job's files (its folder is missing or cannot be "
+        "written to), so nothing was sent. Tell whoever runs the server."
+    )
+
+
+def unsaved_message() -> str:
+    """Outputs kept in the state directory's unsaved/ folder instead of the job's (the log
+    says which and where): the page cannot offer them."""
+    return N_(
+        "Some of this job's files could not be saved with it, so they are not offered below: "
+        "the server kept them in the unsaved folder of its state directory. Ask whoever runs "
+        "the server for them."
+    )
+
+
 def unexpected_message() -> str:
     return N_(
         "Something went wrong on the server while this job ran. Nothing is sent twice: "
@@ -96,6 +121,10 @@ class Worker:
                 settings=context.settings,
                 now=context.now(),
             )
+        except bridge.OutputError as exc:
+            log.error("check of job %d: its files cannot be written: %s", job_id, exc.message)
+            jobs.refused(job_id, unwritable_message(after_sending=False))
+            return
         except bridge.BatchSchedulerError as exc:
             jobs.refused(job_id, exc.message)
             return
@@ -151,6 +180,11 @@ class Worker:
         except bridge.StateLockedError:
             jobs.stopped(job.id, locked_message())
             return
+        except bridge.OutputError as exc:
+            log.error("job %d: its files cannot be written: %s", job.id, exc.message)
+            # exit 2: refused before sending (check_outputs); exit 1: after, no fallback either
+            jobs.stopped(job.id, unwritable_message(after_sending=exc.exit_code == 1))
+            return
         except bridge.BatchSchedulerError as exc:
             jobs.stopped(job.id, exc.message)
             return
@@ -161,6 +195,9 @@ class Worker:
         finally:
             context.files.make_private(job.id)
         context.files.save(job.id, "failed.json", json.dumps(result.failed_rows).encode())
+        for item in result.unsaved:  # Resume (a stopped job) writes them again
+            log.warning("job %d: %s could not be saved (%s); kept as %s",
+                        job.id, item.name, item.problem, item.kept_at)  # fmt: skip
         if result.unreachable:
             jobs.stopped(
                 job.id,
@@ -173,7 +210,7 @@ class Worker:
         elif result.interrupted:
             jobs.stopped(job.id, interrupted_message(), result.outcomes)
         else:
-            jobs.finished(job.id, result.outcomes, None)
+            jobs.finished(job.id, result.outcomes, unsaved_message() if result.unsaved else None)
         state = jobs.get(job.id)
         context.audit.record(
             "job-finished",
