@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-deps demo serve-demo test lint format bench clean
+.PHONY: install system-deps demo serve-demo test lint format bench i18n i18n-check clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is needed" if sys.version_info < (3, 11) else 0)'
@@ -41,6 +41,16 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# the message catalogues (babel.cfg): extract the messages of the code and the web page's
+# templates into messages.pot, bring every .po in step (new: untranslated, changed: fuzzy),
+# then check that every message has a reviewed Welsh translation with the same placeholders
+i18n: $(STAMP)
+	$(BIN)/python -m batch_scheduler.i18n.maintain
+
+# the same check, changing nothing (the tests in tests/i18n/ run it too)
+i18n-check: $(STAMP)
+	$(BIN)/python -m batch_scheduler.i18n.maintain check
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -1,42 +1,126 @@
 """Translations: every string a person reads goes through `gettext` (`_`) or `ngettext`.
 
-English only for now: the active catalogue is `gettext.NullTranslations`, which returns the
-English text it is given. Issue 15 (Welsh) replaces `translations_for` with real compiled
-catalogues; callers do not change. `lazy_gettext` is for strings defined at import time
-(module constants), translated when they are shown, in the language in force then.
+Two languages, English (the source text) and Welsh (`locales/cy/LC_MESSAGES/messages.po`,
+read at run time: catalogue.py says why). Which one is in force:
+
+- the process default, set once by the command line (`--lang`, BATCH_SCHEDULER_LANG,
+  config `lang`, else the locale: `resolve_language`) with `set_default_language`; English
+  until then, so library code and tests never depend on the machine's locale;
+- overridden per context with `use_language` (a context manager over a ContextVar): the
+  web page renders each request in its user's language while a job runs in another thread.
+
+Look a message up once and format it after: `_("Row %(row)d is empty") % {"row": n}`, never
+per cell of a sheet. `lazy_gettext` is for strings defined at import time (module
+constants), translated when they are shown, in the language in force then. `N_` only marks
+a message for extraction (stored in English, translated when shown).
 """
 
 from __future__ import annotations
 
 import gettext as _gettext
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar
 
-LANGUAGES = {"en": "English"}  # code -> the language's own name; "cy": "Cymraeg" comes next
+from batch_scheduler.i18n.catalogue import translations
+
+LANGUAGES = {"en": "English", "cy": "Cymraeg"}  # code -> the language's own name
 DEFAULT_LANGUAGE = "en"
+ENV_VAR = "BATCH_SCHEDULER_LANG"
+# where the locale names the language of messages, first found wins (as Python's gettext)
+LOCALE_VARS = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
 
-_current: ContextVar[str] = ContextVar("batch_scheduler_language", default=DEFAULT_LANGUAGE)
+_default = DEFAULT_LANGUAGE
+_current: ContextVar[str | None] = ContextVar("batch_scheduler_language", default=None)
 
 
-def translations_for(language: str) -> _gettext.NullTranslations:
-    """The catalogue of `language` (today: English, the source text, for every language)."""
-    return _gettext.NullTranslations()
+class UnknownLanguage(ValueError):
+    """A language asked for by name (flag, variable, config) that we do not have."""
+
+
+def language_code(text: str) -> str | None:
+    """ "cy", "CY", "cy_GB.UTF-8", "cy-GB" -> "cy"; None when it is not a language we have."""
+    code = text.strip().replace("-", "_").split("_")[0].split(".")[0].split("@")[0].lower()
+    return code if code in LANGUAGES else None
+
+
+def resolve_language(
+    flag: str | None = None,
+    config: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> str:
+    """The language of a run: `--lang`, else BATCH_SCHEDULER_LANG, else config `lang`, else
+    the locale (Welsh when it starts with "cy"), else English. A language asked for by name
+    that we do not have is an error; a locale we do not have is English."""
+    environ = os.environ if environ is None else environ
+    asked = (("--lang", flag), (ENV_VAR, environ.get(ENV_VAR)), ("lang", config))
+    for where, value in asked:
+        if value and value.strip():
+            code = language_code(value)
+            if code is None:
+                raise UnknownLanguage(
+                    gettext('%(where)s is "%(value)s": use cy (Cymraeg) or en (English).')
+                    % {"where": where, "value": value}
+                )
+            return code
+    for name in LOCALE_VARS:
+        value = environ.get(name, "").split(":")[0]
+        if value:
+            return "cy" if value.lower().startswith("cy") else DEFAULT_LANGUAGE
+    return DEFAULT_LANGUAGE
+
+
+def _known(language: str) -> str:
+    return language if language in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def set_default_language(language: str) -> None:
+    """The language of this process wherever no context chose one (threads included)."""
+    global _default
+    _default = _known(language)
 
 
 def set_language(language: str) -> None:
-    """Use `language` for the strings translated from now on in this context (a request)."""
-    _current.set(language if language in LANGUAGES else DEFAULT_LANGUAGE)
+    """Use `language` from now on in this context (unknown codes: English)."""
+    _current.set(_known(language))
+
+
+@contextmanager
+def use_language(language: str) -> Iterator[str]:
+    """Use `language` inside the block, in this context only (a request, a thread)."""
+    token = _current.set(_known(language))
+    try:
+        yield _known(language)
+    finally:
+        _current.reset(token)
 
 
 def current_language() -> str:
-    return _current.get()
+    return _current.get() or _default
+
+
+def translations_for(language: str) -> _gettext.NullTranslations:
+    """The catalogue of `language` (English: the source text itself)."""
+    return translations(_known(language))
 
 
 def gettext(message: str) -> str:
-    return translations_for(_current.get()).gettext(message)
+    return translations_for(current_language()).gettext(message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
-    return translations_for(_current.get()).ngettext(singular, plural, n)
+    return translations_for(current_language()).ngettext(singular, plural, n)
+
+
+def pgettext(context: str, message: str) -> str:
+    """For a word whose translation depends on where it stands ("Book" the verb)."""
+    return translations_for(current_language()).pgettext(context, message)
+
+
+def N_(message: str) -> str:
+    """Mark `message` for extraction without translating it (translated when shown)."""
+    return message
 
 
 _ = gettext
@@ -69,13 +153,21 @@ def lazy_gettext(message: str) -> LazyString:
 
 __all__ = [
     "DEFAULT_LANGUAGE",
+    "ENV_VAR",
     "LANGUAGES",
+    "N_",
     "LazyString",
+    "UnknownLanguage",
     "_",
     "current_language",
     "gettext",
+    "language_code",
     "lazy_gettext",
     "ngettext",
+    "pgettext",
+    "resolve_language",
+    "set_default_language",
     "set_language",
     "translations_for",
+    "use_language",
 ]

@@ -127,6 +127,11 @@ class Accounts:
             conn.execute("DELETE FROM sessions WHERE user_name = ?", (fold(name),))
             conn.execute("DELETE FROM sign_in_failures WHERE name = ?", (fold(name),))
 
+    def set_language(self, name: str, language: str | None) -> None:
+        """Remember the page's language for `name` (None: back to the default)."""
+        with self._db.connect() as conn:
+            conn.execute("UPDATE users SET language = ? WHERE name = ?", (language, fold(name)))
+
     def sign_in(self, name: str, password: str) -> SignInResult:
         """Check a name and password, counting failures and locking after too many."""
         key, now = fold(name), self._clock()

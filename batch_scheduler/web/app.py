@@ -14,7 +14,6 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from batch_scheduler import i18n
 from batch_scheduler.web import routes_auth, routes_history, routes_jobs, routes_upload
 from batch_scheduler.web.context import WebContext
 from batch_scheduler.web.render import page
@@ -63,5 +62,4 @@ def create_app(context: WebContext, *, start_worker: bool = True) -> Starlette:
     )
     app.state.context = context
     app.state.worker = worker
-    i18n.set_language(i18n.DEFAULT_LANGUAGE)
     return app

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -66,6 +66,11 @@ CREATE TABLE IF NOT EXISTS audit (
 );
 CREATE INDEX IF NOT EXISTS audit_by_time ON audit (at);
 """
+# Version -> what brings a database of the version before up to it (in one transaction).
+_MIGRATIONS: dict[int, str] = {
+    # the language each user chose on the page (cy, en); NULL: not chosen, use the default
+    2: "ALTER TABLE users ADD COLUMN language TEXT",
+}
 
 
 class WebDb:
@@ -83,7 +88,8 @@ class WebDb:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(_SCHEMA)
             if conn.execute("SELECT count(*) FROM schema_version").fetchone()[0] == 0:
-                conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+                conn.execute("INSERT INTO schema_version VALUES (1)")
+            _migrate(conn)
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
@@ -95,6 +101,22 @@ class WebDb:
             yield conn
         finally:
             conn.close()
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring the database up to SCHEMA_VERSION in one transaction (BEGIN IMMEDIATE: a
+    second process opening it at the same time waits, then finds it done). A newer file is
+    left as it is: an older program only uses a subset of its columns."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = conn.execute("SELECT max(version) FROM schema_version").fetchone()[0]
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            conn.execute(_MIGRATIONS[target])
+            conn.execute("UPDATE schema_version SET version = ?", (target,))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def make_private_dir(path: Path) -> None:

@@ -19,10 +19,16 @@ from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
 from batch_scheduler.allocate import AllocateRequest, allocate
 from batch_scheduler.config import Settings, load_settings, read_config_file
-from batch_scheduler.errors import BatchSchedulerError, ConfigError, InputError, StateLockedError
+from batch_scheduler.errors import (
+    BatchSchedulerError,
+    ConfigError,
+    InputError,
+    OutputError,
+    StateLockedError,
+)
 from batch_scheduler.intake import read_table
 from batch_scheduler.models import Issue, Outcome, RowResult
-from batch_scheduler.output import write_fix_sheet, write_template
+from batch_scheduler.output import rows_to_fix, save, write_fix_sheet, write_template
 from batch_scheduler.pipeline import RunReport, RunRequest, run
 from batch_scheduler.send import SendStats
 
@@ -32,12 +38,15 @@ __all__ = [
     "ConfigError",
     "CountingProgress",
     "InputError",
+    "OutputError",
     "Preview",
     "SendResult",
     "SendStats",
     "Settings",
     "StateLockedError",
+    "Unsaved",
     "check_upload",
+    "in_order",
     "load_library_settings",
     "preview",
     "send",
@@ -47,8 +56,23 @@ __all__ = [
 
 PLAN_SHEET = "Book"  # the plan workbook's sheet that `book` reads
 PREVIEW_ROWS = 10
-DONE_GOOD = {Outcome.CREATED, Outcome.CANCELLED}
-ALREADY = {Outcome.ALREADY_EXISTS, Outcome.ALREADY_CANCELLED}
+TO_SEND = (Outcome.WOULD_CREATE, Outcome.WOULD_CANCEL)  # a dry run's rows the button sends
+
+
+# ---------------------------------------------------------------- outcomes
+
+
+def in_order(counts: Mapping[str, int]) -> list[tuple[str, int]]:
+    """Every outcome counted, none left out: fine ones first, then those that did not go
+    through (`Outcome.is_success`), each group in the Outcome enum's order."""
+    rank = {outcome.value: (not outcome.is_success, i) for i, outcome in enumerate(Outcome)}
+    unknown = (True, len(rank))  # a job stored by another version: shown, last
+    return sorted(counts.items(), key=lambda item: rank.get(item[0], unknown))
+
+
+def _not_ok(counts: Mapping[str, int]) -> int:
+    """Rows whose outcome is not a success (invalid, conflict, rejected, failed...)."""
+    return sum(n for name, n in counts.items() if not Outcome(name).is_success)
 
 
 # ---------------------------------------------------------------- settings
@@ -111,6 +135,7 @@ class CheckResult:
     sheets: list[str]  # the workbook's visible sheets, to pick another
     report_name: str  # report.xlsx, or plan.xlsx for an allocation
     plan: dict[str, Any] = field(default_factory=dict)  # allocate: the plan's counts
+    outcomes: dict[str, int] = field(default_factory=dict)  # validate's, by outcome
 
     def counts(self) -> dict[str, Any]:
         codes = Counter(issue["code"] for issue in self.issues)
@@ -125,6 +150,7 @@ class CheckResult:
             "sheets": self.sheets,
             "report": self.report_name,
             "plan": self.plan,
+            "outcomes": self.outcomes,
         }
 
 
@@ -156,15 +182,17 @@ def check_upload(
         options_text="web page check",
     )
     report = run(request, settings, now=now)
-    valid = report.outcomes.get(Outcome.VALID.value, 0)
+    # a row of a results workbook that was never booked is neither valid nor an error: it
+    # has nothing to cancel (nothing_to_cancel), so it is counted apart, not as invalid
     return CheckResult(
         rows=report.rows,
-        valid=valid,
-        invalid=report.rows - valid,
+        valid=report.outcomes.get(Outcome.VALID.value, 0),
+        invalid=_not_ok(report.outcomes),
         issues=[_issue_dict(issue) for issue in report.issues],
         sheet=str(report.summary.get("sheet") or "") or None,
         sheets=visible_sheets(path),
         report_name="report.xlsx",
+        outcomes=dict(in_order(report.outcomes)),
     )
 
 
@@ -202,8 +230,7 @@ def send_input(
 @dataclass(frozen=True)
 class Preview:
     to_send: int
-    already: int
-    invalid: int
+    others: dict[str, int]  # what happens to every other row, by outcome (none left out)
     rows: list[dict[str, Any]]  # the first rows: Excel row, reference, time, what will happen
     rate: float
     concurrency: int
@@ -215,7 +242,6 @@ def preview(
     """A dry run against the ledger (read-only): what pressing the button would do now."""
     request = RunRequest(command, path, None, sheet=sheet, dry_run=True)
     report = run(request, settings, now=now)
-    outcomes = Counter(line.outcome for line in report.lines)
     rows = []
     for j, line in enumerate(report.lines[:PREVIEW_ROWS]):
         rows.append(
@@ -227,10 +253,10 @@ def preview(
                 "outcome": line.outcome.value,
             }
         )
+    others = dict(in_order(report.outcomes))
     return Preview(
-        to_send=outcomes[Outcome.WOULD_CREATE] + outcomes[Outcome.WOULD_CANCEL],
-        already=sum(outcomes[o] for o in ALREADY),
-        invalid=outcomes[Outcome.INVALID],
+        to_send=sum(others.pop(outcome.value, 0) for outcome in TO_SEND),
+        others=others,
         rows=rows,
         rate=settings.send.rate,
         concurrency=settings.send.concurrency,
@@ -241,8 +267,8 @@ def preview(
 
 
 class CountingProgress:
-    """pipeline.Progress that counts rows by kind of outcome and hands the counts on (to the
-    job store) at most every `every` seconds, and at the end."""
+    """pipeline.Progress that counts rows by outcome and hands the counts on (to the job
+    store) at most every `every` seconds, and at the end."""
 
     def __init__(
         self,
@@ -252,13 +278,8 @@ class CountingProgress:
         every: float = 0.3,
     ) -> None:
         self._on_counts, self._stats, self._clock, self._every = on_counts, stats, clock, every
-        self.counts: dict[str, Any] = {
-            "total": 0,
-            "done": 0,
-            "created": 0,
-            "already": 0,
-            "failed": 0,
-        }
+        self.counts: dict[str, Any] = {"total": 0, "done": 0}
+        self.outcomes: Counter[str] = Counter()
         self._started = self._last = 0.0
 
     def start(self, total: int, description: str) -> None:
@@ -267,14 +288,8 @@ class CountingProgress:
         self._flush()
 
     def advance(self, result: RowResult) -> None:
-        counts = self.counts
-        counts["done"] += 1
-        if result.outcome in DONE_GOOD:
-            counts["created"] += 1
-        elif result.outcome in ALREADY:
-            counts["already"] += 1
-        elif not result.outcome.is_success:
-            counts["failed"] += 1
+        self.counts["done"] += 1
+        self.outcomes[result.outcome.value] += 1
         if self._clock() - self._last >= self._every:
             self._flush()
 
@@ -288,6 +303,7 @@ class CountingProgress:
         done, total = self.counts["done"], self.counts["total"]
         rate = done / elapsed if done else 0.0
         self.counts |= {
+            "outcomes": dict(in_order(self.outcomes)),
             "requests": self._stats.requests,
             "throttled": self._stats.throttled,
             "retries": self._stats.retries,
@@ -299,12 +315,22 @@ class CountingProgress:
 
 
 @dataclass(frozen=True)
+class Unsaved:
+    """An output the job's folder could not take: the server kept it elsewhere."""
+
+    name: str  # results.xlsx, summary.json, fix.xlsx
+    problem: str
+    kept_at: str  # the fallback file in the state directory
+
+
+@dataclass(frozen=True)
 class SendResult:
     outcomes: dict[str, int]
     interrupted: bool
     unreachable: bool
     to_fix: int  # rows in fix.xlsx
     failed_rows: list[dict[str, Any]]  # Excel row, reference, outcome, reason
+    unsaved: list[Unsaved] = field(default_factory=list)
 
 
 def send(
@@ -319,7 +345,8 @@ def send(
     stats: SendStats,
 ) -> SendResult:
     """Book or cancel for real (the ledger decides what is sent), then write the results,
-    the summary JSON and the rows to fix. Raises what stops a run (StateLockedError...)."""
+    the summary JSON and the rows to fix; an output the job's folder cannot take goes to the
+    state directory (`unsaved`). Raises what stops a run (StateLockedError...)."""
     request = RunRequest(
         command,
         path,
@@ -332,24 +359,34 @@ def send(
     table = read_table(
         path, kind=command if command == "cancel" else "book", sheet=sheet, settings=settings.intake
     )
-    to_fix = write_fix_sheet(folder / "fix.xlsx", table, report.lines)
+
+    def write_fix(target: Path) -> None:
+        write_fix_sheet(target, table, report.lines)
+
+    fix = save(write_fix, folder / "fix.xlsx", settings.state_dir)
     return SendResult(
-        outcomes=dict(report.outcomes),
+        outcomes=dict(in_order(report.outcomes)),
         interrupted=report.interrupted,
         unreachable=report.unreachable,
-        to_fix=to_fix,
+        to_fix=len(rows_to_fix(report.lines)),
         failed_rows=_failed_rows(report),
+        unsaved=[
+            Unsaved(saved.asked.name, saved.problem, str(saved.path))
+            for saved in (*report.saved, fix)
+            if saved.problem
+        ],
     )
 
 
 def _failed_rows(report: RunReport) -> list[dict[str, Any]]:
+    """The rows that did not go through (the rows of fix.xlsx), with why."""
+    lines = report.lines
     return [
         {
             "row": report.source_rows[j],
-            "reference": line.reference,
-            "outcome": line.outcome.value,
-            "reason": line.error or "",
+            "reference": lines[j].reference,
+            "outcome": lines[j].outcome.value,
+            "reason": lines[j].error or "",
         }
-        for j, line in enumerate(report.lines)
-        if not line.outcome.is_success
+        for j in rows_to_fix(lines)
     ]

@@ -1,5 +1,5 @@
 """Pages from Jinja2 templates: autoescaped, every string through gettext (the i18n extension),
-and a few filters for times, counts and sizes."""
+and a few filters for times, counts, sizes and outcomes."""
 
 from __future__ import annotations
 
@@ -14,6 +14,10 @@ from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from batch_scheduler import i18n
+from batch_scheduler.web import pipeline_bridge as bridge
+from batch_scheduler.web.labels import outcome_label, state_label
+from batch_scheduler.web.language import SWITCH_PREFIX
+from batch_scheduler.web.security import SIGN_IN_COOKIE, new_sign_in_token, set_cookie
 
 TEMPLATES = Path(__file__).parent / "templates"
 LONDON = ZoneInfo("Europe/London")
@@ -55,7 +59,16 @@ def make_templates() -> Jinja2Templates:
     env.install_gettext_callables(  # type: ignore[attr-defined]
         i18n.gettext, i18n.ngettext, newstyle=True
     )
-    env.filters |= {"local_time": _local_time, "number": _number, "duration": _duration}
+    env.filters |= {
+        "local_time": _local_time,
+        "number": _number,
+        "duration": _duration,
+        "state": state_label,
+        "outcome": outcome_label,
+        "in_order": bridge.in_order,  # outcome counts: fine ones first, none left out
+        # a stored message (N_ in worker.py) in the reader's language; never %-formatted
+        "translate": lambda text: i18n.gettext(text) if text else text,
+    }
     return Jinja2Templates(env=env)
 
 
@@ -65,14 +78,33 @@ _templates = make_templates()
 def page(
     request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
 ) -> Response:
-    """Render a template with what every page shows (user, CSRF token, language)."""
+    """Render a template with what every page shows (user, CSRF token, language switch).
+
+    Before sign-in the language switch carries the sign-in token: the one the sign-in page
+    made or the browser holds (never replaced, so another tab's sign-in form still works),
+    else a new one, set in its cookie here."""
+    context = context or {}
     session = getattr(request.state, "session", None)
+    app_context = request.app.state.context
+    sign_in_token = context.get("sign_in_token") or request.cookies.get(SIGN_IN_COOKIE)
+    new_token = None
+    if session is None and sign_in_token is None:
+        new_token = sign_in_token = new_sign_in_token()
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     base = {
         "user": session.user_name if session else None,
         "csrf_token": session.csrf_token if session else "",
+        "switch_token": session.csrf_token if session else sign_in_token,
+        "here": here if request.method == "GET" else "/",
         "lang": i18n.current_language(),
         "languages": i18n.LANGUAGES,
-        "timezone": request.app.state.context.settings.intake.timezone,
-        "booking_off": request.app.state.context.booking_off,
+        "switch_prefix": SWITCH_PREFIX,
+        "timezone": app_context.settings.intake.timezone,
+        "booking_off": app_context.booking_off,
     }
-    return _templates.TemplateResponse(request, name, base | (context or {}), status_code)
+    response = _templates.TemplateResponse(request, name, base | context, status_code)
+    if new_token is not None:
+        set_cookie(
+            response, SIGN_IN_COOKIE, new_token, secure=app_context.secure_cookies, max_age=3600
+        )
+    return response

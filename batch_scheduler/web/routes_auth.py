@@ -1,14 +1,17 @@
-"""Sign in, sign out (here or everywhere), and the health check."""
+"""Sign in, sign out (here or everywhere), the language switch, and the health check."""
 
 from __future__ import annotations
 
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from batch_scheduler import i18n
 from batch_scheduler.i18n import _
 from batch_scheduler.web.accounts import SignIn
+from batch_scheduler.web.language import LANGUAGE_COOKIE, ONE_YEAR
 from batch_scheduler.web.render import page
 from batch_scheduler.web.security import (
     SIGN_IN_COOKIE,
@@ -19,13 +22,8 @@ from batch_scheduler.web.security import (
     session_cookie_name,
     set_cookie,
 )
-
-
-def _safe_next(target: str | None) -> str:
-    """Only a path on this site: never //host or a scheme (an open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/"
+from batch_scheduler.web.sessions import Session
+from batch_scheduler.web.views import safe_next
 
 
 def _sign_in_page(
@@ -40,7 +38,7 @@ def _sign_in_page(
             "errors": errors,
             "sign_in_token": token,
             "name": name,
-            "next": _safe_next(request.query_params.get("next")),
+            "next": safe_next(request.query_params.get("next")),
         },
         status,
     )
@@ -50,7 +48,7 @@ def _sign_in_page(
 
 async def sign_in_form(request: Request) -> Response:
     if getattr(request.state, "session", None) is not None:
-        return RedirectResponse(_safe_next(request.query_params.get("next")), status_code=303)
+        return RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
     return _sign_in_page(request, [])
 
 
@@ -82,7 +80,7 @@ async def sign_in(request: Request) -> Response:
     assert result.user_name is not None
     session_id = context.sessions.start(result.user_name)
     context.audit.record("sign-in", user=result.user_name)
-    response = RedirectResponse(_safe_next(str(form.get("next") or "/")), status_code=303)
+    response = RedirectResponse(safe_next(str(form.get("next") or "/")), status_code=303)
     set_cookie(
         response,
         session_cookie_name(context.secure_cookies),
@@ -108,6 +106,21 @@ async def sign_out(request: Request) -> Response:
     return response
 
 
+async def choose_language(request: Request) -> Response:
+    """Switch the language, then back to the page the form was on."""
+    context = request.app.state.context
+    session: Session | None = getattr(request.state, "session", None)
+    form = await (checked_form(request) if session else checked_sign_in_form(request))
+    language = str(form.get("lang") or "")
+    if language not in i18n.LANGUAGES:
+        raise HTTPException(400)
+    if session is not None:
+        context.accounts.set_language(session.user_name, language)
+    response = RedirectResponse(safe_next(str(form.get("next") or "/")), status_code=303)
+    set_cookie(response, LANGUAGE_COOKIE, language, secure=context.secure_cookies, max_age=ONE_YEAR)
+    return response
+
+
 async def healthz(request: Request) -> Response:
     """For a load balancer or a monitor: no session, no personal data."""
     return JSONResponse({"status": "ok"})
@@ -117,5 +130,6 @@ routes = [
     Route("/sign-in", sign_in_form, methods=["GET"]),
     Route("/sign-in", sign_in, methods=["POST"]),
     Route("/sign-out", sign_out, methods=["POST"]),
+    Route("/language", choose_language, methods=["POST"]),
     Route("/healthz", healthz, methods=["GET"]),
 ]

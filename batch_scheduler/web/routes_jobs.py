@@ -115,7 +115,7 @@ async def delete_files(request: Request) -> Response:
     job = job_or_404(request)
     await checked_form(request)
     if job.sending:
-        raise HTTPException(409, "The job is sending: its files are in use.")
+        raise HTTPException(409, _("The job is sending: its files are in use."))
     context.files.delete(job.id)
     context.jobs.files_deleted(job.id)
     context.audit.record("delete-files", user=current_session(request).user_name, job_id=job.id)
@@ -135,7 +135,7 @@ async def cancel_appointments(request: Request) -> Response:
     await checked_form(request)
     results = context.files.path(job.id, "results.xlsx")
     if job.command != "book" or not results.is_file():
-        raise HTTPException(409, "This job has no results workbook to cancel from.")
+        raise HTTPException(409, _("This job has no results workbook to cancel from."))
     user = current_session(request).user_name
     new_id = context.jobs.create(
         kind="cancel",

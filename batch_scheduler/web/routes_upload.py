@@ -103,7 +103,8 @@ async def _store_and_check(request: Request, kind: str, previous_id: int | None)
     if job.state is JobState.REFUSED:
         context.files.delete(job_id)
         context.jobs.files_deleted(job_id)
-        return upload_page(request, [{"href": "#file", "text": job.message or ""}], 400, kind)
+        text = _(job.message) if job.message else ""  # stored in English: see worker.py
+        return upload_page(request, [{"href": "#file", "text": text}], 400, kind)
     return RedirectResponse(f"/jobs/{job_id}/check", status_code=303)
 
 

@@ -18,9 +18,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from batch_scheduler import i18n
+from batch_scheduler.web.language import request_language
 from batch_scheduler.web.sessions import Session, tokens_match
 
-OPEN_PATHS = ("/healthz", "/sign-in", "/static/", "/favicon.ico")
+OPEN_PATHS = ("/healthz", "/sign-in", "/language", "/static/", "/favicon.ico")
 SIGN_IN_COOKIE = "bs_sign_in"
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -45,7 +47,8 @@ def _is_open(path: str) -> bool:
 
 
 class SignInRequired:
-    """ASGI middleware: session lookup, sign-in rule, headers (no-store on private pages)."""
+    """ASGI middleware: session lookup, sign-in rule, headers (no-store on private pages),
+    and the request's language (language.py), in force for this request only."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -59,6 +62,12 @@ class SignInRequired:
         cookie = request.cookies.get(session_cookie_name(context.secure_cookies))
         session = context.sessions.find(cookie) if cookie else None
         scope.setdefault("state", {})["session"] = session
+        with i18n.use_language(request_language(request, session)):
+            await self._respond(scope, receive, send, session)
+
+    async def _respond(
+        self, scope: Scope, receive: Receive, send: Send, session: Session | None
+    ) -> None:
         path = scope["path"]
         if session is None and not _is_open(path):
             response: Response

@@ -24,6 +24,7 @@ class Session:
     user_name: str
     csrf_token: str
     id_hash: str
+    language: str | None = None  # the user's chosen language for the page, if any
 
 
 def _hash(session_id: str) -> str:
@@ -68,7 +69,8 @@ class Sessions:
         id_hash, now = _hash(session_id), self._clock()
         with self._db.connect() as conn:
             row = conn.execute(
-                "SELECT s.user_name, s.csrf_token, s.created_at, s.last_seen FROM sessions s "
+                "SELECT s.user_name, s.csrf_token, s.created_at, s.last_seen, u.language "
+                "FROM sessions s "
                 "JOIN users u ON u.name = s.user_name WHERE s.id_hash = ?",
                 (id_hash,),
             ).fetchone()
@@ -84,7 +86,7 @@ class Sessions:
                     "UPDATE sessions SET last_seen = ? WHERE id_hash = ?",
                     (now.isoformat(), id_hash),
                 )
-        return Session(row["user_name"], row["csrf_token"], id_hash)
+        return Session(row["user_name"], row["csrf_token"], id_hash, row["language"])
 
     def end(self, session: Session) -> None:
         with self._db.connect() as conn:

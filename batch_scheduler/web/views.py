@@ -19,6 +19,13 @@ def job_or_404(request: Request) -> Job:
     return job
 
 
+def safe_next(target: str | None) -> str:
+    """Only a path on this site: never //host or a scheme (an open redirect)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
 def load_json(path: Path) -> Any:
     """A JSON file the page wrote, or None when it is gone (retention, delete now)."""
     try:

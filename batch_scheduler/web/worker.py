@@ -17,7 +17,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 
-from batch_scheduler.i18n import _
+from batch_scheduler.i18n import N_
 from batch_scheduler.web import pipeline_bridge as bridge
 from batch_scheduler.web.context import WebContext
 from batch_scheduler.web.jobs import Job
@@ -27,22 +27,51 @@ log = logging.getLogger(__name__)
 HOUSEKEEPING_EVERY = 3600.0  # seconds between retention sweeps
 
 
+# The job's messages are stored in English (N_) and translated when shown (the `translate`
+# filter), in the language of whoever reads them, not of this thread.
+
+
 def locked_message() -> str:
-    return _(
+    return N_(
         "Another run is using the state directory (a command-line run, most likely), so "
         "nothing was sent. Press Resume when it has finished."
     )
 
 
 def interrupted_message() -> str:
-    return _(
+    return N_(
         "The server stopped while this job was running. Press Resume to finish it: rows "
         "already booked are found in the ledger and not booked again."
     )
 
 
+def unwritable_message(after_sending: bool) -> str:
+    """An output the job's folder cannot take (the page picks its paths, so the CLI's
+    advice, give another --out, does not apply)."""
+    if after_sending:
+        return N_(
+            "What was sent is recorded, but the server could not save this job's results "
+            "anywhere. Tell whoever runs the server; when it can write files again, press "
+            "Resume to get the results (nothing is sent twice)."
+        )
+    return N_(
+        "The server cannot write this job's files (its folder is missing or cannot be "
+        "written to), so nothing was sent. Tell whoever runs the server."
+    )
+
+
+def unsaved_message() -> str:
+    """Outputs kept in the state directory's unsaved/ folder instead of the job's (the log
+    says which and where): the page cannot offer them."""
+    return N_(
+        "Some of this job's files could not be saved with it, so they are not offered below: "
+        "the server kept them in the unsaved folder of its state directory. Ask whoever runs "
+        "the server for them."
+    )
+
+
 def unexpected_message() -> str:
-    return _(
+    return N_(
         "Something went wrong on the server while this job ran. Nothing is sent twice: "
         "press Resume to try again, and tell whoever runs the server if it happens again."
     )
@@ -92,6 +121,10 @@ class Worker:
                 settings=context.settings,
                 now=context.now(),
             )
+        except bridge.OutputError as exc:
+            log.error("check of job %d: its files cannot be written: %s", job_id, exc.message)
+            jobs.refused(job_id, unwritable_message(after_sending=False))
+            return
         except bridge.BatchSchedulerError as exc:
             jobs.refused(job_id, exc.message)
             return
@@ -99,7 +132,7 @@ class Worker:
             log.error("check of job %d failed: %s", job_id, type(exc).__name__)
             jobs.refused(
                 job_id,
-                _(
+                N_(
                     "This file could not be checked because of a fault in the "
                     "server. Tell whoever runs it."
                 ),
@@ -147,6 +180,11 @@ class Worker:
         except bridge.StateLockedError:
             jobs.stopped(job.id, locked_message())
             return
+        except bridge.OutputError as exc:
+            log.error("job %d: its files cannot be written: %s", job.id, exc.message)
+            # exit 2: refused before sending (check_outputs); exit 1: after, no fallback either
+            jobs.stopped(job.id, unwritable_message(after_sending=exc.exit_code == 1))
+            return
         except bridge.BatchSchedulerError as exc:
             jobs.stopped(job.id, exc.message)
             return
@@ -157,10 +195,13 @@ class Worker:
         finally:
             context.files.make_private(job.id)
         context.files.save(job.id, "failed.json", json.dumps(result.failed_rows).encode())
+        for item in result.unsaved:  # Resume (a stopped job) writes them again
+            log.warning("job %d: %s could not be saved (%s); kept as %s",
+                        job.id, item.name, item.problem, item.kept_at)  # fmt: skip
         if result.unreachable:
             jobs.stopped(
                 job.id,
-                _(
+                N_(
                     "The API stopped answering, so the job stopped. Press "
                     "Resume later to finish it."
                 ),
@@ -169,7 +210,7 @@ class Worker:
         elif result.interrupted:
             jobs.stopped(job.id, interrupted_message(), result.outcomes)
         else:
-            jobs.finished(job.id, result.outcomes, None)
+            jobs.finished(job.id, result.outcomes, unsaved_message() if result.unsaved else None)
         state = jobs.get(job.id)
         context.audit.record(
             "job-finished",

@@ -8,7 +8,6 @@ import csv
 import json
 import re
 import zipfile
-from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -20,18 +19,26 @@ import xlsxwriter
 from openpyxl import load_workbook
 
 from batch_scheduler.allocate import AllocateRequest, allocate
-from batch_scheduler.config import Settings, load_settings
+from batch_scheduler.config import Settings
 from batch_scheduler.demo import CONFIG_NAME, write_fresh_samples, write_samples
-from batch_scheduler.demo.samples import SHIPPED_TODAY, write_shipped_samples
+from batch_scheduler.demo.samples import write_shipped_samples
 from batch_scheduler.intake import fold_header
 from batch_scheduler.output import write_template
 from batch_scheduler.output.templates import DATA_SHEETS
 from batch_scheduler.pipeline import RunRequest, run
 from tests.support.cli import invoke
+from tests.support.samples_table import (
+    MADE_NOW,
+    REPO,
+    SAMPLES,
+    Where,
+    documented,
+    documented_codes,
+    documented_invalid_rows,
+    sample_settings,
+)
 from tests.support.sheets import NOW
 
-REPO = Path(__file__).resolve().parents[2]
-SAMPLES = REPO / "sample_data"
 TEMPLATES = REPO / "templates"
 SHEETS = {  # every sample sheet we ship, and what it is for
     "book.xlsx": "book",
@@ -41,30 +48,6 @@ SHEETS = {  # every sample sheet we ship, and what it is for
 }
 FRESH_FOR = timedelta(days=365)  # the shipped dates must stay in the future this much longer
 REGENERATE = "regenerate with: .venv/bin/python sample_data/make_samples.py"
-
-Where = tuple[str, int | None, str]  # (sheet, Excel row or None for the header, issue code)
-
-
-# ---------------------------------------------------------------- the documented mistakes
-
-_TABLE_ROW = re.compile(r"^\|\s*([^|]+?)\s*\|\s*([^|]+?)\s*\|\s*`([a-z-]+)`\s*\|")
-_WHERE = re.compile(r"^(?:(\w+) )?(?:row (\d+)|header)$")
-
-
-def documented(name: str) -> set[Where]:
-    """The issues sample_data/README.md's table lists for the file `name`."""
-    found: set[Where] = set()
-    for line in (SAMPLES / "README.md").read_text(encoding="utf-8").splitlines():
-        match = _TABLE_ROW.match(line)
-        if match and name in [f.strip() for f in match[1].split(",")]:
-            where = _WHERE.match(match[2])
-            assert where, f"cannot read where in: {line}"
-            found.add((where[1] or "", int(where[2]) if where[2] else None, match[3]))
-    return found
-
-
-def sample_settings() -> Settings:
-    return load_settings(config_path=SAMPLES / CONFIG_NAME)
 
 
 def reported(path: Path, kind: str, now: datetime, tmp_path: Path) -> set[Where]:
@@ -103,7 +86,7 @@ def test_each_shipped_sample_reports_exactly_its_documented_mistakes(
 ) -> None:
     # Both ends of the time the freshness test allows: what it reports at any real date then.
     if when == "made":
-        now = datetime.combine(SHIPPED_TODAY, time(12), tzinfo=UTC)
+        now = MADE_NOW
     else:
         now = datetime.combine(the_first_shipped_date() - FRESH_FOR, time(12), tzinfo=UTC)
     assert reported(SAMPLES / name, SHEETS[name], now, tmp_path) == documented(name)
@@ -322,11 +305,10 @@ def test_demo_books_the_sample_and_reports_only_its_mistakes(tmp_path: Path) -> 
     result = invoke(env, "demo", "--out-dir", tmp_path, catch_exceptions=True)
 
     assert result.exit_code == 0, result.output
-    mistakes = documented("book.xlsx")
-    invalid = len({row for _, row, _ in mistakes if row is not None})
+    invalid = len(documented_invalid_rows("book.xlsx"))
     counts = json.loads((tmp_path / "summary.json").read_text())["counts"]
     assert counts["outcomes"] == {"created": 40 - invalid, "invalid": invalid}
-    assert counts["issues"] == Counter(code for _, _, code in mistakes)
+    assert counts["issues"] == documented_codes("book.xlsx")
     assert real_phone_numbers(result.output) == []
     assert (tmp_path / "results.xlsx").exists()
 

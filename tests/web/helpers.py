@@ -2,51 +2,47 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from html import unescape
 from pathlib import Path
 from typing import Any
 
+from openpyxl import load_workbook
 from starlette.testclient import TestClient
 
-from batch_scheduler.config import ApiSettings, IntakeSettings, Secret, SendSettings, Settings
+from batch_scheduler.config import ApiSettings, Secret, SendSettings, Settings
 from batch_scheduler.web import WebContext, create_app
 from batch_scheduler.web.jobs import Job
 from batch_scheduler.web.settings import WebSettings
+from tests.support.samples_table import (
+    MADE_NOW,
+    SAMPLES,
+    documented_codes,
+    documented_invalid_rows,
+    sample_settings,
+)
 
-SAMPLE_BOOK = Path(__file__).resolve().parents[2] / "sample_data" / "book.xlsx"
-# the checked-in samples were made for 2026-11-25: the page checks them as of that morning
-SAMPLE_NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
-DEPARTMENTS = {"Benefits": 1, "Housing": 2, "Employment support": 3}
+SAMPLE_BOOK = SAMPLES / "book.xlsx"
+# what the page must find in it: the mistakes sample_data/README.md documents, no more
+SAMPLE_CODES = documented_codes(SAMPLE_BOOK.name)
+SAMPLE_INVALID = len(documented_invalid_rows(SAMPLE_BOOK.name))
+SAMPLE_VALID = load_workbook(SAMPLE_BOOK).worksheets[0].max_row - 1 - SAMPLE_INVALID  # 1: header
+SAMPLE_BOOKED = {"created": SAMPLE_VALID, "invalid": SAMPLE_INVALID}  # what booking it does
+SAMPLE_NOW = MADE_NOW  # the page checks the samples on the day they were made
 PASSWORD = "correct horse battery staple"
-# the deliberate mistakes of sample_data/book.xlsx (sample_data/README.md), as issue codes
-SAMPLE_CODES = {
-    "duplicate-reference": 2,
-    "phone-mangled": 2,
-    "in-past": 1,
-    "invalid-boolean": 1,
-    "invalid-email": 1,
-    "language-required": 1,
-    "nonexistent-local-time": 1,
-    "unknown-column": 1,
-}
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def library_settings(state_dir: Path, base_url: str | None) -> Settings:
+    """The samples' config (as their README says to run them), a quick send, the sandbox."""
     api = ApiSettings(base_url=base_url, token=Secret("sandbox-token")) if base_url else None
-    return Settings(
-        api=api,
-        send=SendSettings(
-            rate=500, concurrency=8, backoff_initial=0.02, backoff_max=0.1,
-            retry_after_floor=0.05, jitter=False,
-        ),
-        intake=IntakeSettings(departments=DEPARTMENTS),
-        state_dir=state_dir,
-    )  # fmt: skip
+    send = SendSettings(rate=500, concurrency=8, backoff_initial=0.02, backoff_max=0.1,
+                        retry_after_floor=0.05, jitter=False)  # fmt: skip
+    return dataclasses.replace(sample_settings(), api=api, send=send, state_dir=state_dir)
 
 
 def make_context(
@@ -127,5 +123,12 @@ def signed_in(context: WebContext, name: str = "alice") -> Iterator[Browser]:
         yield browser
 
 
+def shown_counts(html: str) -> dict[str, int]:
+    """The count a page shows for each outcome (its data-outcome cells), in page order."""
+    found = re.findall(r'data-outcome="(\w+)">([\d,]+)<', html)
+    return {outcome: int(count.replace(",", "")) for outcome, count in found}
+
+
 def text_of(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    """The words a person reads on a page (tags dropped, entities such as &#39; decoded)."""
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))

@@ -15,7 +15,15 @@ from batch_scheduler.web import RunningWeb
 from tests.support.hostile_files import old_xls
 from tests.support.sheets import sheet_rows
 from tests.web.browser import axe_violations, check_page, job_id, shot, sign_in
-from tests.web.helpers import PASSWORD, SAMPLE_BOOK, SAMPLE_CODES, make_context
+from tests.web.helpers import (
+    PASSWORD,
+    SAMPLE_BOOK,
+    SAMPLE_BOOKED,
+    SAMPLE_CODES,
+    SAMPLE_INVALID,
+    SAMPLE_VALID,
+    make_context,
+)
 
 CREATED_SO_FAR = "parseInt(document.querySelector('[data-count=created]')?.textContent || '0')"
 FAULTS = SandboxConfig(seed=11, latency=0.02, latency_jitter=0.02, error_rate=0.1, drop_rate=0.05)
@@ -63,7 +71,8 @@ def test_book_the_sample_then_its_fixed_rows(
         assert page.locator("#issues tbody tr").count() == sum(SAMPLE_CODES.values())
         check_page(page, "03-check")
         page.click("#continue")
-        assert page.inner_text("#to-send") == "31" and page.inner_text("#skipped") == "9"
+        assert page.inner_text("#to-send") == str(SAMPLE_VALID)
+        assert page.inner_text("#plan [data-outcome=invalid]") == str(SAMPLE_INVALID)
         check_page(page, "04-confirm")
         page.click("#send")
         page.wait_for_url(f"**/jobs/{job_id(page)}")
@@ -77,7 +86,7 @@ def test_book_the_sample_then_its_fixed_rows(
         other.goto(page.url)
         assert other.locator("#progress-panel, #outcomes").count() == 1
         page.wait_for_selector("#outcomes", timeout=30_000)
-        assert page.inner_text("[data-outcome=created]") == "31"
+        assert page.inner_text("[data-outcome=created]") == str(SAMPLE_VALID)
         check_page(page, "06-results")
         with page.expect_download() as download:
             page.click("a[href$='/files/results.xlsx']")
@@ -88,7 +97,7 @@ def test_book_the_sample_then_its_fixed_rows(
 
         stored = {a["reference"]: a for a in sandbox.appointments()}
         lines = sheet_rows(tmp_path / "results.xlsx")
-        assert Counter(line["outcome"] for line in lines) == {"created": 31, "invalid": 9}
+        assert Counter(line["outcome"] for line in lines) == SAMPLE_BOOKED
         for line in lines:
             if line["outcome"] == "created":
                 record = stored[line["reference"]]
@@ -125,7 +134,7 @@ def test_book_the_sample_then_its_fixed_rows(
         page.goto(web.url + "/audit")
         check_page(page, "09-audit")
     references = Counter(a["reference"] for a in sandbox.appointments())
-    assert len(references) == 34 and set(references.values()) == {1}  # nothing twice
+    assert len(references) == SAMPLE_VALID + 3 and set(references.values()) == {1}  # once
 
 
 def test_two_people_press_book_together(
@@ -141,14 +150,14 @@ def test_two_people_press_book_together(
         alice.click("#continue")
         sign_in(bob, web.url, "bob")
         bob.goto(alice.url)
-        # both pages show "Book 31 appointments"; press both before either answer arrives
+        # both pages show the same "Book … appointments"; press both before either answers
         alice.click("#send", no_wait_after=True)
         bob.click("#send", no_wait_after=True)
         for page in (alice, bob):
             page.wait_for_selector("#outcomes", timeout=30_000)
-            assert page.inner_text("[data-outcome=created]") == "31"
+            assert page.inner_text("[data-outcome=created]") == str(SAMPLE_VALID)
     references = Counter(a["reference"] for a in sandbox.appointments())
-    assert len(references) == 31 and set(references.values()) == {1}
+    assert len(references) == SAMPLE_VALID and set(references.values()) == {1}
 
 
 def test_lock_out_csrf_and_hostile_file(tmp_path: Path, new_page: Any) -> None:

@@ -48,7 +48,7 @@ def test_help(command: list[str]) -> None:
     assert result.exit_code == 0 and len(result.output) > 100
 
 
-def test_i18n_is_english_until_the_catalogues_land() -> None:
+def test_i18n_is_english_unless_told_otherwise() -> None:
     assert i18n.gettext("Sign in") == "Sign in"
     assert i18n.ngettext("%(num)d row", "%(num)d rows", 2) % {"num": 2} == "2 rows"
     lazy = i18n.lazy_gettext("History")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 from openpyxl import load_workbook
@@ -13,14 +14,19 @@ from batch_scheduler.ledger import Ledger
 from batch_scheduler.pipeline import RunRequest, run
 from batch_scheduler.sandbox import RunningSandbox, SandboxConfig
 from batch_scheduler.web.worker import interrupted_message
+from tests.support.samples_table import documented_invalid_rows, sample_settings
+from tests.support.sandbox import seed
 from tests.web.helpers import (
     SAMPLE_BOOK,
+    SAMPLE_BOOKED,
     SAMPLE_CODES,
+    SAMPLE_INVALID,
     SAMPLE_NOW,
+    SAMPLE_VALID,
     Browser,
     job_id_of,
-    library_settings,
     make_context,
+    shown_counts,
     signed_in,
     text_of,
     wait_until_done,
@@ -37,17 +43,18 @@ def one_per_reference(sandbox: RunningSandbox) -> Counter[str]:
 
 def test_the_check_shows_exactly_what_validate_finds(tmp_path: Path) -> None:
     context = make_context(tmp_path / "state", None)
-    expected = run(RunRequest("validate", SAMPLE_BOOK),
-                   library_settings(tmp_path / "cli", None), now=SAMPLE_NOW)  # fmt: skip
+    # `validate` as the samples' README runs it: with their config, on the day they were made
+    expected = run(RunRequest("validate", SAMPLE_BOOK), sample_settings(), now=SAMPLE_NOW)
     with signed_in(context) as browser:
         response = browser.upload(SAMPLE_BOOK)
         job = context.jobs.get(job_id_of(response))
         page = text_of(response.text)
     assert job.check["codes"] == SAMPLE_CODES == expected.issue_codes
-    assert "9 rows cannot be sent; 1 warning" in page
+    assert f"{SAMPLE_INVALID} rows cannot be sent; 1 warning" in page
     for issue in expected.issues:
         assert issue.message.split("“")[0][:40] in response.text.replace("&#39;", "'")
-    assert (job.check["valid"], job.check["invalid"]) == (31, 9)
+    assert (job.check["valid"], job.check["invalid"]) == (SAMPLE_VALID, SAMPLE_INVALID)
+    assert expected.outcomes == {"valid": SAMPLE_VALID, "invalid": SAMPLE_INVALID}
 
 
 def test_upload_again_says_what_was_fixed_and_what_is_new(tmp_path: Path) -> None:
@@ -84,8 +91,8 @@ def test_double_clicks_and_two_people_pressing_book_queue_once(
         for press in presses:
             press.join()
         job = wait_until_done(context, job_id)
-    assert job.outcomes == {"created": 31, "invalid": 9}
-    assert len(one_per_reference(sandbox)) == 31
+    assert job.outcomes == SAMPLE_BOOKED
+    assert len(one_per_reference(sandbox)) == SAMPLE_VALID
     assert [e.action for e in context.audit.recent()].count("book") == 1
 
 
@@ -101,9 +108,12 @@ def test_the_same_sheet_in_two_jobs_books_nothing_twice(
         browser.post(f"/jobs/{first}/send")
         browser.post(f"/jobs/{second}/send")
         wait_until_done(context, first), wait_until_done(context, second)
-        assert context.jobs.get(first).outcomes == {"created": 31, "invalid": 9}
-        assert context.jobs.get(second).outcomes == {"already_exists": 31, "invalid": 9}
-    assert len(one_per_reference(sandbox)) == 31
+        assert context.jobs.get(first).outcomes == SAMPLE_BOOKED
+        assert context.jobs.get(second).outcomes == {
+            "already_exists": SAMPLE_VALID,
+            "invalid": SAMPLE_INVALID,
+        }
+    assert len(one_per_reference(sandbox)) == SAMPLE_VALID
 
 
 def test_a_locked_state_directory_stops_the_job_until_resume(
@@ -120,8 +130,8 @@ def test_a_locked_state_directory_stops_the_job_until_resume(
             assert "Another run is using the state directory" in page and "Resume" in page
         assert sandbox.appointments() == []
         browser.post(f"/jobs/{job_id}/send")  # Resume
-        assert wait_until_done(context, job_id).outcomes == {"created": 31, "invalid": 9}
-    assert len(one_per_reference(sandbox)) == 31
+        assert wait_until_done(context, job_id).outcomes == SAMPLE_BOOKED
+    assert len(one_per_reference(sandbox)) == SAMPLE_VALID
 
 
 def test_a_job_running_when_the_server_stopped_is_marked_and_resumes(
@@ -137,7 +147,7 @@ def test_a_job_running_when_the_server_stopped_is_marked_and_resumes(
         assert (job.state.value, job.message) == ("stopped", interrupted_message())
         browser.post(f"/jobs/{job_id}/send")
         assert wait_until_done(context, job_id).state.value == "finished"
-    assert len(one_per_reference(sandbox)) == 31
+    assert len(one_per_reference(sandbox)) == SAMPLE_VALID
 
 
 def test_cancel_a_jobs_appointments_from_its_page(tmp_path: Path, sandbox: RunningSandbox) -> None:
@@ -149,15 +159,94 @@ def test_cancel_a_jobs_appointments_from_its_page(tmp_path: Path, sandbox: Runni
         assert "Cancel this job" in browser.get(f"/jobs/{booked}").text
         check = browser.post(f"/jobs/{booked}/cancel")
         cancel = job_id_of(check)
-        confirm = text_of(browser.get(f"/jobs/{cancel}/confirm").text)
-        # 40 today: the 9 invalid rows are tried by reference and rejected; issue 11 gives
-        # them their own quiet outcome (nothing_to_cancel), and then this says 31
-        assert "To cancel 40" in confirm or "To cancel 31" in confirm
+        checked = context.jobs.get(cancel).check
+        assert (checked["invalid"], checked["issues"]) == (0, 0)  # each row names its booking
+        confirm = browser.get(f"/jobs/{cancel}/confirm").text
+        # the dry run finds the rows that were invalid when booking never booked: only the
+        # booked rows are proposed, the others are said to have nothing to cancel
+        assert f"To cancel {SAMPLE_VALID} " in text_of(confirm)
+        assert f"Cancel {SAMPLE_VALID} appointments" in text_of(confirm)
+        assert shown_counts(confirm) == {"nothing_to_cancel": SAMPLE_INVALID}
         browser.post(f"/jobs/{cancel}/send")
         job = wait_until_done(context, cancel)
-        assert job.outcomes.get("cancelled") == 31 and job.parent_id == booked
+        assert job.parent_id == booked
+        assert job.outcomes == {"cancelled": SAMPLE_VALID, "nothing_to_cancel": SAMPLE_INVALID}
+        done = browser.get(f"/jobs/{cancel}").text
+        # the same sheet again: its references now belong to cancelled appointments
+        rebook = job_id_of(browser.upload(SAMPLE_BOOK))
+        again = browser.get(f"/jobs/{rebook}/confirm").text
+    assert 'id="failed-rows"' not in done  # a quiet outcome: nothing for anyone to fix
+    assert shown_counts(done) == {"cancelled": SAMPLE_VALID, "nothing_to_cancel": SAMPLE_INVALID}
+    assert shown_counts(again) == {"conflict": SAMPLE_VALID, "invalid": SAMPLE_INVALID}
+    assert "nothing left to send" in text_of(again)
     statuses = Counter(a["status"] for a in sandbox.appointments())
-    assert statuses == {"cancelled": 31}
+    assert statuses == {"cancelled": SAMPLE_VALID}
+
+
+def test_a_reference_used_by_a_cancelled_appointment_is_a_conflict_with_its_reason(
+    tmp_path: Path, sandbox: RunningSandbox
+) -> None:
+    row, reference = 2, "SQ-1000"  # the sample's first row, a valid one
+    assert row not in documented_invalid_rows(SAMPLE_BOOK.name)
+    taken = seed(sandbox, reference, datetime(2031, 12, 1, 10, tzinfo=UTC), cancelled=True)
+    context = make_context(tmp_path / "state", sandbox.base_url)
+    with signed_in(context) as browser:
+        job_id = job_id_of(browser.upload(SAMPLE_BOOK))
+        browser.post(f"/jobs/{job_id}/send")
+        job = wait_until_done(context, job_id)
+        results = browser.get(f"/jobs/{job_id}").text
+
+    booked = SAMPLE_VALID - 1
+    assert job.outcomes == {"created": booked, "conflict": 1, "invalid": SAMPLE_INVALID}
+    assert job.progress["outcomes"] == {"created": booked, "conflict": 1}
+    assert shown_counts(results) == {"created": booked, "conflict": 1, "invalid": SAMPLE_INVALID}
+    assert f"{SAMPLE_INVALID + 1} rows did not go through" in text_of(results)
+    reasons = {cells[0]: cells[1:] for cells in table_rows(results, "failed-rows")}
+    outcome, reason = reasons[str(row)][1:]
+    assert outcome == "conflict"
+    assert f"The reference “{reference}” is already used by a cancelled appointment" in reason
+    assert taken in reason and "new reference" in reason
+    assert one_per_reference(sandbox)[reference] == 1  # the cancelled one: nothing booked
+
+
+def test_a_results_row_never_booked_is_not_counted_as_an_error(
+    tmp_path: Path, sandbox: RunningSandbox
+) -> None:
+    context = make_context(tmp_path / "state", sandbox.base_url)
+    with signed_in(context) as browser:
+        booked = job_id_of(browser.upload(SAMPLE_BOOK))
+        browser.post(f"/jobs/{booked}/send")
+        wait_until_done(context, booked)
+        results = tmp_path / "results.xlsx"
+        results.write_bytes(browser.get(f"/jobs/{booked}/files/results.xlsx").content)
+        book = load_workbook(results)
+        sheet = book["Results"]
+        headers = [cell.value for cell in sheet[1]]
+        invalid_row = min(documented_invalid_rows(SAMPLE_BOOK.name))
+        for cell in sheet[invalid_row]:  # a person blanks both references of an invalid row
+            if headers[cell.column - 1] in ("Ref", "reference"):
+                cell.value = None
+        book.save(results)
+        check = browser.upload(results, kind="cancel")
+        checked = context.jobs.get(job_id_of(check)).check
+
+    # invalid for cancel (no reference) but never booked: nothing to cancel, no error
+    rows = SAMPLE_VALID + SAMPLE_INVALID
+    assert (checked["rows"], checked["valid"], checked["invalid"]) == (rows, rows - 1, 0)
+    assert checked["outcomes"] == {"valid": rows - 1, "nothing_to_cancel": 1}
+    page = text_of(check.text)
+    assert "Rows with errors, to be skipped 0" in page and "valid rows only" not in page
+    assert shown_counts(check.text) == {"nothing_to_cancel": 1}
+
+
+def table_rows(html: str, table_id: str) -> list[list[str]]:
+    """The text of each body row's cells in the table with this id."""
+    table = html.split(f'id="{table_id}"', 1)[1].split("</table>", 1)[0]
+    body = table.split("<tbody", 1)[1]
+    return [
+        [text_of("<td" + cell).strip() for cell in row.split("<td")[1:]]
+        for row in body.split("<tr")[1:]
+    ]
 
 
 def test_allocate_plans_then_books_the_plan(tmp_path: Path, sandbox: RunningSandbox) -> None:
@@ -185,7 +274,7 @@ def test_the_rows_to_fix_keep_the_input_columns(tmp_path: Path, sandbox: Running
     original = load_workbook(SAMPLE_BOOK).active
     assert [c.value for c in fix[1]] == [c.value for c in original[1]]
     refs = [row[0].value for row in fix.iter_rows(min_row=2)]
-    assert len(refs) == 9 and "SQ-1016" in refs  # the 9 invalid rows, nothing else
+    assert len(refs) == SAMPLE_INVALID and "SQ-1016" in refs  # the invalid rows, nothing else
     row18 = next(r for r in original.iter_rows(min_row=2) if r[0].value == "SQ-1016")
     fixed18 = next(r for r in fix.iter_rows(min_row=2) if r[0].value == "SQ-1016")
     assert [c.value for c in fixed18] == [c.value for c in row18]  # dates stay dates

@@ -19,15 +19,14 @@ from typing import Any
 import httpx
 
 from batch_scheduler.sandbox import SandboxConfig
+from tests.support.samples_table import SAMPLE_CONFIG
 from tests.web.browser import check_page, sign_in
-from tests.web.helpers import PASSWORD, SAMPLE_BOOK, SAMPLE_NOW
+from tests.web.helpers import PASSWORD, SAMPLE_BOOK, SAMPLE_NOW, SAMPLE_VALID
 
-CONFIG = """
-[departments]
-Benefits = 1
-Housing = 2
-"Employment support" = 3
-
+# the samples' own config (their departments), and a send slow enough to kill mid-run
+CONFIG = (
+    SAMPLE_CONFIG.read_text(encoding="utf-8")
+    + """
 [send]
 rate = 8
 concurrency = 4
@@ -35,6 +34,7 @@ backoff_initial = 0.02
 backoff_max = 0.1
 retry_after_floor = 0.05
 """
+)
 
 
 def free_port() -> int:
@@ -99,7 +99,7 @@ def test_restart_mid_run_then_resume(tmp_path: Path, sandbox_factory: Any, new_p
         first.send_signal(signal.SIGKILL)
         first.wait(10)
     booked_before = len(sandbox.appointments())
-    assert 0 < booked_before < 31
+    assert 0 < booked_before < SAMPLE_VALID
     with serving(env, config, port):
         page.reload()
         assert "The server stopped while this job was running" in page.inner_text("#stop-message")
@@ -113,6 +113,6 @@ def test_restart_mid_run_then_resume(tmp_path: Path, sandbox_factory: Any, new_p
         }
     assert set(done) <= {"created", "already_exists", "invalid"}
     done.pop("invalid", None)
-    assert sum(done.values()) == 31
+    assert sum(done.values()) == SAMPLE_VALID
     references = Counter(a["reference"] for a in sandbox.appointments())
-    assert len(references) == 31 and set(references.values()) == {1}
+    assert len(references) == SAMPLE_VALID and set(references.values()) == {1}

@@ -1,0 +1,1 @@
+"""The catalogues, the active language, and reading Welsh sheets."""
