@@ -4,8 +4,8 @@ Sheets: Results (every input row echoed exactly, at its own row and column lette
 happened: results_sheet.py), Summary, Issues. A path ending in .csv gets the Results sheet
 alone as CSV (see results_csv.py). Input is never turned into a formula, files are written
 atomically and readable by the owner only (they hold personal data). The xlsx is streamed by
-xlsx_writer.py (100,000 rows in a few seconds, flat memory) and prints on A4, one page wide,
-header row on every page (xlsx_layout.py). Templates live in `templates.py`.
+xlsx/writer.py (100,000 rows in a few seconds, flat memory) and prints on A4, one page wide,
+header row on every page (xlsx/layout.py). Templates live in `templates.py`.
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ from batch_scheduler.models import Issue, Outcome, RawTable, ResultLine, Severit
 from batch_scheduler.output.atomic import atomic_path, write_bytes_atomic
 from batch_scheduler.output.results_csv import write_csv
 from batch_scheduler.output.results_sheet import HEADER_FILL, PROBLEM_FILL, Results
-from batch_scheduler.output.xlsx_cells import MAX_COLUMNS, MAX_LINKS, MAX_ROWS, display_width, fit
-from batch_scheduler.output.xlsx_layout import (
+from batch_scheduler.output.xlsx.cells import MAX_COLUMNS, MAX_LINKS, MAX_ROWS, display_width, fit
+from batch_scheduler.output.xlsx.layout import (
     RESULTS_PAGE,
     Page,
     column_widths,
 )
-from batch_scheduler.output.xlsx_writer import StreamBook
+from batch_scheduler.output.xlsx.writer import StreamBook
 
 ISSUE_COLUMNS = ("source_row", "column", "header", "value", "code", "severity", "message")
 _ISSUE_CAPS = (12, 10, 24, 30, 28, 10, 60)  # widest each Issues column gets; text wraps
