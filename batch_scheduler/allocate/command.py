@@ -39,7 +39,8 @@ from batch_scheduler.output import (
     write_bytes_atomic,
     write_plan,
 )
-from batch_scheduler.pipeline import RunReport, RunRequest, run
+from batch_scheduler.pipeline import RunRequest, run
+from batch_scheduler.report import RunReport
 
 CLAIMANTS_SHEET, SLOTS_SHEET = "Claimants", "Slots"
 

@@ -19,7 +19,8 @@ from batch_scheduler.config import Settings, load_settings
 from batch_scheduler.errors import BatchSchedulerError, ConfigError
 from batch_scheduler.logs import add_secret, setup_logging
 from batch_scheduler.output import JSON_SUFFIXES, Output, check_outputs, write_bytes_atomic
-from batch_scheduler.pipeline import RunReport, RunRequest, run
+from batch_scheduler.pipeline import RunRequest, run
+from batch_scheduler.report import RunReport
 
 ENV_NOW = "BATCH_SCHEDULER_NOW"  # pins "now" (ISO time) for reproducible tests and replays
 T = TypeVar("T")

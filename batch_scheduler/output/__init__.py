@@ -29,7 +29,12 @@ from batch_scheduler.output.paths import (
     check_outputs,
     save,
 )
-from batch_scheduler.output.results import summary_counts, write_results, write_summary_json
+from batch_scheduler.output.results import (
+    save_outputs,
+    summary_counts,
+    write_results,
+    write_summary_json,
+)
 from batch_scheduler.output.templates import write_template
 
 __all__ = [
@@ -43,6 +48,7 @@ __all__ = [
     "plan_summary",
     "rows_to_fix",
     "save",
+    "save_outputs",
     "summary_counts",
     "write_bytes_atomic",
     "write_fix_sheet",

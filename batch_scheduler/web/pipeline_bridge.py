@@ -29,7 +29,8 @@ from batch_scheduler.errors import (
 from batch_scheduler.intake import read_table
 from batch_scheduler.models import Issue, Outcome, RowResult
 from batch_scheduler.output import rows_to_fix, save, write_fix_sheet, write_template
-from batch_scheduler.pipeline import RunReport, RunRequest, run
+from batch_scheduler.pipeline import RunRequest, run
+from batch_scheduler.report import RunReport
 from batch_scheduler.send import SendStats
 
 __all__ = [

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from batch_scheduler.config import load_settings
-from batch_scheduler.pipeline import RunReport, RunRequest, run
+from batch_scheduler.pipeline import RunRequest, run
+from batch_scheduler.report import RunReport
 from batch_scheduler.sandbox import RunningSandbox, SandboxConfig
 from tests.support.cli import invoke, run_env
 from tests.support.sandbox import SandboxFactory, seed_appointments

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from batch_scheduler.config import load_settings
-from batch_scheduler.pipeline import RunReport, RunRequest, run
+from batch_scheduler.pipeline import RunRequest, run
+from batch_scheduler.report import RunReport
 from tests.support.cli import cli_env, invoke
 from tests.support.sandbox import SandboxFactory
 from tests.support.sheets import NOW, book_sheet, sheet_rows
