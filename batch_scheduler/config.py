@@ -22,7 +22,6 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from batch_scheduler.errors import ConfigError
-from batch_scheduler.logs import add_secret
 
 PRODUCTION_TOKEN_URL = "https://auth.app.sqod.co.uk/oauth2/token"
 DEFAULT_STATE_DIR = Path.home() / ".batch_scheduler"
@@ -39,15 +38,14 @@ SECRET_KEYS = ("token", "client_secret")  # [api] keys that make a config file s
 class Secret:
     """A string that never shows itself: repr and str are masked; `reveal()` gives it.
 
-    Making one also registers the value with the log mask (logs.add_secret), so even a
-    careless log line or traceback that holds it shows *** instead.
+    Plain data: making one changes nothing else. The log mask is given the secrets
+    explicitly, where a process starts (Settings.secrets(), logs.SECRETS).
     """
 
     __slots__ = ("_value",)
 
     def __init__(self, value: str) -> None:
         self._value = value
-        add_secret(value)
 
     def reveal(self) -> str:
         return self._value
@@ -120,6 +118,12 @@ class Settings:
     send: SendSettings = field(default_factory=SendSettings)
     intake: IntakeSettings = field(default_factory=IntakeSettings)
     state_dir: Path = DEFAULT_STATE_DIR
+
+    def secrets(self) -> tuple[str, ...]:
+        """The configured secrets, revealed: for the log mask (logs.setup_logging), only."""
+        api = self.api
+        held = (api.token, api.client_secret) if api else ()
+        return tuple(secret.reveal() for secret in held if secret is not None)
 
 
 def is_loopback_url(url: str) -> bool:

@@ -17,7 +17,7 @@ from batch_scheduler.cli.console import Voice, dumps, error, error_json
 from batch_scheduler.cli.progress import CliProgress
 from batch_scheduler.config import Settings, load_settings
 from batch_scheduler.errors import BatchSchedulerError, ConfigError
-from batch_scheduler.logs import add_secret, setup_logging
+from batch_scheduler.logs import SECRETS, setup_logging
 from batch_scheduler.output import JSON_SUFFIXES, Output, check_outputs, write_bytes_atomic
 from batch_scheduler.pipeline import RunRequest, run
 from batch_scheduler.report import RunReport
@@ -41,9 +41,7 @@ class Session:
 
     def settings(self, *, need_api: bool) -> Settings:
         settings = self.guard(lambda: _load_settings(self.opts, need_api=need_api))
-        for secret in (settings.api.token, settings.api.client_secret) if settings.api else ():
-            if secret:
-                add_secret(secret.reveal())
+        SECRETS.add(*settings.secrets())  # logging was set up before the settings were known
         return settings
 
     def progress(self) -> CliProgress:
@@ -79,14 +77,11 @@ class Session:
 def plain_settings(opts: Mapping[str, Any], *, need_api: bool) -> Settings:
     """Settings and logging for a command that has no Session (template)."""
     settings = guard(lambda: _load_settings(opts, need_api=need_api))
-    secrets = [s.reveal() for s in (settings.api.token, settings.api.client_secret) if s] if (
-        settings.api
-    ) else []  # fmt: skip
     setup_logging(
         verbose=bool(opts.get("verbose")),
         quiet=bool(opts.get("quiet")),
         fmt=opts.get("log_format") or "text",
-        secrets=secrets,
+        secrets=settings.secrets(),
     )
     return settings
 

@@ -72,9 +72,7 @@ def serve_command(host: str, port: int, config_path: Path | None, log_format: st
     except ConfigError as exc:
         _fail(exc.message, exc.exit_code)
         return
-    api = context.settings.api
-    hidden = [s.reveal() for s in (api.token, api.client_secret) if s] if api else []
-    setup_logging(fmt=log_format, secrets=hidden)
+    setup_logging(fmt=log_format, secrets=context.settings.secrets())
     if not context.accounts.names():
         click.echo("No accounts yet: add one with `batch-scheduler users add NAME`.", err=True)
     if context.booking_off:

@@ -22,6 +22,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
@@ -29,13 +30,15 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from batch_scheduler.api import ApiClient
+from batch_scheduler.api.auth import ClientCredentials
 from batch_scheduler.cli import cli
 from batch_scheduler.config import ApiSettings, Secret, check_base_url, load_settings
 from batch_scheduler.errors import ConfigError
-from batch_scheduler.logs import setup_logging
+from batch_scheduler.logs import SECRETS, setup_logging
 from tests.support.cli import invoke, run_env
 from tests.support.sheets import NOW, sheet_rows, slot, write_xlsx
 
@@ -430,7 +433,8 @@ def test_a_config_file_holding_a_secret_must_be_private(tmp_path: Path) -> None:
 
 def test_a_secret_is_masked_in_every_part_of_a_log_line(capsys: pytest.CaptureFixture[str]) -> None:
     """The last line of defence: messages, extra fields and tracebacks of text and JSON lines."""
-    issued = Secret("issued-access-token-0c41d2")  # made by auth.py for each token it gets
+    issued = Secret("issued-access-token-0c41d2")
+    SECRETS.add(issued.reveal())  # as auth.py does for each token it gets
     log = logging.getLogger("batch_scheduler.test")
     for fmt in ("json", "text"):
         setup_logging(verbose=True, fmt=fmt)
@@ -442,6 +446,43 @@ def test_a_secret_is_masked_in_every_part_of_a_log_line(capsys: pytest.CaptureFi
     assert "issued-access-token" not in err
     # JSON: message and extra field; text: message and the traceback's exception line
     assert err.count("***") == 4 and "Traceback" in err
+
+
+def test_an_access_token_the_api_issues_is_masked_from_then_on(
+    sandbox: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """auth.py gives the log mask every token it is issued (the configured secrets are given
+    by the CLI and `serve` at start-up): a careless line that holds one shows ***."""
+    settings = ApiSettings(
+        base_url=sandbox.base_url,
+        client_id="sandbox-client",
+        client_secret=Secret("sandbox-secret"),
+        token_url=sandbox.token_url,
+    )
+
+    async def issued() -> str:
+        async with httpx.AsyncClient() as http:
+            return await ClientCredentials(settings, http, time.monotonic).token()
+
+    token = asyncio.run(issued())
+    setup_logging(fmt="text")
+    logging.getLogger("batch_scheduler.test").error("careless %s", token)
+
+    assert capsys.readouterr().err == "Error: careless ***\n"
+
+
+def test_making_a_secret_is_plain_data_the_mask_is_given_its_values_explicitly(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """No side effect: a Secret made in passing (a test, a library caller) masks nothing; the
+    boundary that sets up logging names the secrets it loaded."""
+    Secret("made-in-passing-7f01")
+    settings = load_settings(env={"BATCH_SCHEDULER_BASE_URL": "https://api.example.com",
+                                  "BATCH_SCHEDULER_TOKEN": TOKEN}, need_api=True)  # fmt: skip
+    setup_logging(fmt="text", secrets=settings.secrets())
+    logging.getLogger("batch_scheduler.test").error("%s %s", "made-in-passing-7f01", TOKEN)
+
+    assert capsys.readouterr().err == "Error: made-in-passing-7f01 ***\n"
 
 
 # ---------------------------------------------------------------------- TLS
