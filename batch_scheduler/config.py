@@ -15,6 +15,7 @@ import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ ENV_CLIENT_ID = "BATCH_SCHEDULER_CLIENT_ID"
 ENV_CLIENT_SECRET = "BATCH_SCHEDULER_CLIENT_SECRET"
 ENV_TOKEN_URL = "BATCH_SCHEDULER_TOKEN_URL"
 ENV_STATE_DIR = "BATCH_SCHEDULER_STATE_DIR"
+ENV_NOW = "BATCH_SCHEDULER_NOW"  # pins "now" (ISO time) for reproducible tests and replays
 SECRET_KEYS = ("token", "client_secret")  # [api] keys that make a config file sensitive
 
 
@@ -124,6 +126,21 @@ class Settings:
         api = self.api
         held = (api.token, api.client_secret) if api else ()
         return tuple(secret.reveal() for secret in held if secret is not None)
+
+
+def pinned_now(env: Mapping[str, str] | None = None) -> datetime | None:
+    """The time BATCH_SCHEDULER_NOW pins (UTC when it names no zone), or None when unset.
+
+    Raises ConfigError when it is not an ISO date-time (the commands make that a usage error).
+    """
+    text = (os.environ if env is None else env).get(ENV_NOW)
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{ENV_NOW} must be an ISO date-time, not {text!r}.") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def is_loopback_url(url: str) -> bool:

@@ -8,7 +8,7 @@ import click
 
 from batch_scheduler.cli.console import Voice, print_report
 from batch_scheduler.cli.progress import CliProgress
-from batch_scheduler.cli.session import guard, pinned_now, write_or_fail
+from batch_scheduler.cli.session import guard, now, write_or_fail
 from batch_scheduler.logs import setup_logging
 
 
@@ -35,7 +35,7 @@ def demo(out_dir: Path, samples_dir: Path | None, web: bool, port: int) -> None:
     )
 
     if samples_dir is not None:
-        paths = write_or_fail(lambda: write_fresh_samples(samples_dir, pinned_now()), samples_dir)
+        paths = write_or_fail(lambda: write_fresh_samples(samples_dir, now()), samples_dir)
         click.echo(f"Wrote {', '.join(paths)} to {samples_dir}. Try:")
         click.echo(f"  batch-scheduler validate {paths['book.xlsx']} "
                    f"--config {paths[CONFIG_NAME]}")  # fmt: skip
@@ -52,7 +52,7 @@ def demo(out_dir: Path, samples_dir: Path | None, web: bool, port: int) -> None:
         "mistakes, listed in sample_data/README.md) on a local stand-in for the SQOD API that\n"
         "is slow and fails now and then on purpose, so retries show.\n"
     )
-    report, path = guard(lambda: run_demo(out_dir, progress=CliProgress(), now=pinned_now()))
+    report, path = guard(lambda: run_demo(out_dir, progress=CliProgress(), now=now()))
     print_report(report, Voice())
     invalid = report.outcomes.get("invalid", 0)
     if invalid:

@@ -15,14 +15,13 @@ import click
 
 from batch_scheduler.cli.console import Voice, dumps, error, error_json
 from batch_scheduler.cli.progress import CliProgress
-from batch_scheduler.config import Settings, load_settings
+from batch_scheduler.config import Settings, load_settings, pinned_now
 from batch_scheduler.errors import BatchSchedulerError, ConfigError
 from batch_scheduler.logs import SECRETS, setup_logging
 from batch_scheduler.output import JSON_SUFFIXES, Output, check_outputs, write_bytes_atomic
 from batch_scheduler.pipeline import RunRequest, run
 from batch_scheduler.report import RunReport
 
-ENV_NOW = "BATCH_SCHEDULER_NOW"  # pins "now" (ISO time) for reproducible tests and replays
 T = TypeVar("T")
 
 
@@ -50,8 +49,8 @@ class Session:
         return CliProgress(bar=None if people else False)
 
     def run(self, request: RunRequest, settings: Settings, **kwargs: Any) -> RunReport:
-        now = pinned_now()
-        return self.guard(lambda: run(request, settings, now=now, **kwargs))
+        at = now()
+        return self.guard(lambda: run(request, settings, now=at, **kwargs))
 
     def guard(self, action: Callable[[], T]) -> T:
         try:
@@ -111,16 +110,13 @@ def _load_settings(opts: Mapping[str, Any], *, need_api: bool) -> Settings:
     return settings
 
 
-def pinned_now() -> datetime:
-    """Now, or the time BATCH_SCHEDULER_NOW pins."""
-    pinned = os.environ.get(ENV_NOW)
-    if not pinned:
-        return datetime.now(UTC)
+def now() -> datetime:
+    """Now, or the time BATCH_SCHEDULER_NOW pins (config.pinned_now); a usage error (exit 2)
+    when it is not a time."""
     try:
-        value = datetime.fromisoformat(pinned)
-    except ValueError:
-        raise click.UsageError(f"{ENV_NOW} must be an ISO date-time, not {pinned!r}.") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+        return pinned_now() or datetime.now(UTC)
+    except ConfigError as exc:
+        raise click.UsageError(exc.message) from None
 
 
 def guard(action: Callable[[], T]) -> T:

@@ -7,7 +7,7 @@ decided by the file's bytes, never its name. Values are not parsed here: that is
 
     table.py             read_table: bytes -> format -> grid -> RawTable
     guard.py             is this zip a whole, safe xlsx (sizes, zip bombs, encryption)
-    xlsx.py              the xlsx half: which sheet, and its cells (calamine)
+    xlsx.py              the xlsx half: which sheet, and its cells (calamine); sheet_names
     sheet_xml.py         what calamine cannot see: error values, uncalculated formulas,
                          hidden rows and columns, merged cells (the sheet's XML)
     delimited.py         CSV text -> grid (delimiter, quotes, one-column files)
@@ -42,6 +42,7 @@ from batch_scheduler.intake.previous_results import (
     previous_outcomes,
 )
 from batch_scheduler.intake.table import read_table
+from batch_scheduler.intake.xlsx import sheet_names
 
 __all__ = [
     "BOOK_FIELDS",
@@ -62,4 +63,5 @@ __all__ = [
     "fold_header",
     "previous_outcomes",
     "read_table",
+    "sheet_names",
 ]
