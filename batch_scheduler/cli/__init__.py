@@ -1,7 +1,7 @@
 """The command line: a thin translator from options to library calls and exit codes.
 
 Takes argv; calls the library (pipeline.run, allocate, templates, the demo); prints what
-came back and exits with its code. Library errors (errors.py) become a one-line message on
+it returns and exits with its code. Library errors (errors.py) become a one-line message on
 stderr and their exit code; the library never prints, this package does.
 
     app.py       the `batch-scheduler` group and main(): every command, gathered
