@@ -13,11 +13,12 @@ from openpyxl import Workbook, load_workbook
 from batch_scheduler.allocate import AllocateRequest, Strategy, allocate
 from batch_scheduler.allocate.matcher import Claimant, Reason
 from batch_scheduler.allocate.sheets import validate_claimants, validate_slots
+from batch_scheduler.columns import CLAIMANT_FIELDS, SLOT_FIELDS, fold_label
 from batch_scheduler.config import IntakeSettings, Settings
 from batch_scheduler.demo.samples import ALLOCATE_STORY, SAMPLE_DEPARTMENTS, write_allocate_sample
 from batch_scheduler.errors import InputError
-from batch_scheduler.intake import CLAIMANT_FIELDS, SLOT_FIELDS, fold_header, read_table
-from batch_scheduler.intake.fields import alias_index
+from batch_scheduler.intake import read_table
+from batch_scheduler.intake.headers import alias_index
 from batch_scheduler.issues import ALLOCATION_CODES
 from batch_scheduler.output import write_template
 from batch_scheduler.output.allocation import BOOK_COLUMNS
@@ -164,11 +165,11 @@ def test_slots_need_a_start(tmp_path: Path) -> None:
 
 def test_claimant_and_slot_spellings_do_not_clash() -> None:
     for fields in (CLAIMANT_FIELDS, SLOT_FIELDS):
-        spellings = [fold_header(s) for f in fields for s in (f.name, f.header, *f.aliases)]
+        spellings = [fold_label(s) for f in fields for s in (f.name, f.header, *f.aliases)]
         index = alias_index(fields)
         for f in fields:
             for s in (f.name, f.header, *f.aliases):
-                assert index[fold_header(s)] == f.name, s
+                assert index[fold_label(s)] == f.name, s
         assert len(index) <= len(spellings)
 
 

@@ -13,11 +13,12 @@ import openpyxl
 import pytest
 import xlsxwriter
 
+from batch_scheduler.columns import column_letter
 from batch_scheduler.config import IntakeSettings
 from batch_scheduler.demo import write_samples
 from batch_scheduler.demo.samples import MISTAKES
 from batch_scheduler.errors import InputError
-from batch_scheduler.intake import column_letter, read_table
+from batch_scheduler.intake import read_table
 from batch_scheduler.models import Outcome, ResultLine, Severity
 from batch_scheduler.output import write_results
 
