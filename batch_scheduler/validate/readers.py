@@ -9,6 +9,7 @@ Series by frame position); a cell it cannot read gets its code and message value
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,7 +20,7 @@ import pandera.pandas as pa
 
 from batch_scheduler.config import IntakeSettings
 from batch_scheduler.validate import contacts, datetimes, values
-from batch_scheduler.validate.cells import as_text, cell_text, coded, positions
+from batch_scheduler.validate.cells import Parsed, as_text, cell_text, coded, positions
 from batch_scheduler.validate.checks import failure_values, failures
 from batch_scheduler.validate.date_problems import Want, explain
 from batch_scheduler.validate.sheet import Found, Sheet
@@ -66,9 +67,7 @@ class FieldReader:
 
     def free_text(self, field: str) -> pd.Series:
         """Text people type (names, languages, reasons); garbled text gets a warning."""
-        parsed = values.parse_free_text(self.sheet.raw(field))
-        self.found.codes(parsed, field)
-        return parsed.values
+        return self._parsed(field, values.parse_free_text)
 
     def integer(self, field: str, *, default: int | None = None) -> pd.Series:
         """Whole numbers; a blank cell reads as `default`."""
@@ -88,20 +87,15 @@ class FieldReader:
         return m.local.dt.normalize().where(~bad)
 
     def phone(self, field: str) -> pd.Series:
-        parsed = contacts.parse_phone(self.sheet.raw(field), self.settings.default_region)
-        self.found.codes(parsed, field)
-        return parsed.values
+        region = self.settings.default_region
+        return self._parsed(field, lambda raw: contacts.parse_phone(raw, region))
 
     def email(self, field: str) -> pd.Series:
-        parsed = contacts.parse_email(self.sheet.raw(field))
-        self.found.codes(parsed, field)
-        return parsed.values
+        return self._parsed(field, contacts.parse_email)
 
     def flag(self, field: str) -> pd.Series:
         """Yes/no answers; a wrong one's message says what blank means for this field."""
-        parsed = values.parse_boolean(self.sheet.raw(field))
-        self.found.codes(parsed, field, default=self._blank_means(field))
-        return parsed.values
+        return self._parsed(field, values.parse_boolean, default=self._blank_means(field))
 
     def _blank_means(self, field: str) -> str:
         default = self.settings.defaults.get(field)
@@ -125,13 +119,17 @@ class FieldReader:
         return values.parse_choice(self.sheet.raw(field)).values
 
     def url(self, field: str) -> pd.Series:
-        parsed = values.parse_url(self.sheet.raw(field))
-        self.found.codes(parsed, field)
-        return parsed.values
+        return self._parsed(field, values.parse_url)
 
     def uuid(self, field: str) -> pd.Series:
-        parsed = values.parse_uuid(self.sheet.raw(field))
-        self.found.codes(parsed, field)
+        return self._parsed(field, values.parse_uuid)
+
+    def _parsed(
+        self, field: str, parse: Callable[[pd.Series], Parsed], **message: str
+    ) -> pd.Series:
+        """The field's cells through `parse`; each code it gives becomes an issue."""
+        parsed = parse(self.sheet.raw(field))
+        self.found.codes(parsed, field, **message)
         return parsed.values
 
     # ------------------------------------------------------------ appointment times
