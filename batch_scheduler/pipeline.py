@@ -31,7 +31,7 @@ from batch_scheduler.api import ApiClient
 from batch_scheduler.config import Settings
 from batch_scheduler.errors import InputError
 from batch_scheduler.ledger import Ledger
-from batch_scheduler.models import Issue, Outcome, RawTable, RowResult
+from batch_scheduler.models import Issue, Outcome, RawTable, RowResult, SheetKind
 from batch_scheduler.report import (
     HELD_BY_STRICT,
     RunReport,
@@ -82,11 +82,13 @@ class RunRequest:
     include_host_links: bool = False
     reason: str | None = None  # cancel: default cancellation reason
     options_text: str = ""  # the options as given, for the Summary sheet (never secrets)
-    kind: str | None = None  # the sheet's kind, for `validate`; book/cancel imply their own
+    kind: str | None = None  # a SheetKind, for `validate`; book/cancel imply their own
 
     @property
-    def sheet_kind(self) -> str:
-        return self.kind or ("cancel" if self.command == "cancel" else "book")
+    def sheet_kind(self) -> SheetKind:
+        if self.kind:
+            return SheetKind(self.kind)
+        return SheetKind.CANCEL if self.command == "cancel" else SheetKind.BOOK
 
 
 @dataclass(frozen=True)
@@ -181,7 +183,7 @@ def _check(ctx: _RunContext, now: datetime) -> _Checked:
             "under the header (or pick the right file) and try again."
         )
     validation: BookValidation | CancelValidation
-    if table.kind == "cancel":
+    if table.kind == SheetKind.CANCEL:
         validation = validate.validate_cancel(table, settings, default_reason=request.reason)
     else:
         validation = validate.validate_book(table, settings, now=now)
@@ -198,7 +200,7 @@ def _check(ctx: _RunContext, now: datetime) -> _Checked:
 
 def _unbooked(table: RawTable) -> dict[int, Outcome]:
     """Cancel from a results workbook: the rows whose booking never happened."""
-    if table.kind != "cancel":
+    if table.kind != SheetKind.CANCEL:
         return {}
     previous = intake.previous_outcomes(table)
     return {pos: outcome for pos, outcome in previous.items() if outcome in intake.NEVER_BOOKED}

@@ -24,6 +24,12 @@ FACES: dict[str, list[str]] = {
     "batch_scheduler.allocate": ["AllocateRequest", "AllocationReport", "Strategy", "allocate"],
     "batch_scheduler.api": ["ApiClient", "parse_appointment"],
     "batch_scheduler.cli": ["cli", "main"],
+    "batch_scheduler.columns": [
+        "API_NAMES", "BOOK_FIELDS", "CANCEL_FIELDS", "CLAIMANT_FIELDS", "FEATURE_FLAGS", "Field",
+        "HOST_COLUMN", "Kind", "OPTION_FIELDS", "RESULT_COLUMNS", "SLOT_FIELDS", "SOURCE_ROW",
+        "column_index", "column_letter", "echoed_headers", "field_named", "fields_for",
+        "fold_label", "results_start",
+    ],
     "batch_scheduler.demo": [
         "CONFIG_NAME", "DEMO_FAULTS", "demo_input", "demo_settings", "run_demo",
         "write_fresh_samples", "write_samples",
@@ -34,12 +40,7 @@ FACES: dict[str, list[str]] = {
         "resolve_language", "set_default_language", "set_language", "translations_for",
         "use_language",
     ],
-    "batch_scheduler.intake": [
-        "BOOK_FIELDS", "CANCEL_FIELDS", "CLAIMANT_FIELDS", "FEATURE_FLAGS", "Field",
-        "HOST_COLUMN", "Kind", "NEVER_BOOKED", "RESULT_COLUMNS", "SLOT_FIELDS", "SOURCE_ROW",
-        "column_index", "column_letter", "echoed_headers", "fields_for", "fold_header",
-        "previous_outcomes", "read_table", "sheet_names",
-    ],
+    "batch_scheduler.intake": ["NEVER_BOOKED", "previous_outcomes", "read_table", "sheet_names"],
     "batch_scheduler.ledger": [
         "CANCEL", "CREATE", "EntryState", "GroupCommit", "Ledger", "LedgerConflictError",
         "LedgerEntry", "LedgerUpdate",
@@ -60,8 +61,8 @@ FACES: dict[str, list[str]] = {
         "watch_contact",
     ],
     "batch_scheduler.validate": [
-        "BookValidation", "CancelValidation", "REFERENCE_PREFIX", "describe_rules",
-        "validate_book", "validate_cancel",
+        "BookValidation", "CancelValidation", "REFERENCE_PREFIX", "SheetCell", "cell_of",
+        "claimant_reference", "describe_rules", "validate_book", "validate_cancel",
     ],
     "batch_scheduler.web": [
         "RunningWeb", "ServeOptions", "WebContext", "build_context", "create_app",
@@ -70,7 +71,12 @@ FACES: dict[str, list[str]] = {
 
 # Packages that are no stage of a run: their docstrings say what they are, not what they
 # take and return.
-NOT_STAGES = {"batch_scheduler.i18n", "batch_scheduler.sandbox", "batch_scheduler.web"}
+NOT_STAGES = {
+    "batch_scheduler.columns",  # the names every stage shares
+    "batch_scheduler.i18n",
+    "batch_scheduler.sandbox",
+    "batch_scheduler.web",
+}
 
 
 def subpackages() -> list[str]:

@@ -13,7 +13,7 @@ from defusedxml import ElementTree
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
-from batch_scheduler.intake import column_letter
+from batch_scheduler.columns import column_letter
 from batch_scheduler.output.xlsx.layout import Page
 from batch_scheduler.output.xlsx.writer import StreamBook
 from batch_scheduler.output.xlsx.xml_text import excel_serial, is_dangerous

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Protocol
 
-from batch_scheduler.intake import column_letter
+from batch_scheduler.columns import column_letter
 from batch_scheduler.output.xlsx.layout import FONT_NAME, LINE_HEIGHT, line_count
 from batch_scheduler.output.xlsx.xml_text import NS, XML_HEAD, escape_text
 

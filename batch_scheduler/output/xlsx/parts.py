@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from xml.sax.saxutils import quoteattr
 
-from batch_scheduler.intake import column_letter
+from batch_scheduler.columns import column_letter
 from batch_scheduler.output.xlsx.layout import FOOTER, LINE_HEIGHT, PAPER_A4, Page
 from batch_scheduler.output.xlsx.xml_text import (
     NS,

@@ -41,7 +41,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
-from batch_scheduler.intake import column_letter
+from batch_scheduler.columns import column_letter
 from batch_scheduler.output.xlsx.cells import (
     DATE_FORMATS,
     FORMULA_START,
