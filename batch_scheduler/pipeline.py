@@ -35,7 +35,7 @@ from batch_scheduler.models import Issue, Outcome, RawTable, RowResult, SheetKin
 from batch_scheduler.report import (
     HELD_BY_STRICT,
     RunReport,
-    Timing,
+    RunStart,
     build_report,
     run_summary,
     strict_refusal,
@@ -136,7 +136,7 @@ def run(
     ctx = _RunContext(request, settings, progress=progress or _NoProgress(),
                       stats=stats or send.SendStats(), transport=transport,
                       handle_signals=handle_signals)  # fmt: skip
-    timing = Timing.start()
+    start = RunStart.now()
     with collector_paused():  # millions of objects, no cycles among them (runtime.py)
         checked = _check(ctx, now or datetime.now(UTC))
     with heap_frozen():  # what was read lives through the run: no collection walks it
@@ -144,7 +144,7 @@ def run(
     table = checked.validation.table
     summary = run_summary(
         table, settings, command=request.command, dry_run=request.dry_run,
-        options_text=request.options_text, stats=ctx.stats, timing=timing, stopped=ctx.stopped,
+        options_text=request.options_text, stats=ctx.stats, start=start, stopped=ctx.stopped,
     )  # fmt: skip
     done = build_report(request.command, checked.validation, results, issues=checked.issues,
                         summary=summary, stopped=ctx.stopped, refused=refused)  # fmt: skip

@@ -206,14 +206,14 @@ def sending_issues(table: RawTable, results: Mapping[int, RowResult]) -> list[Is
 
 
 @dataclass(frozen=True)
-class Timing:
-    """When a run started, by the wall clock (for people) and the monotonic one (duration)."""
+class RunStart:
+    """When a run started: by the wall clock (for people) and the monotonic one (duration)."""
 
-    started: datetime
-    clock0: float
+    at: datetime
+    monotonic: float
 
     @classmethod
-    def start(cls) -> Timing:
+    def now(cls) -> RunStart:
         return cls(datetime.now(UTC), time.monotonic())
 
 
@@ -225,7 +225,7 @@ def run_summary(
     dry_run: bool,
     options_text: str,
     stats: SendStats,
-    timing: Timing,
+    start: RunStart,
     stopped: Stopped,
 ) -> dict[str, object]:
     """The Summary sheet's values (and --summary-json's): never secrets, never row data."""
@@ -237,9 +237,9 @@ def run_summary(
         "input_sha256": table.source.sha256,
         "sheet": table.source.sheet or "",
         "rows_read": len(table),
-        "started_at": timing.started.isoformat(timespec="seconds"),
+        "started_at": start.at.isoformat(timespec="seconds"),
         "finished_at": finished.isoformat(timespec="seconds"),
-        "duration_seconds": round(time.monotonic() - timing.clock0, 3),
+        "duration_seconds": round(time.monotonic() - start.monotonic, 3),
         "dry_run": dry_run,
         "interrupted": stopped.reason is not None,
         "stopped_because": stopped.reason or "",
