@@ -1,6 +1,6 @@
 """Sending: creates and cancels in bulk, paced, retried, and applied exactly once.
 
-What makes it exactly once (design.md, "Exactly once"):
+What makes it exactly once (docs/architecture.md, "Exactly once"):
 - Before a request goes out its key is marked SENDING in the ledger (a committed
   transaction); the answer is recorded as soon as it comes back.
 - A create whose outcome is unknown (500/502/504, dropped connection, timeout) is never
