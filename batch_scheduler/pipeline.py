@@ -26,20 +26,13 @@ from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from batch_scheduler import intake, output, send, validate
+from batch_scheduler import intake, output, report, send, validate
 from batch_scheduler.api import ApiClient
 from batch_scheduler.config import Settings
 from batch_scheduler.errors import InputError
 from batch_scheduler.ledger import Ledger
 from batch_scheduler.models import Issue, Outcome, RawTable, RowResult, SheetKind
-from batch_scheduler.report import (
-    HELD_BY_STRICT,
-    RunReport,
-    RunStart,
-    build_report,
-    run_summary,
-    strict_refusal,
-)
+from batch_scheduler.report import RunReport
 from batch_scheduler.runtime import collector_paused, heap_frozen, stop_on_signals
 from batch_scheduler.validate import BookValidation, CancelValidation
 
@@ -58,14 +51,9 @@ class Progress(Protocol):
 
 
 class _NoProgress:
-    def start(self, total: int, description: str) -> None:
-        pass
-
-    def advance(self, result: RowResult) -> None:
-        pass
-
-    def finish(self) -> None:
-        pass
+    def start(self, total: int, description: str) -> None: ...
+    def advance(self, result: RowResult) -> None: ...
+    def finish(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -136,25 +124,13 @@ def run(
     ctx = _RunContext(request, settings, progress=progress or _NoProgress(),
                       stats=stats or send.SendStats(), transport=transport,
                       handle_signals=handle_signals)  # fmt: skip
-    start = RunStart.now()
+    start = report.RunStart.now()
     with collector_paused():  # millions of objects, no cycles among them (runtime.py)
         checked = _check(ctx, now or datetime.now(UTC))
     with heap_frozen():  # what was read lives through the run: no collection walks it
         results, refused = _act(ctx, checked)
-    table = checked.validation.table
-    summary = run_summary(
-        table, settings, command=request.command, dry_run=request.dry_run,
-        options_text=request.options_text, stats=ctx.stats, start=start, stopped=ctx.stopped,
-    )  # fmt: skip
-    done = build_report(request.command, checked.validation, results, issues=checked.issues,
-                        summary=summary, stopped=ctx.stopped, refused=refused)  # fmt: skip
-    saved = output.save_outputs(
-        table, done.lines, done.issues, summary, results_path=request.out_path,
-        summary_json=request.summary_json, include_host_links=request.include_host_links,
-        state_dir=settings.state_dir,
-    )  # fmt: skip
-    out_path = saved[0].path if request.out_path is not None else None
-    return replace(done, out_path=out_path, saved=saved)
+    done = _report(ctx, checked, results, refused=refused, start=start)
+    return _write(ctx, done, checked.validation.table)
 
 
 def request_outputs(request: RunRequest) -> list[output.Output]:
@@ -216,8 +192,8 @@ def _act(ctx: _RunContext, checked: _Checked) -> tuple[Results, str | None]:
     if request.command == "validate":
         return results | {pos: RowResult(Outcome.VALID) for pos in requests}, None
     if request.strict and checked.invalid:
-        refused = strict_refusal(len(checked.invalid), len(checked.validation.table))
-        return results | {pos: HELD_BY_STRICT for pos in requests}, refused
+        refused = report.strict_refusal(len(checked.invalid), len(checked.validation.table))
+        return results | {pos: report.HELD_BY_STRICT for pos in requests}, refused
     if request.dry_run:
         return results | _dry_run(ctx, checked), None
     return results | _send(ctx, checked), None
@@ -286,6 +262,36 @@ async def _send_async(ctx: _RunContext, checked: _Checked, ledger: Ledger) -> Re
             progress.finish()
     ctx.stopped.interrupted = stop.is_set() and not ctx.stopped.unreachable
     return results
+
+
+# ---------------------------------------------------------------- report and write
+
+
+def _report(
+    ctx: _RunContext, checked: _Checked, results: Results, *, refused: str | None,
+    start: report.RunStart,
+) -> RunReport:  # fmt: skip
+    request = ctx.request
+    summary = report.run_summary(
+        checked.validation.table, ctx.settings, command=request.command,
+        dry_run=request.dry_run, options_text=request.options_text, stats=ctx.stats,
+        start=start, stopped=ctx.stopped,
+    )  # fmt: skip
+    return report.build_report(request.command, checked.validation, results,
+                               issues=checked.issues, summary=summary, stopped=ctx.stopped,
+                               refused=refused)  # fmt: skip
+
+
+def _write(ctx: _RunContext, done: RunReport, table: RawTable) -> RunReport:
+    """The report, with where its files went (as asked, or a fallback: output/paths.py)."""
+    request = ctx.request
+    saved = output.save_outputs(
+        table, done.lines, done.issues, done.summary, results_path=request.out_path,
+        summary_json=request.summary_json, include_host_links=request.include_host_links,
+        state_dir=ctx.settings.state_dir,
+    )  # fmt: skip
+    out_path = saved[0].path if request.out_path is not None else None
+    return replace(done, out_path=out_path, saved=saved)
 
 
 __all__ = ["COMMANDS", "Progress", "RunRequest", "request_outputs", "run"]
