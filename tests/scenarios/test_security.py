@@ -22,7 +22,6 @@ import stat
 import subprocess
 import sys
 import threading
-import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
@@ -30,11 +29,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from batch_scheduler.api import ApiClient
-from batch_scheduler.api.auth import ClientCredentials
 from batch_scheduler.cli import cli
 from batch_scheduler.config import ApiSettings, Secret, check_base_url, load_settings
 from batch_scheduler.errors import ConfigError
@@ -449,10 +446,13 @@ def test_a_secret_is_masked_in_every_part_of_a_log_line(capsys: pytest.CaptureFi
 
 
 def test_an_access_token_the_api_issues_is_masked_from_then_on(
-    sandbox: Any, capsys: pytest.CaptureFixture[str]
+    sandbox: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """auth.py gives the log mask every token it is issued (the configured secrets are given
     by the CLI and `serve` at start-up): a careless line that holds one shows ***."""
+    issued: list[str] = []
+    issue = sandbox.state.issue_token
+    monkeypatch.setattr(sandbox.state, "issue_token", lambda: issued.append(issue()) or issued[-1])
     settings = ApiSettings(
         base_url=sandbox.base_url,
         client_id="sandbox-client",
@@ -460,15 +460,15 @@ def test_an_access_token_the_api_issues_is_masked_from_then_on(
         token_url=sandbox.token_url,
     )
 
-    async def issued() -> str:
-        async with httpx.AsyncClient() as http:
-            return await ClientCredentials(settings, http, time.monotonic).token()
+    async def first_call() -> None:
+        async with ApiClient(settings) as client:
+            assert (await client.check_access()).ok
 
-    token = asyncio.run(issued())
+    asyncio.run(first_call())
     setup_logging(fmt="text")
-    logging.getLogger("batch_scheduler.test").error("careless %s", token)
+    logging.getLogger("batch_scheduler.test").error("careless %s", issued[0])
 
-    assert capsys.readouterr().err == "Error: careless ***\n"
+    assert len(issued) == 1 and capsys.readouterr().err == "Error: careless ***\n"
 
 
 def test_making_a_secret_is_plain_data_the_mask_is_given_its_values_explicitly(
