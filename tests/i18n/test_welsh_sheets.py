@@ -223,8 +223,8 @@ def test_a_missing_column_is_named_in_the_language_of_the_messages(tmp_path: Pat
         read_table(path, kind="book")
     message = welsh.value.message
     assert message.startswith("Mae colofn ofynnol ar goll o heb-enw.csv: Enw'r hawlydd.")
-    assert "Y penawdau a gafwyd yn rhes 1: A “Apwyntiad”, B “Ffôn”." in message
-    assert "(Y penawdau a dderbynnir: Enw'r hawlydd: “Enw'r hawlydd”, “Enw”," in message
+    assert "Y penawdau yn rhes 1: A “Apwyntiad”, B “Ffôn”." in message
+    assert "(Y penawdau sy'n cael eu derbyn: Enw'r hawlydd: “Enw'r hawlydd”, “Enw”," in message
     assert "“Claimant name”" in message  # the English headers are accepted too, and listed
 
 
