@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -142,12 +143,15 @@ def parse_text_datetimes(text: pd.Series, pivot_year: int) -> pd.DataFrame:
 
 
 def _with_welsh(
-    text: pd.Series, parse: Callable[[pd.Series], pd.DataFrame], rewrite: Callable[[str], str]
+    text: pd.Series,
+    parse: Callable[[pd.Series], pd.DataFrame],
+    read: str,
+    rewrite: Callable[[str], str],
 ) -> pd.DataFrame:
-    """`parse` (distinct texts -> one row of answers each, NaT first where refused), then the
-    refused texts that Welsh `rewrite` changes parsed again in their English form."""
+    """`parse` (distinct texts -> a row of answers each; column `read` NaT where refused),
+    then the refused texts that the Welsh `rewrite` changes, parsed again in English."""
     got = parse(text)
-    refused = text[got.iloc[:, 0].isna().to_numpy()]
+    refused = text[got[read].isna().to_numpy()]
     if refused.empty:
         return got
     english = refused.map(rewrite)
@@ -155,6 +159,12 @@ def _with_welsh(
     if not changed.empty:
         got.loc[changed.index] = parse(changed)
     return got
+
+
+def _text_moments(text: pd.Series, pivot_year: int) -> pd.DataFrame:
+    """parse_text_datetimes, English or Welsh ("19eg o Awst 2027 14:30")."""
+    english = partial(parse_text_datetimes, pivot_year=pivot_year)
+    return _with_welsh(text, english, "local", welsh_date_to_english)
 
 
 def _offset_minutes(tz: pd.Series) -> pd.Series:
@@ -194,12 +204,7 @@ def read_moments(raw: pd.Series, *, serials: tuple[float, float], pivot_year: in
     has_time = pd.Series(False, index=idx)
     is_text = c.kind == TEXT
     if is_text.any():
-        got = distinct_rows(
-            c.text[is_text],
-            lambda u: _with_welsh(
-                u, lambda t: parse_text_datetimes(t, pivot_year), welsh_date_to_english
-            ),
-        )
+        got = distinct_rows(c.text[is_text], lambda u: _text_moments(u, pivot_year))
         given = got.offset.notna()
         local[got.index[~given]] = got.local[~given]
         shift = pd.to_timedelta(got.offset[given], unit="min")
@@ -242,7 +247,7 @@ def read_times(raw: pd.Series) -> Parsed:
     texts = c.text[c.kind == TEXT]
     if len(texts):
         out[texts.index] = distinct_rows(
-            texts, lambda u: _with_welsh(u, _text_times, welsh_time_to_english)
+            texts, lambda u: _with_welsh(u, _text_times, "delta", welsh_time_to_english)
         ).delta
     bad = ~c.missing & out.isna()
     return Parsed(out, c.missing, codes_where(bad, "invalid-time"))
