@@ -16,6 +16,7 @@ import httpx
 
 from batch_scheduler.api.classify import describe_transport_error, parse_retry_after
 from batch_scheduler.config import ApiSettings, Secret
+from batch_scheduler.errors import TokenUnavailable
 from batch_scheduler.models import ResultKind
 
 logger = logging.getLogger(__name__)
@@ -27,23 +28,6 @@ _REFUSED = (
     "The token endpoint refused the client id/secret (HTTP {status}): check "
     "BATCH_SCHEDULER_CLIENT_ID and BATCH_SCHEDULER_CLIENT_SECRET."
 )
-
-
-class TokenUnavailable(Exception):
-    """No token could be had; `kind` is FATAL (credentials refused) or RETRY_LATER."""
-
-    def __init__(
-        self,
-        kind: ResultKind,
-        message: str,
-        status_code: int | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-        self.status_code = status_code
-        self.retry_after = retry_after
 
 
 class StaticToken:

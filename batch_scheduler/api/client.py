@@ -1,9 +1,9 @@
 """The SQOD appointments API: the only code that touches the network.
 
-Every call returns an `ApiResult` (see `classify.py` for how answers are classified); only
-`list_all` raises, because it is an iterator: `ListingError` when a page cannot be fetched,
-`AuthError` when the credentials are refused. The token is cached and renewed by `auth.py`;
-on a 401 the call is repeated once with a renewed token.
+Every call returns an `ApiResult` (see `classify.py` for how answers are classified), never
+an exception for an answer. The token is cached and renewed by `auth.py`; on a 401 the call
+is repeated once with a renewed token. Paging through the whole list is the sender's
+(send/sweep.py): one loop, paced and retried like every other request.
 
 The httpx transport is a constructor seam: tests pass `httpx.MockTransport`; by default it
 is `AiohttpTransport` (httpx's own pool costs ~15x more CPU per request at 64 connections;
@@ -12,12 +12,11 @@ is `AiohttpTransport` (httpx's own pool costs ~15x more CPU per request at 64 co
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import quote, quote_plus
@@ -25,48 +24,30 @@ from urllib.parse import quote, quote_plus
 import httpx
 
 from batch_scheduler import __version__
-from batch_scheduler.api.auth import ClientCredentials, StaticToken, TokenUnavailable
+from batch_scheduler.api.auth import ClientCredentials, StaticToken
 from batch_scheduler.api.classify import HttpAnswer, classify, transport_result
 from batch_scheduler.api.resource import (
-    json_ready,
     parse_page,
     parse_single,
     request_body,
 )
 from batch_scheduler.api.wire import AiohttpTransport
 from batch_scheduler.config import ApiSettings, BodyFormat
-from batch_scheduler.errors import AuthError, ConfigError
-from batch_scheduler.models import ApiResult, Appointment, AppointmentRequest, Page, ResultKind
+from batch_scheduler.errors import ConfigError, TokenUnavailable
+from batch_scheduler.models import ApiResult, Appointment, AppointmentRequest, Page
 
-__all__ = ["ApiClient", "ListingError"]
+__all__ = ["ApiClient"]
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 APPOINTMENTS = "/api/v1/appointments"
-LIST_ATTEMPTS = 3  # tries per page in list_all, for RETRY_LATER answers
 HTTP_CLIENTS = ("aiohttp", "httpx")  # api.http_client: whose connection pool sends
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
-LIST_WAIT_CAP = 30.0  # seconds: never wait longer than this between page tries
-
-
-class ListingError(Exception):
-    """A page of the appointment list could not be fetched, even after retrying."""
-
-    def __init__(self, message: str, result: ApiResult[Any]) -> None:
-        super().__init__(message)
-        self.result = result
-
-
-def _no_value(_body: Any) -> None:
-    return None
 
 
 class ApiClient:
     """One pooled HTTP client for the API, with a token cache; use `async with`."""
-
-    # waits between page tries in list_all when the answer gives no Retry-After
-    list_retry_waits: tuple[float, ...] = (0.5, 2.0)
 
     def __init__(
         self,
@@ -148,14 +129,6 @@ class ApiClient:
         path = _item_path(appointment_id)
         return await self._call("GET", path, op="show", changing=False, parse=parse_single)
 
-    async def update(
-        self, appointment_id: str, changes: Mapping[str, Any]
-    ) -> ApiResult[Appointment]:
-        path = _item_path(appointment_id)
-        return await self._call(
-            "PATCH", path, op="update", changing=True, parse=parse_single, json=json_ready(changes)
-        )
-
     async def cancel(
         self, appointment_id: str, reason: str | None = None
     ) -> ApiResult[Appointment]:
@@ -165,40 +138,12 @@ class ApiClient:
             "POST", path, op="cancel", changing=True, parse=parse_single, json=body
         )
 
-    async def send_message(self, appointment_id: str, message: str) -> ApiResult[None]:
-        path = _item_path(appointment_id) + "/messages"
-        return await self._call(
-            "POST", path, op="message", changing=True, parse=_no_value, json={"message": message}
-        )
-
     async def list_page(self, page: int, per_page: int = 100) -> ApiResult[Page]:
         return await self._list(page, per_page, {})
 
     async def check_access(self) -> ApiResult[Page]:
         """A cheap authenticated call, to fail fast on bad credentials."""
         return await self.list_page(1, per_page=1)
-
-    async def list_all(
-        self, per_page: int = 100, reference: str | None = None
-    ) -> AsyncIterator[Appointment]:
-        """Every appointment, page by page; with `reference`, only those with that reference.
-
-        `?reference=` is passed in case the service filters, but the API documents no filter
-        and ignores unknown parameters, so every item is checked here too.
-        """
-        extra = {"reference": reference} if reference is not None else {}
-        seen: set[str] = set()
-        number = 1
-        while True:
-            page = await self._page_with_retries(number, per_page, extra)
-            for item in page.items:
-                if item.id in seen or (reference is not None and item.reference != reference):
-                    continue
-                seen.add(item.id)
-                yield item
-            if not page.items or (page.last_page is not None and number >= page.last_page):
-                return
-            number += 1
 
     # ------------------------------------------------------------ plumbing
 
@@ -212,27 +157,6 @@ class ApiClient:
             parse=lambda body: parse_page(body, page),
             params=params,
         )
-
-    async def _page_with_retries(
-        self, number: int, per_page: int, extra: Mapping[str, str]
-    ) -> Page:
-        for attempt in range(LIST_ATTEMPTS):
-            result = await self._list(number, per_page, extra)
-            if result.kind is ResultKind.SUCCESS and result.value is not None:
-                return result.value
-            if result.kind is ResultKind.FATAL:
-                raise AuthError(result.message or "The API refused the credentials.")
-            if result.kind is not ResultKind.RETRY_LATER or attempt + 1 == LIST_ATTEMPTS:
-                break
-            await asyncio.sleep(self._list_wait(result, attempt))
-        message = f"Could not fetch page {number} of the appointment list: {result.message}"
-        raise ListingError(message, result)
-
-    def _list_wait(self, result: ApiResult[Any], attempt: int) -> float:
-        if result.retry_after is not None:
-            return min(result.retry_after, LIST_WAIT_CAP)
-        waits = self.list_retry_waits or (0.0,)
-        return waits[min(attempt, len(waits) - 1)]
 
     async def _call(
         self,

@@ -9,10 +9,11 @@ with the appointment, so its absence is a `ResourceError`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from batch_scheduler.config import BodyFormat
+from batch_scheduler.errors import ResourceError
 from batch_scheduler.models import Appointment, AppointmentRequest, Meeting, Page
 
 _CORE_FIELDS = frozenset(
@@ -27,10 +28,6 @@ _CORE_FIELDS = frozenset(
         "claimant",
     }
 )
-
-
-class ResourceError(ValueError):
-    """An answer's body is not the resource we expected (the message names no values)."""
 
 
 # ---------------------------------------------------------------- out: request bodies
@@ -103,21 +100,6 @@ def _form_value(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def json_ready(changes: Mapping[str, Any]) -> dict[str, Any]:
-    """PATCH changes as JSON values: datetimes as explicit UTC, dates as ISO (nested too)."""
-    return {key: _json_value(value) for key, value in changes.items()}
-
-
-def _json_value(value: object) -> object:
-    if isinstance(value, datetime):
-        return format_utc(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Mapping):
-        return json_ready(value)
-    return value
 
 
 def _without_none(mapping: Mapping[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,6 @@ from batch_scheduler.ledger.store import (
     CREATE,
     EntryState,
     Ledger,
-    LedgerConflictError,
     LedgerEntry,
     LedgerUpdate,
 )
@@ -27,7 +26,6 @@ __all__ = [
     "EntryState",
     "GroupCommit",
     "Ledger",
-    "LedgerConflictError",
     "LedgerEntry",
     "LedgerUpdate",
 ]

@@ -18,7 +18,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
 
-from batch_scheduler.ledger.store import Ledger, LedgerConflictError, LedgerUpdate
+from batch_scheduler.errors import LedgerConflictError
+from batch_scheduler.ledger.store import Ledger, LedgerUpdate
 
 __all__ = ["RECORD_DELAY", "GroupCommit"]
 

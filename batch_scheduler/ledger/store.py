@@ -39,6 +39,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from batch_scheduler.errors import LedgerConflictError
 from batch_scheduler.ledger.files import (
     SCHEMA,
     acquire_lock,
@@ -77,10 +78,6 @@ ON CONFLICT (base_url, operation, key) DO UPDATE SET
     error = excluded.error,
     updated_at = excluded.updated_at
 """
-
-
-class LedgerConflictError(RuntimeError):
-    """A caller tried to send a key the ledger says must not be sent now (a bug, not data)."""
 
 
 class EntryState(StrEnum):

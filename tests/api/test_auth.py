@@ -10,8 +10,9 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from batch_scheduler.api.auth import ClientCredentials, StaticToken, TokenUnavailable, renew_at
+from batch_scheduler.api.auth import ClientCredentials, StaticToken, renew_at
 from batch_scheduler.config import ApiSettings, Secret
+from batch_scheduler.errors import TokenUnavailable
 from batch_scheduler.models import ResultKind
 
 pytestmark = pytest.mark.anyio

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from batch_scheduler.errors import LedgerError, StateLockedError
-from batch_scheduler.ledger import EntryState, Ledger, LedgerConflictError, LedgerUpdate
+from batch_scheduler.errors import LedgerConflictError, LedgerError, StateLockedError
+from batch_scheduler.ledger import EntryState, Ledger, LedgerUpdate
 
 BASE = "https://api.example.test"
 REPO = Path(__file__).resolve().parents[2]
