@@ -20,6 +20,9 @@ exits 130.)
 
 What never reaches the user (raised and caught inside the library):
 
+    WireError                      api/wire.py: no HTTP answer came back, in plain words
+    ├── NotSent                    nothing left: refused, unreachable, connect/pool timeout
+    └── AnswerLost                 it may have arrived: dropped, reset, read timeout
     TokenUnavailable               api/auth.py: no bearer token could be had; the client
                                    turns it into an ApiResult (FATAL or RETRY_LATER)
     ResourceError (ValueError)     api/resource.py: an answer's body is not the resource
@@ -134,3 +137,21 @@ class ResourceError(ValueError):
 
 class LedgerConflictError(RuntimeError):
     """A caller tried to send a key the ledger says must not be sent now (a bug, not data)."""
+
+
+class WireError(Exception):
+    """No HTTP answer came back; `words` says what happened, plainly (never a URL or header)."""
+
+    def __init__(self, words: str) -> None:
+        super().__init__(words)
+        self.words = words
+
+
+class NotSent(WireError):
+    """The request provably never left: refused, unreachable, a connect or pool timeout.
+    Safe to send again, even a create."""
+
+
+class AnswerLost(WireError):
+    """The request may have reached the server, but no (whole) answer came back: a dropped
+    connection, a reset, a timeout after sending. A create is then of unknown outcome."""

@@ -1,6 +1,6 @@
 """ApiClient: what goes on the wire, renewal on 401, classification, no leaks.
 
-The unit tests swap the network for `httpx.MockTransport` (the client's transport seam), so
+The unit tests swap the network for `httpx.MockTransport` behind the client's wire seam, so
 what is tested is the client's own request building and classification. The loopback tests
 at the end run the same client against the real sandbox server.
 """
@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from batch_scheduler.api import ApiClient
 from batch_scheduler.api.client import form_content
+from batch_scheduler.api.wire import HttpxWire
 from batch_scheduler.config import ApiSettings, BodyFormat, Secret
 from batch_scheduler.errors import ConfigError
 from batch_scheduler.models import ApiResult, AppointmentRequest, ClaimantIn, ResultKind
@@ -81,7 +82,7 @@ class FakeApi:
         return step
 
     def client(self, settings: ApiSettings | None = None) -> ApiClient:
-        return ApiClient(settings or static_settings(), transport=httpx.MockTransport(self))
+        return ApiClient(settings or static_settings(), wire=HttpxWire(httpx.MockTransport(self)))
 
 
 def form(request: httpx.Request) -> dict[str, str]:
@@ -236,7 +237,7 @@ async def test_unreachable_token_endpoint_is_retry_later() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused", request=request)
 
-    client = ApiClient(oauth_settings(), transport=httpx.MockTransport(handler))
+    client = ApiClient(oauth_settings(), wire=HttpxWire(httpx.MockTransport(handler)))
     async with client:
         assert (await client.create(booking(claimant=ADA))).kind is K.RETRY_LATER
 
@@ -312,7 +313,7 @@ async def test_64_concurrent_calls_cause_one_token_request() -> None:
             return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
         return httpx.Response(200, json={"data": resource()})
 
-    async with ApiClient(oauth_settings(), transport=httpx.MockTransport(handler)) as client:
+    async with ApiClient(oauth_settings(), wire=HttpxWire(httpx.MockTransport(handler))) as client:
         results = await asyncio.gather(*(client.show("a1") for _ in range(64)))
     assert {r.kind for r in results} == {K.SUCCESS}
     assert token_calls == 1
@@ -516,7 +517,8 @@ async def test_sandbox_no_secret_in_results_or_debug_logs(
     assert [r.kind for r in results] == [K.SUCCESS, K.UNKNOWN, K.UNKNOWN, K.FATAL, K.FATAL]
     texts = [issued[1], *(r.message for r in results), *(map(repr, results))]
     texts += [record.getMessage() for record in caplog.records]
-    assert any("HTTP Request" in record.getMessage() for record in caplog.records)
+    logged = [record.getMessage() for record in caplog.records]
+    assert "obtained an access token" in logged and "create: HTTP 201 -> success" in logged
     for secret in (issued[0], "sandbox-secret", "sandbox-token-wrong"):
         assert all(secret not in str(text) for text in texts)
 
