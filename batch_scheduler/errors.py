@@ -29,6 +29,8 @@ What never reaches the user (raised and caught inside the library):
                                    expected; classify makes it UNKNOWN or RETRY_LATER
     LedgerConflictError            ledger: a key the ledger says must not be sent now
       (RuntimeError)               (a bug, not data)
+    RunStopping                    send/engine.py: the run is stopping, so the request about
+                                   to go out is not sent; ends that row's attempt quietly
 
 Messages never contain secrets or personal data: they name files, columns and codes.
 """
@@ -155,3 +157,9 @@ class NotSent(WireError):
 class AnswerLost(WireError):
     """The request may have reached the server, but no (whole) answer came back: a dropped
     connection, a reset, a timeout after sending. A create is then of unknown outcome."""
+
+
+class RunStopping(Exception):
+    """The send is stopping (Ctrl-C, a lost server, refused credentials): the request about
+    to go out is not sent. The engine ends the row's attempt on it; the row is reported as
+    interrupted."""

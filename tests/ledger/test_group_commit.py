@@ -18,6 +18,14 @@ from batch_scheduler.ledger import CREATE, EntryState, GroupCommit, Ledger, Ledg
 from batch_scheduler.ledger.group_commit import MARK_TURNS
 
 BASE = "https://api.example.test"
+UNEXPECTED: list[BaseException] = []  # commits that failed where none should
+
+
+@pytest.fixture(autouse=True)
+def no_failed_commit() -> Iterator[None]:
+    UNEXPECTED.clear()
+    yield
+    assert UNEXPECTED == []
 
 
 @pytest.fixture
@@ -47,7 +55,7 @@ def test_a_mark_returns_only_once_it_is_committed(ledger: Ledger, outside: Ledge
     seen_when_sent: list[dict[str, EntryState]] = []
 
     async def send_one() -> None:
-        writes = GroupCommit(ledger, "run-1", on_error=pytest.fail)
+        writes = GroupCommit(ledger, "run-1", on_error=UNEXPECTED.append)
         marking = asyncio.create_task(writes.mark_sending(CREATE, "REF-1"))
         await turns(MARK_TURNS - 1)  # the commit waits for other marks a few turns
         assert not marking.done()
@@ -75,7 +83,7 @@ def test_marks_of_several_loop_turns_share_one_transaction(ledger: Ledger, outsi
         views.append(len(committed(outside, *keys)))
 
     async def send_four() -> int:
-        writes = GroupCommit(ledger, "run-1", on_error=pytest.fail)
+        writes = GroupCommit(ledger, "run-1", on_error=UNEXPECTED.append)
         marks = asyncio.gather(*(mark_in_turn(writes, key, turn) for turn, key in enumerate(keys)))
         await watch(asyncio.ensure_future(marks))
         return writes.commits
@@ -89,7 +97,7 @@ def test_marks_of_several_loop_turns_share_one_transaction(ledger: Ledger, outsi
 
 def test_answers_ride_along_with_the_next_marks_commit(ledger: Ledger, outside: Ledger) -> None:
     async def run() -> int:
-        writes = GroupCommit(ledger, "run-1", on_error=pytest.fail)
+        writes = GroupCommit(ledger, "run-1", on_error=UNEXPECTED.append)
         await writes.mark_sending(CREATE, "REF-1")
         writes.record([LedgerUpdate(CREATE, "REF-1", EntryState.DONE, appointment_id="a-1")])
         assert committed(outside, "REF-1") == {"REF-1": EntryState.SENDING}  # not waited for

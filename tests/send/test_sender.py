@@ -33,7 +33,7 @@ from batch_scheduler.send import (
     triage_cancels,
     triage_creates,
 )
-from batch_scheduler.send.sender import IN_FLIGHT, NOT_CHECKED, NOT_SENT
+from batch_scheduler.send.rows import IN_FLIGHT, NOT_CHECKED, NOT_SENT
 from tests.support.requests import booking, client_for
 from tests.support.sending import FAST, Runner, bookings, posts, references_on_server
 
