@@ -31,6 +31,8 @@ What never reaches the user (raised and caught inside the library):
       (RuntimeError)               (a bug, not data)
     RunStopping                    send/engine.py: the run is stopping, so the request about
                                    to go out is not sent; ends that row's attempt quietly
+    ConnectionDropped              sandbox/drop.py: the sandbox drops a connection on purpose
+                                   (a fault it injects); uvicorn closes it, unlogged
 
 Messages never contain secrets or personal data: they name files, columns and codes.
 """
@@ -163,3 +165,8 @@ class RunStopping(Exception):
     """The send is stopping (Ctrl-C, a lost server, refused credentials): the request about
     to go out is not sent. The engine ends the row's attempt on it; the row is reported as
     interrupted."""
+
+
+class ConnectionDropped(Exception):
+    """The sandbox drops this connection on purpose, after starting its answer: the ASGI
+    server closes it, and the client never gets a whole answer (sandbox/drop.py)."""
