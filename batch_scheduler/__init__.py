@@ -21,9 +21,11 @@ Around the stages:
     demo/      the demo and the sample sheets
     i18n/      gettext for every string a person reads
 
-Shared by all: config.py (settings), models.py (the data passed between stages), errors.py
-(what stops a run), issues.py (issue codes and their messages), logs.py (logging without
-personal data or secrets), runtime.py (process-wide switches: the garbage collector).
+Shared by all: columns/ (the names every stage uses: the sheets' fields, our result
+columns, the API's names, column letters), config.py (settings), models.py (the data passed
+between stages), errors.py (what stops a run), issues.py (issue codes and their messages),
+logs.py (logging without personal data or secrets), runtime.py (process-wide switches: the
+garbage collector).
 """
 
 __version__ = "0.1.0"

@@ -169,13 +169,12 @@ _ALL: tuple[Code, ...] = (
     Code(
         "unknown-column",
         _W,
-        "“{value}” is not a column we know, so it is ignored (but kept in the results). Rename it "
-        "if it should be one of ours.",
+        "This column {problem}; it is kept and copied to the results but not sent.{hint}",
     ),
     Code(
         "sheet-ignored",
         _W,
-        'A CSV file has no sheets, so the sheet name "{value}" was ignored.',
+        'A CSV file has no sheets, so the sheet name "{sheet}" was ignored.',
     ),
     Code(
         "merged-cell",
@@ -274,6 +273,22 @@ _ALLOCATION: tuple[Code, ...] = (
 )
 
 
+# What is wrong with a column the reader does not know: unknown-column's {problem}.
+UNKNOWN_COLUMN_PROBLEMS = {
+    "unknown": "is not one we know",
+    "no-header": "has data but no header",
+}
+
+
+def unknown_column(header: str, nearest: str | None) -> dict[str, str]:
+    """unknown-column's values (Issue.where names the column): its problem and, when a header
+    we know is close to it, the hint to rename it."""
+    return {
+        "problem": UNKNOWN_COLUMN_PROBLEMS["unknown" if header else "no-header"],
+        "hint": f" If it is meant to be “{nearest}”, rename it." if nearest else "",
+    }
+
+
 def phone_mangled(shape: str, likely: str | None) -> dict[str, str]:
     """phone-mangled's values: why the number lost its 0 (`shape`: a PHONE_MANGLED_CAUSES
     key) and, when it can be told, what it probably was."""
@@ -283,8 +298,15 @@ def phone_mangled(shape: str, likely: str | None) -> dict[str, str]:
     }
 
 
-# Codes of what a run finds on the account, not in a cell's value (book; see send/matching.py).
+# Codes of what a run finds on the account, not in a cell's value (book; see send/matching.py),
+# or of what the API refused.
 _RUN: tuple[Code, ...] = (
+    Code(
+        "api-rejected",
+        _E,
+        "The API refused this value: {details}",
+        {"details": ""},  # the API's own sentences: a default, so they are never shortened
+    ),
     Code(
         "reference-cancelled",
         _E,

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -225,6 +226,15 @@ class RowResult:
 # ---------------------------------------------------------------- the input table and the results
 
 
+class SheetKind(StrEnum):
+    """What a sheet holds, which decides the columns it may have (columns.fields_for)."""
+
+    BOOK = "book"  # appointments to book
+    CANCEL = "cancel"  # appointments to cancel (or a results workbook of `book`)
+    CLAIMANTS = "claimants"  # allocate: the people to place
+    SLOTS = "slots"  # allocate: the free slots
+
+
 @dataclass(frozen=True, slots=True)
 class SourceInfo:
     """Where the rows came from, for the Summary sheet (never the file's contents)."""
@@ -235,6 +245,11 @@ class SourceInfo:
     size_bytes: int
     format: str  # "csv" or "xlsx"
     sheet: str | None = None
+
+    @property
+    def where(self) -> str:
+        """How messages name the input: 'in.xlsx (sheet "Book")', or 'in.csv'."""
+        return f'{self.name} (sheet "{self.sheet}")' if self.sheet else self.name
 
 
 @dataclass(frozen=True)
@@ -248,6 +263,9 @@ class RawTable:
     `source_rows[j]` the Excel-visible row number of frame row j (header = row 1).
     `fields` maps each canonical field name found to the key of its column.
     `issues` are file-level findings of the reader (unknown-column warnings, ...).
+
+    A row has two identities: its position in `frame` (what the stages key their results
+    by) and its Excel row (what an Issue names): `position_of` turns one into the other.
     """
 
     frame: Any  # pandas.DataFrame (Any keeps models free of a pandas import)
@@ -257,7 +275,7 @@ class RawTable:
     source_rows: tuple[int, ...]
     fields: Mapping[str, str]
     source: SourceInfo
-    kind: str  # "book" or "cancel"
+    kind: SheetKind
     issues: tuple[Issue, ...] = ()
 
     def __len__(self) -> int:
@@ -265,6 +283,16 @@ class RawTable:
 
     def letter_of(self, key: str) -> str:
         return self.letters[self.keys.index(key)]
+
+    def position_of(self, row: int | None) -> int | None:
+        """The frame position of Excel row `row` (an Issue's row); None for a file-level
+        issue's None or a row that holds no data."""
+        return None if row is None else self._positions.get(row)
+
+    @cached_property
+    def _positions(self) -> dict[int, int]:
+        """Excel row -> frame position, worked out once per table."""
+        return {row: position for position, row in enumerate(self.source_rows)}
 
 
 @dataclass(frozen=True, slots=True)

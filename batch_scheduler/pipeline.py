@@ -33,6 +33,7 @@ from batch_scheduler.models import (
     RawTable,
     ResultLine,
     RowResult,
+    SheetKind,
 )
 from batch_scheduler.output import (
     JSON_SUFFIXES,
@@ -102,11 +103,13 @@ class RunRequest:
     include_host_links: bool = False
     reason: str | None = None  # cancel: default cancellation reason
     options_text: str = ""  # the options as given, for the Summary sheet (never secrets)
-    kind: str | None = None  # the sheet's kind, for `validate`; book/cancel imply their own
+    kind: str | None = None  # a SheetKind, for `validate`; book/cancel imply their own
 
     @property
-    def sheet_kind(self) -> str:
-        return self.kind or ("cancel" if self.command == "cancel" else "book")
+    def sheet_kind(self) -> SheetKind:
+        if self.kind:
+            return SheetKind(self.kind)
+        return SheetKind.CANCEL if self.command == "cancel" else SheetKind.BOOK
 
 
 @dataclass(frozen=True)
@@ -226,7 +229,7 @@ def request_outputs(request: RunRequest) -> list[Output]:
 
 def _unbooked(request: RunRequest, table: RawTable) -> dict[int, Outcome]:
     """Cancel from a results workbook: the rows whose booking never happened."""
-    if request.sheet_kind != "cancel":
+    if request.sheet_kind != SheetKind.CANCEL:
         return {}
     previous = previous_outcomes(table)
     return {pos: outcome for pos, outcome in previous.items() if outcome in NEVER_BOOKED}
@@ -238,7 +241,7 @@ def _unbooked(request: RunRequest, table: RawTable) -> dict[int, Outcome]:
 def _validate(
     table: RawTable, settings: Settings, *, now: datetime, reason: str | None
 ) -> BookValidation | CancelValidation:
-    if table.kind == "cancel":
+    if table.kind == SheetKind.CANCEL:
         return validate_cancel(table, settings.intake, default_reason=reason)
     return validate_book(table, settings.intake, now=now)
 

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from batch_scheduler import __version__
 from batch_scheduler.config import Settings
+from batch_scheduler.issues import make_issue
 from batch_scheduler.models import (
     AppointmentRequest,
     CancelRequest,
@@ -21,7 +22,7 @@ from batch_scheduler.models import (
     Severity,
 )
 from batch_scheduler.send import SendStats, conflict_code
-from batch_scheduler.validate import BookValidation, CancelValidation
+from batch_scheduler.validate import BookValidation, CancelValidation, cell_of
 
 Validation = BookValidation | CancelValidation
 
@@ -93,44 +94,19 @@ def sending_issues(table: RawTable, results: Mapping[int, RowResult]) -> list[Is
     issues: list[Issue] = []
     for pos, result in sorted(results.items()):
         for api_field, messages in result.field_errors.items():
-            issues.append(_cell_issue(
-                table, pos, _column_for_api_field(table, api_field), api_field,
-                code="api-rejected", message="The API refused this value: " + " ".join(messages),
+            cell = cell_of(table, api_field, pos)
+            issues.append(make_issue(
+                "api-rejected", row=cell.row, column=cell.column, value=cell.value,
+                header=cell.header or api_field, field=api_field, details=" ".join(messages),
             ))  # fmt: skip
         if result.outcome is Outcome.CONFLICT and result.appointment is not None:
-            issues.append(_cell_issue(
-                table, pos, table.fields.get("reference"), "reference",
-                code=conflict_code(result.appointment), message=result.error or "",
+            cell = cell_of(table, "reference", pos)
+            issues.append(Issue(
+                code=conflict_code(result.appointment), severity=Severity.ERROR,
+                message=result.error or "", row=cell.row, column=cell.column,
+                header=cell.header or "reference", value=cell.value, field="reference",
             ))  # fmt: skip
     return issues
-
-
-def _cell_issue(
-    table: RawTable, pos: int, key: str | None, field: str, *, code: str, message: str
-) -> Issue:
-    value = table.frame.iloc[pos][key] if key else None
-    return Issue(
-        code=code,
-        severity=Severity.ERROR,
-        message=message,
-        row=table.source_rows[pos],
-        column=table.letter_of(key) if key else None,
-        header=table.headers[table.keys.index(key)] if key else field,
-        value=None if value is None else str(value),
-        field=field,
-    )
-
-
-def _column_for_api_field(table: RawTable, api_field: str) -> str | None:
-    name = api_field.replace(".", "_").replace("[", "_").replace("]", "")
-    candidates = {
-        "department_id": ("department",),
-        "appointment_at": ("appointment_at", "appointment_date"),
-    }.get(name, (name,))
-    for candidate in candidates:
-        if candidate in table.fields:
-            return table.fields[candidate]
-    return None
 
 
 # ---------------------------------------------------------------- the summary

@@ -25,7 +25,7 @@ from batch_scheduler.allocate.sheets import (
 from batch_scheduler.config import IntakeSettings, Settings
 from batch_scheduler.errors import InputError, OutputError
 from batch_scheduler.intake import read_table
-from batch_scheduler.models import Issue, RawTable
+from batch_scheduler.models import Issue, RawTable, SheetKind
 from batch_scheduler.output import (
     JSON_SUFFIXES,
     PLAN_SUFFIXES,
@@ -191,7 +191,7 @@ def read_sheets(request: AllocateRequest, settings: IntakeSettings) -> tuple[Raw
     path = request.input_path
     if request.slots_path is None:
         claimants = read_table(
-            path, kind="claimants", sheet=request.claimants_sheet or CLAIMANTS_SHEET,
+            path, kind=SheetKind.CLAIMANTS, sheet=request.claimants_sheet or CLAIMANTS_SHEET,
             settings=settings,
         )  # fmt: skip
         if claimants.source.format == "csv":
@@ -201,21 +201,17 @@ def read_sheets(request: AllocateRequest, settings: IntakeSettings) -> tuple[Raw
                 "with a Claimants sheet and a Slots sheet)."
             )
         slots = read_table(
-            path, kind="slots", sheet=request.slots_sheet or SLOTS_SHEET, settings=settings
+            path, kind=SheetKind.SLOTS, sheet=request.slots_sheet or SLOTS_SHEET, settings=settings
         )
     else:
         claimants = read_table(
-            path, kind="claimants", sheet=request.claimants_sheet, settings=settings
+            path, kind=SheetKind.CLAIMANTS, sheet=request.claimants_sheet, settings=settings
         )
         slots = read_table(
-            request.slots_path, kind="slots", sheet=request.slots_sheet, settings=settings
+            request.slots_path, kind=SheetKind.SLOTS, sheet=request.slots_sheet, settings=settings
         )
     for table, what in ((claimants, "claimants"), (slots, "slots")):
         if len(table) == 0:
-            raise InputError(f"{_where(table)} has a header row but no {what}: nothing to plan.")
+            where = table.source.where
+            raise InputError(f"{where} has a header row but no {what}: nothing to plan.")
     return claimants, slots
-
-
-def _where(table: RawTable) -> str:
-    source = table.source
-    return f'{source.name} (sheet "{source.sheet}")' if source.sheet else source.name

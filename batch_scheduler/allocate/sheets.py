@@ -1,42 +1,40 @@
 """Check the Claimants and Slots sheets and turn their valid rows into the allocator's input.
 
-Both sheets are checked by the book sheet's own rules (`schema.validate_book`), so every
-cell gets the same parsing, issue codes and messages as in `book`:
-- a claimant row is a book row without a time: validate_book sees it with a placeholder
-  appointment time (an exact instant, always in the future) and we keep its findings on the
-  claimant's columns; the earliest and latest dates are read here;
-- a slot's start, duration, department and interpreter language are book fields under other
-  headers: validate_book sees them with a placeholder claimant name; capacity is read here.
-Placeholder columns never reach the plan or a message.
+Both sheets hold some of the book's fields, under the book's field names, and are checked
+with the book's own building blocks (validate's FieldReader, the book schema, the rules),
+so every cell gets the same parsing, issue codes and messages as in `book`:
+- a claimant row is a book row without a time (the allocator picks the slot), plus the
+  dates the claimant can attend;
+- a slot row is a book row's time, duration, department and interpreter language, plus how
+  many claimants it takes.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pandera.pandas as pa
 
 from batch_scheduler.allocate.matcher import Claimant, Slot
+from batch_scheduler.columns import SLOT_FIELDS, Field
 from batch_scheduler.config import IntakeSettings
-from batch_scheduler.errors import InputError
-from batch_scheduler.intake import SLOT_FIELDS, Field, fields_for
-from batch_scheduler.issues import make_issue
-from batch_scheduler.models import AppointmentRequest, ClaimantIn, Issue, RawTable
-
-# normalise (the module): its cell parsers are not on validate's face, but the claimant and
-# slot checks share them (issue 12 moves the shared cell rules into validate)
-from batch_scheduler.validate import describe_rules, normalise, validate_book
+from batch_scheduler.models import ClaimantIn, Issue, RawTable
+from batch_scheduler.validate import describe_rules
+from batch_scheduler.validate.book import book_schema, claimant_values, needs_values, rules
+from batch_scheduler.validate.cells import python_values
+from batch_scheduler.validate.checks import check_stats
+from batch_scheduler.validate.readers import FieldReader
+from batch_scheduler.validate.references import fold_person_name
+from batch_scheduler.validate.requests import claimants, option_dicts, row_lists
+from batch_scheduler.validate.rules import duplicate_references
+from batch_scheduler.validate.sheet import Found, Sheet
 
 MAX_CAPACITY = 1000
-_PLACEHOLDER = "\x00"  # starts the key of a placeholder column: no header read has one
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,34 +81,46 @@ def validate_claimants(
     table: RawTable, settings: IntakeSettings, *, now: datetime
 ) -> ClaimantSheet:
     """Check every claimant row; the rows without errors become Claimants."""
-    if "claimant_name" not in table.fields:
-        raise InputError(f"{_where(table)} has no Claimant name column: add one (it is required).")
-    start = now.astimezone(UTC) + timedelta(days=1)
-    times = [start + timedelta(seconds=i) for i in range(len(table))]
-    validation = validate_book(_with(table, appointment_at=times), settings, now=now)
-    issues = [i for i in validation.issues if not _placeholder(i)]
-    earliest = _dates(table, "earliest_date", now, issues)
-    latest = _dates(table, "latest_date", now, issues)
-    for pos in range(len(table)):
-        low, high = earliest[pos], latest[pos]
+    found = Found(Sheet.of(table))
+    read = FieldReader(found, settings)
+    values = pd.DataFrame(
+        {"reference": read.given_text("reference"), **claimant_values(read, now),
+         **needs_values(read)},
+        index=found.sheet.frame.index,
+    )  # fmt: skip
+    read.check(book_schema(settings, now), values)
+    rules(found, values, settings)
+    given: list[str | None] = python_values(values["reference"])
+    duplicate_references(found, values["reference"], given)
+    repeats = _repeated_claimants(values, given, found.error_positions())
+    for pos, first in repeats.items():
+        others = f"row {table.source_rows[first]}"
+        found.add_beside("duplicate-claimant", pos, "claimant_name", others=others)
+    earliest, latest = (_dates(read, name, now) for name in ("earliest_date", "latest_date"))
+    for pos, (low, high) in enumerate(zip(earliest, latest, strict=True)):
         if low is not None and high is not None and high < low:
-            issues.append(
-                _issue(table, "window-reversed", pos, "latest_date",
-                       earliest=f"{low:%d/%m/%Y}", latest=f"{high:%d/%m/%Y}")
-            )  # fmt: skip
-    given = _given_references(table)
-    issues += _duplicate_claimants(table, validation.requests, given)
-    bad = _error_positions(table, issues)
-    claimants, details = [], {}
-    for pos, request in sorted(validation.requests.items()):
-        if pos in bad:
-            continue
-        language = request.interpreter_language if request.is_interpreter_needed else None
-        claimants.append(
+            found.add("window-reversed", pos, "latest_date",
+                      earliest=f"{low:%d/%m/%Y}", latest=f"{high:%d/%m/%Y}")  # fmt: skip
+    bad = found.error_positions()
+    good = [pos for pos in range(len(table)) if pos not in bad]
+    cols = row_lists(values, good)
+    rows = zip(
+        good,
+        claimants(cols),
+        cols["is_interpreter_needed"],
+        cols["interpreter_language"],
+        cols["department"],
+        option_dicts(cols, settings),
+        strict=True,
+    )
+    people, details = [], {}
+    for pos, person, needed, spoken, department, options in rows:
+        language = spoken if needed else None
+        people.append(
             Claimant(
                 id=pos,
                 row=table.source_rows[pos],
-                department=request.department_id,
+                department=department,
                 language=language,
                 earliest=earliest[pos],
                 latest=latest[pos],
@@ -118,57 +128,34 @@ def validate_claimants(
         )
         details[pos] = BookDetails(
             reference=given[pos],
-            claimant=request.claimant,
-            is_interpreter_needed=request.is_interpreter_needed,
+            claimant=person,
+            is_interpreter_needed=bool(needed),
             interpreter_language=language,
-            department_id=request.department_id,
-            options=request.options,
+            department_id=department,
+            options=options,
         )
-    return ClaimantSheet(table, tuple(claimants), details, _sorted(issues))
+    return ClaimantSheet(table, tuple(people), details, found.all_issues())
 
 
-def _dates(table: RawTable, field: str, now: datetime, issues: list[Issue]) -> list[date | None]:
-    """A column of dates (a time of day, if given, is ignored); unreadable -> invalid-date."""
-    moments = normalise.read_moments(
-        _raw(table, field), serials=normalise.DATE_SERIALS, pivot_year=now.year + 50
-    )
-    bad = moments.bad | moments.instant.notna()
-    out: list[date | None] = []
-    for pos, (local, wrong) in enumerate(zip(moments.local, bad, strict=True)):
-        if wrong:
-            issues.append(_issue(table, "invalid-date", pos, field))
-        out.append(None if wrong or pd.isna(local) else local.date())
-    return out
+def _dates(read: FieldReader, field: str, now: datetime) -> list[date | None]:
+    """A column of dates (a time of day, if given, is ignored)."""
+    days = read.dates(field, pivot_year=now.year + 50)
+    return [None if pd.isna(day) else day.date() for day in days.tolist()]
 
 
-def _given_references(table: RawTable) -> list[str | None]:
-    text = normalise.as_text(_raw(table, "reference")).values
-    return [v if isinstance(v, str) else None for v in text.tolist()]
-
-
-def _fold_name(name: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
-
-
-def _duplicate_claimants(
-    table: RawTable,
-    requests: Mapping[int, AppointmentRequest],
-    given: list[str | None],
-) -> list[Issue]:
-    """Rows without a reference that repeat an earlier row's claimant (name and birth date):
-    they would be a second appointment for the same person. The first row stays valid."""
+def _repeated_claimants(
+    values: pd.DataFrame, given: list[str | None], bad: frozenset[int]
+) -> dict[int, int]:
+    """Rows without a reference that repeat an earlier valid row's claimant (name and birth
+    date), with that earlier row: they would be a second appointment for the same person.
+    The first row stays valid."""
+    names = python_values(values["claimant_name"])
+    births = python_values(values["claimant_date_of_birth"])
     seen: dict[tuple[str, date | None], list[int]] = defaultdict(list)
-    for pos, request in sorted(requests.items()):
-        if given[pos] is None:
-            seen[(_fold_name(request.claimant.name), request.claimant.date_of_birth)].append(pos)
-    issues = []
-    for positions in seen.values():
-        first = table.source_rows[positions[0]]
-        for pos in positions[1:]:
-            issues.append(
-                _issue(table, "duplicate-claimant", pos, "claimant_name", others=f"row {first}")
-            )
-    return issues
+    for pos, (name, birth) in enumerate(zip(names, births, strict=True)):
+        if pos not in bad and given[pos] is None:
+            seen[(fold_person_name(name), None if pd.isna(birth) else birth.date())].append(pos)
+    return {pos: first for first, *rest in seen.values() for pos in rest}
 
 
 # ---------------------------------------------------------------- slots
@@ -176,66 +163,49 @@ def _duplicate_claimants(
 
 def validate_slots(table: RawTable, settings: IntakeSettings, *, now: datetime) -> SlotSheet:
     """Check every slot row; the rows without errors become Slots."""
-    has = table.fields
-    if "appointment_at" not in has and not (
-        "appointment_date" in has and "appointment_time" in has
-    ):
-        raise InputError(
-            f"{_where(table)} has no Start column: add a Start column (date and time), or "
-            "Start date and Start time columns."
-        )
-    language = normalise.as_text(_raw(table, "interpreter_language"))
-    names = [f"slot {row}" for row in table.source_rows]
-    needed = [None if gone else True for gone in language.missing.tolist()]
-    validation = validate_book(
-        _with(table, claimant_name=names, is_interpreter_needed=needed), settings, now=now
+    found = Found(Sheet.of(table))
+    read = FieldReader(found, settings)
+    when = read.appointment_times(now)
+    values = pd.DataFrame(
+        {
+            "appointment_at": when.utc,
+            "duration_in_minutes": read.integer(
+                "duration_in_minutes", default=settings.default_duration
+            ),
+            "department": read.department("department"),
+            "interpreter_language": read.free_text("interpreter_language"),
+            "capacity": read.integer("capacity", default=1),
+        },
+        index=found.sheet.frame.index,
     )
-    issues = [i for i in validation.issues if not _placeholder(i)]
-    capacity = _capacities(table, issues)
-    bad = _error_positions(table, issues)
+    read.check(book_schema(settings, now), values, when)
+    read.check(capacity_schema(), values)
+    bad = found.error_positions()
+    good = [pos for pos in range(len(table)) if pos not in bad]
+    cols = row_lists(values, good)
     zone = ZoneInfo(settings.timezone)
     slots = [
         Slot(
             id=pos,
             row=table.source_rows[pos],
-            start=request.appointment_at,
-            local=request.appointment_at.astimezone(zone).replace(tzinfo=None),
-            duration=request.duration_in_minutes,
-            department=request.department_id,
-            language=request.interpreter_language,
-            capacity=capacity[pos],
+            start=start,
+            local=start.astimezone(zone).replace(tzinfo=None),
+            duration=int(duration),
+            department=department,
+            language=language,
+            capacity=int(capacity),
         )
-        for pos, request in sorted(validation.requests.items())
-        if pos not in bad
+        for pos, start, duration, department, language, capacity in zip(
+            good,
+            cols["appointment_at"],
+            cols["duration_in_minutes"],
+            cols["department"],
+            cols["interpreter_language"],
+            cols["capacity"],
+            strict=True,
+        )
     ]
-    return SlotSheet(table, tuple(slots), _sorted(issues))
-
-
-def _capacities(table: RawTable, issues: list[Issue]) -> list[int]:
-    parsed = normalise.parse_integer(_raw(table, "capacity"))
-    label = _place(table, "capacity")[1]
-    for pos in _positions(parsed.codes.notna()):
-        issues.append(_issue(table, str(parsed.codes.iat[pos]), pos, "capacity", label=label))
-    values = parsed.values.where(~parsed.missing, 1)
-    schema = capacity_schema()
-    rule = _range_words(schema)
-    for pos in _failures(schema, pd.DataFrame({"capacity": values})):
-        issues.append(_issue(table, "out-of-range", pos, "capacity", rule=rule))
-    return [int(v) if not pd.isna(v) else 0 for v in values.tolist()]
-
-
-def _failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> list[int]:
-    """Positions that fail the schema's checks (pandera's own words are dropped)."""
-    try:
-        schema.validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        return sorted({int(i) for i in exc.failure_cases["index"] if i is not None and i == i})
-    return []
-
-
-def _range_words(schema: pa.DataFrameSchema) -> str:
-    stats = schema.columns["capacity"].checks[0].statistics
-    return f"a slot takes from {stats['min_value']} to {stats['max_value']} claimants"
+    return SlotSheet(table, tuple(slots), found.all_issues())
 
 
 # ---------------------------------------------------------------- the template's notes
@@ -247,7 +217,7 @@ def describe_allocation_rules(field: Field, settings: IntakeSettings) -> str:
     if slot_field and field.name == "interpreter_language":
         return "Optional. Text, at most 255 characters. Blank: no interpreter in this slot."
     if field.name == "capacity":
-        stats = capacity_schema().columns["capacity"].checks[0].statistics
+        stats = check_stats(capacity_schema(), "capacity", "out-of-range")
         return (
             f"Optional. A whole number from {stats['min_value']} to {stats['max_value']}. Blank: 1."
         )
@@ -259,79 +229,3 @@ def describe_allocation_rules(field: Field, settings: IntakeSettings) -> str:
     if field.name == "department" and not slot_field:
         return f"{text} Blank: any department."
     return text
-
-
-# ---------------------------------------------------------------- helpers
-
-
-def _with(table: RawTable, **columns: list[Any]) -> RawTable:
-    """The table with placeholder columns for some book fields (keys no sheet can have)."""
-    frame = table.frame.reset_index(drop=True).copy()
-    keys, found = list(table.keys), dict(table.fields)
-    for name, values in columns.items():
-        key = _PLACEHOLDER + name
-        frame[key] = pd.Series(values, index=frame.index, dtype=object)
-        keys.append(key)
-        found[name] = key
-    extra = len(columns)
-    return dataclasses.replace(
-        table,
-        frame=frame,
-        keys=tuple(keys),
-        headers=(*table.headers, *(k[1:] for k in keys[-extra:])),
-        letters=(*table.letters, *([""] * extra)),
-        fields=found,
-    )
-
-
-def _placeholder(issue: Issue) -> bool:
-    """An issue about a placeholder column (they alone have no letter): not the sheet's."""
-    return issue.column == ""
-
-
-def _raw(table: RawTable, field: str) -> pd.Series:
-    frame = table.frame.reset_index(drop=True)
-    if field not in table.fields:
-        return pd.Series(None, index=frame.index, dtype=object)
-    return frame[table.fields[field]]
-
-
-def _place(table: RawTable, field: str) -> tuple[str | None, str]:
-    every = {f.name: f for kind in ("claimants", "slots") for f in fields_for(kind)}
-    if field not in table.fields:
-        return None, every[field].header
-    key = table.fields[field]
-    return table.letter_of(key), table.headers[table.keys.index(key)]
-
-
-def _issue(table: RawTable, code: str, pos: int, field: str, **values: Any) -> Issue:
-    column, header = _place(table, field)
-    cell = _raw(table, field).iat[pos]
-    blank = cell is None or (isinstance(cell, str) and not cell.strip())
-    values.setdefault("value", None if blank else normalise.cell_text(cell))
-    values.setdefault("label", header)
-    return make_issue(
-        code, row=table.source_rows[pos], column=column, header=header, field=field, **values
-    )
-
-
-def _positions(mask: pd.Series) -> list[int]:
-    return [i for i, flag in enumerate(mask.tolist()) if flag]
-
-
-def _error_positions(table: RawTable, issues: Iterable[Issue]) -> set[int]:
-    rows = {row: pos for pos, row in enumerate(table.source_rows)}
-    return {rows[i.row] for i in issues if i.is_error and i.row in rows}
-
-
-def _sorted(issues: Iterable[Issue]) -> tuple[Issue, ...]:
-    def key(issue: Issue) -> tuple[int, int, str]:
-        letter = issue.column or ""
-        return (issue.row or 0, len(letter), letter)
-
-    return tuple(sorted(issues, key=key))
-
-
-def _where(table: RawTable) -> str:
-    source = table.source
-    return f'{source.name} (sheet "{source.sheet}")' if source.sheet else source.name

@@ -11,13 +11,14 @@ import click
 from batch_scheduler.cli.console import dumps, print_report, report_json
 from batch_scheduler.cli.options import input_options, options_text, send_options
 from batch_scheduler.cli.session import Session
+from batch_scheduler.models import SheetKind
 from batch_scheduler.pipeline import RunRequest
 
 
 @click.command()
 @input_options
-@click.option("--kind", type=click.Choice(["book", "cancel"]), default="book",
-              help="Which kind of sheet this is.")  # fmt: skip
+@click.option("--kind", type=click.Choice([SheetKind.BOOK.value, SheetKind.CANCEL.value]),
+              default=SheetKind.BOOK.value, help="Which kind of sheet this is.")  # fmt: skip
 @click.option("--report", "out_path", type=click.Path(path_type=Path),
               help="Write a report workbook (Results, Summary, Issues) here.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the summary and issues as JSON.")

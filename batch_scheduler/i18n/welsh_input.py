@@ -2,7 +2,7 @@
 values and sheet names. Data for the reader and the validator to accept (wired in later),
 kept apart from fields.py so each language's words are in one place.
 
-Headers are matched after fields.fold_header, which keeps accents ("Ffôn" and "Ffon" fold
+Headers are matched after columns.fold_label, which keeps accents ("Ffôn" and "Ffon" fold
 differently), so `spellings` adds each header without its accents too: people type Welsh
 without the circumflex as often as with it. docs/glossary.md says why each word was chosen;
 tests/i18n/test_welsh_input.py checks that no Welsh spelling folds onto an English one.

@@ -1,9 +1,11 @@
 """Intake: a file -> a RawTable (every cell as given, every row numbered as Excel shows it).
 
-Takes a path and the sheet's kind (book, cancel, claimants, slots); returns a
-`models.RawTable` carrying the issues found on the way (hidden rows, merged cells, control
-characters...), or raises InputError when the file cannot be used at all. The format is
-decided by the file's bytes, never its name. Values are not parsed here: that is validate's.
+Takes a path and the sheet's kind (a models.SheetKind: book, cancel, claimants, slots);
+returns a `models.RawTable` carrying the issues found on the way (hidden rows, merged cells,
+control characters...), or raises InputError when the file cannot be used at all, which
+includes a sheet without a column its kind requires (checked here, and only here). The
+format is decided by the file's bytes, never its name. Values are not parsed here: that is
+validate's. The columns it looks for are batch_scheduler.columns'.
 
     table.py             read_table: bytes -> format -> grid -> RawTable
     guard.py             is this zip a whole, safe xlsx (sizes, zip bombs, encryption)
@@ -12,54 +14,13 @@ decided by the file's bytes, never its name. Values are not parsed here: that is
                          hidden rows and columns, merged cells (the sheet's XML)
     delimited.py         CSV text -> grid (delimiter, quotes, one-column files)
     encoding.py          which encoding a CSV is in; refuses a wrong reading
-    grids.py             grids of cells, their headers and columns, column letters
-    headers.py           the header row, and headers -> fields (aliases, near misses)
-    fields.py            the columns: canonical names, aliases, meaning, examples
+    grids.py             grids of cells, their headers and columns
+    headers.py           the header row, and headers -> fields (aliases, near misses,
+                         the required columns)
     previous_results.py  our own results workbook read back as input (cancel from results)
-
-The column vocabulary (fields.py) and our results' column names (previous_results.py) are
-shared with the later stages, so they are on this face too.
 """
 
-from batch_scheduler.intake.fields import (
-    BOOK_FIELDS,
-    CANCEL_FIELDS,
-    CLAIMANT_FIELDS,
-    FEATURE_FLAGS,
-    SLOT_FIELDS,
-    Field,
-    Kind,
-    fields_for,
-    fold_header,
-)
-from batch_scheduler.intake.grids import column_index, column_letter
-from batch_scheduler.intake.previous_results import (
-    HOST_COLUMN,
-    NEVER_BOOKED,
-    RESULT_COLUMNS,
-    SOURCE_ROW,
-    echoed_headers,
-    previous_outcomes,
-)
+from batch_scheduler.intake.previous_results import NEVER_BOOKED, previous_outcomes
 from batch_scheduler.intake.table import read_table
 
-__all__ = [
-    "BOOK_FIELDS",
-    "CANCEL_FIELDS",
-    "CLAIMANT_FIELDS",
-    "FEATURE_FLAGS",
-    "HOST_COLUMN",
-    "NEVER_BOOKED",
-    "RESULT_COLUMNS",
-    "SLOT_FIELDS",
-    "SOURCE_ROW",
-    "Field",
-    "Kind",
-    "column_index",
-    "column_letter",
-    "echoed_headers",
-    "fields_for",
-    "fold_header",
-    "previous_outcomes",
-    "read_table",
-]
+__all__ = ["NEVER_BOOKED", "previous_outcomes", "read_table"]

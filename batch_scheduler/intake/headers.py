@@ -12,27 +12,26 @@ import difflib
 import re
 from collections.abc import Collection, Sequence
 
+from batch_scheduler.columns import Field, fields_for, fold_label, results_start
 from batch_scheduler.errors import InputError
-from batch_scheduler.intake.fields import Field, alias_index, fields_for, fold_header
-from batch_scheduler.intake.previous_results import results_start
-from batch_scheduler.models import Issue, Severity
+from batch_scheduler.issues import make_issue, unknown_column
+from batch_scheduler.models import Issue, SheetKind
 
 # The columns a kind cannot do without: each requirement is met by any one of its
-# alternatives, an alternative by all of its fields.
-_REQUIRED: dict[str, tuple[tuple[tuple[str, ...], ...], ...]] = {
-    "book": (
+# alternatives, an alternative by all of its fields. The reader alone checks them.
+_REQUIRED: dict[SheetKind, tuple[tuple[tuple[str, ...], ...], ...]] = {
+    SheetKind.BOOK: (
         (("claimant_name",),),
         (("appointment_at",), ("appointment_date", "appointment_time")),
     ),
-    "cancel": ((("appointment_id",), ("reference",)),),
-    "claimants": ((("claimant_name",),),),
-    "slots": ((("appointment_at",), ("appointment_date", "appointment_time")),),
+    SheetKind.CANCEL: ((("appointment_id",), ("reference",)),),
+    SheetKind.CLAIMANTS: ((("claimant_name",),),),
+    SheetKind.SLOTS: ((("appointment_at",), ("appointment_date", "appointment_time")),),
 }
-_REFUSED_BY_READER = ("book", "cancel")  # the allocation sheets say it in their own words
-_OTHER_KIND = {"book": "cancel", "cancel": "book"}
+_OTHER_KIND = {SheetKind.BOOK: SheetKind.CANCEL, SheetKind.CANCEL: SheetKind.BOOK}
 _KIND_HINT = {
-    "cancel": 'It looks like a cancel sheet: use "cancel", or "validate --kind cancel".',
-    "book": 'It looks like a book sheet: use "book", or "validate" without --kind cancel.',
+    SheetKind.CANCEL: 'It looks like a cancel sheet: use "cancel", or "validate --kind cancel".',
+    SheetKind.BOOK: 'It looks like a book sheet: use "book", or "validate" without --kind cancel.',
 }
 HEADER_SEARCH = 10  # rows with text in which the header row is looked for
 _SHOWN_HEADERS = 12
@@ -41,12 +40,21 @@ _CLOSE = 0.8  # difflib ratio of folded names for "did you mean"
 _DATA_LIKE = re.compile(r"@|\d{4}|\d{1,2}[/.:-]\d{1,2}")  # an email, a year or phone, a date
 
 
-def header_row(rows: Sequence[Sequence[str]], kind: str) -> int:
+def alias_index(fields: tuple[Field, ...]) -> dict[str, str]:
+    """Folded header -> canonical field name, over names, friendly headers and aliases."""
+    index: dict[str, str] = {}
+    for f in fields:
+        for spelling in (f.name, f.header, *f.aliases):
+            index.setdefault(fold_label(spelling), f.name)
+    return index
+
+
+def header_row(rows: Sequence[Sequence[str]], kind: SheetKind) -> int:
     """Which of the first rows with text holds the headers: the first that names every
     required column (a title or notes may sit above the headers), else the first."""
     index = alias_index(fields_for(kind))
     for i, texts in enumerate(rows[:HEADER_SEARCH]):
-        found = {index[f] for f in map(fold_header, texts) if f in index}
+        found = {index[f] for f in map(fold_label, texts) if f in index}
         if not _unmet(kind, found):
             return i
     return 0
@@ -54,7 +62,7 @@ def header_row(rows: Sequence[Sequence[str]], kind: str) -> int:
 
 def match_fields(
     where: str,
-    kind: str,
+    kind: SheetKind,
     fields: tuple[Field, ...],
     headers: Sequence[str],
     keys: Sequence[str],
@@ -68,8 +76,8 @@ def match_fields(
     `row` is the header row as Excel numbers it; `advice` is added when a column is missing
     (why the file may read that way)."""
     index = alias_index(fields)
-    folded = [fold_header(h) for h in headers]
-    results_from = results_start(headers) if kind == "cancel" else None
+    folded = [fold_label(h) for h in headers]
+    results_from = results_start(headers) if kind == SheetKind.CANCEL else None
     order = list(range(len(headers)))
     if results_from is not None:  # our own results workbook: its own columns win
         order = order[results_from:] + order[:results_from]
@@ -84,7 +92,7 @@ def match_fields(
             found[name] = i
         elif results_from is None:
             raise InputError(_clash(where, fields, name, found[name], i, headers, letters))
-    unmet = _unmet(kind, found) if kind in _REFUSED_BY_READER else []
+    unmet = _unmet(kind, found)
     if unmet:
         unknown = [i for i in range(len(headers)) if folded[i] and folded[i] not in index]
         raise InputError(
@@ -93,25 +101,18 @@ def match_fields(
     return {name: keys[i] for name, i in sorted(found.items(), key=lambda kv: kv[1])}, issues
 
 
-def _unmet(kind: str, found: Collection[str]) -> list[tuple[tuple[str, ...], ...]]:
+def _unmet(kind: SheetKind, found: Collection[str]) -> list[tuple[tuple[str, ...], ...]]:
     return [
         requirement
-        for requirement in _REQUIRED.get(kind, ())
+        for requirement in _REQUIRED[kind]
         if not any(all(name in found for name in option) for option in requirement)
     ]
 
 
 def _unknown_column(letter: str, header: str, nearest: str | None) -> Issue:
     """Issue.where already names the column; the message says what it means for the run."""
-    problem = "is not one we know" if header else "has data but no header"
-    hint = f" If it is meant to be “{nearest}”, rename it." if nearest else ""
-    return Issue(
-        code="unknown-column",
-        severity=Severity.WARNING,
-        message=f"This column {problem}; it is kept and copied to the results but not sent.{hint}",
-        column=letter,
-        header=header or None,
-    )
+    values = unknown_column(header, nearest)
+    return make_issue("unknown-column", column=letter, header=header or None, **values)
 
 
 def _clash(
@@ -136,7 +137,7 @@ def _clash(
 
 def _missing(
     where: str,
-    kind: str,
+    kind: SheetKind,
     fields: tuple[Field, ...],
     unmet: list[tuple[tuple[str, ...], ...]],
     headers: Sequence[str],
@@ -153,7 +154,7 @@ def _missing(
     parts = [f"{where} is missing {count}: {'; and '.join(wanted)}."]
     needed = tuple(by_name[name] for r in unmet for option in r for name in option)
     for i in unknown:
-        nearest = _nearest(fold_header(headers[i]), needed)
+        nearest = _nearest(fold_label(headers[i]), needed)
         if nearest:
             parts.append(f"Did you mean “{nearest}” for column {letters[i]}, “{headers[i]}”?")
     other = _OTHER_KIND.get(kind)
@@ -184,14 +185,14 @@ def _nearest(folded: str, fields: Sequence[Field]) -> str | None:
     spellings: dict[str, str] = {}
     for field in fields:
         for spelling in (field.header, *field.aliases):
-            spellings.setdefault(fold_header(spelling), spelling)
+            spellings.setdefault(fold_label(spelling), spelling)
     close = difflib.get_close_matches(folded, list(spellings), n=1, cutoff=_CLOSE)
     return spellings[close[0]] if close else None
 
 
-def _fits_better(other: str, kind: str, headers: Sequence[str]) -> bool:
+def _fits_better(other: SheetKind, kind: SheetKind, headers: Sequence[str]) -> bool:
     """The headers name every required column of `other` and more of its columns."""
-    folded = [fold_header(h) for h in headers]
+    folded = [fold_label(h) for h in headers]
     mine, theirs = alias_index(fields_for(kind)), alias_index(fields_for(other))
     matched_theirs = {theirs[f] for f in folded if f in theirs}
     matched_mine = {mine[f] for f in folded if f in mine}

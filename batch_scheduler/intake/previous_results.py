@@ -1,40 +1,13 @@
-"""Our own result columns: their names, and reading them back from a results workbook.
+"""Our own results workbook read back as input: each row's outcome (cancel from results).
 
-A results workbook of `book` is a valid `cancel` input: the input's columns (each at its own
-letter), then source_row and ours (older ones put source_row first). It
-is recognised by the set of our core column names (not by where they stand), and the last
-`outcome` column starts our block: the columns of an earlier run echoed as input come first.
-When a results workbook is itself the input, its result columns are echoed with a
-`previous_` prefix, so no header is written twice.
+Which columns are ours is columns/results.py's to say; this reads their values.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from batch_scheduler.intake.fields import fold_header
+from batch_scheduler.columns import results_start
 from batch_scheduler.models import Outcome, RawTable
 
-SOURCE_ROW = "source_row"
-# The links come last: they are for clicking, not for paper, so the sheet prints up to
-# `attempts` (a link cannot wrap, and its 80 characters would shrink the whole page).
-RESULT_COLUMNS: tuple[str, ...] = (
-    "outcome",
-    "reference",
-    "appointment_id",
-    "status",
-    "appointment_at_utc",
-    "error",
-    "attempts",
-    "meeting_url",
-)
-HOST_COLUMN = "host_url"
-PREVIOUS = "previous_"
-# The names that make a sheet one of our results sheets (a trimmed copy may lack the others).
-_CORE = frozenset(
-    fold_header(n) for n in (SOURCE_ROW, "outcome", "reference", "appointment_id", "status")
-)
-_OUTCOME = fold_header("outcome")
 # Outcomes of rows that booked nothing: cancelling them has nothing to do.
 NEVER_BOOKED = frozenset(
     {
@@ -48,14 +21,6 @@ NEVER_BOOKED = frozenset(
 )
 
 
-def results_start(headers: Sequence[str]) -> int | None:
-    """Where our columns start (the last `outcome`) if these are a results sheet's headers."""
-    folded = [fold_header(h) for h in headers]
-    if not set(folded) >= _CORE:
-        return None
-    return len(folded) - 1 - folded[::-1].index(_OUTCOME)
-
-
 def previous_outcomes(table: RawTable) -> dict[int, Outcome]:
     """Each row's outcome in the results workbook given as input (none for other sheets)."""
     start = results_start(table.headers)
@@ -65,21 +30,3 @@ def previous_outcomes(table: RawTable) -> dict[int, Outcome]:
     values = table.frame[table.keys[start]].tolist()
     found = {pos: known.get(str(value).strip().lower()) for pos, value in enumerate(values)}
     return {pos: outcome for pos, outcome in found.items() if outcome is not None}
-
-
-def echoed_headers(headers: Sequence[str]) -> tuple[str, ...]:
-    """The input's headers as the Results sheet echoes them. When the input is a results
-    workbook, each of its result columns gets `previous_` in front (again, until unique), so
-    the Results sheet never shows a header twice; any other input is echoed as it is."""
-    if results_start(headers) is None:
-        return tuple(headers)
-    taken = {*headers, SOURCE_ROW, *RESULT_COLUMNS, HOST_COLUMN}
-    shown = []
-    for header in headers:
-        name = header
-        if name.strip() in (SOURCE_ROW, *RESULT_COLUMNS, HOST_COLUMN):
-            while name in taken:
-                name = PREVIOUS + name.strip()
-            taken.add(name)
-        shown.append(name)
-    return tuple(shown)

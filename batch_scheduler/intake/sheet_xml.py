@@ -19,6 +19,7 @@ from typing import IO, Any
 from defusedxml import DefusedXmlException, ElementTree
 from defusedxml.ElementTree import DefusedXMLParser
 
+from batch_scheduler.columns import column_index
 from batch_scheduler.intake.guard import Parts, local_name
 
 
@@ -205,7 +206,7 @@ class _Scan:
         ref = _REF.fullmatch(self.ref or "")
         if ref is None:
             return self.row, self.after
-        return int(ref.group(2)) - 1, _column_index(ref.group(1)) + self.after
+        return int(ref.group(2)) - 1, column_index(ref.group(1)) + self.after
 
     def _fix(self) -> None:
         text = "".join(self.value) if self.value is not None else ""
@@ -239,10 +240,3 @@ def _scan(stream: IO[bytes], stale: bool) -> _Scan:
         parser.feed(chunk)
     parser.close()
     return scan
-
-
-def _column_index(letters: str) -> int:
-    index = 0
-    for char in letters.upper():
-        index = index * 26 + ord(char) - 64
-    return index - 1

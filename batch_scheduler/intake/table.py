@@ -20,14 +20,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from batch_scheduler.columns import Field, Kind, column_letter, fields_for
 from batch_scheduler.config import IntakeSettings
 from batch_scheduler.errors import InputError
 from batch_scheduler.intake.delimited import ONE_COLUMN, csv_grid
-from batch_scheduler.intake.fields import Field, Kind, fields_for
 from batch_scheduler.intake.grids import (
     blank_rows,
     cell_values,
-    column_letter,
     header_text,
     is_blank,
     kept_columns,
@@ -38,7 +37,7 @@ from batch_scheduler.intake.headers import HEADER_SEARCH, header_row, match_fiel
 from batch_scheduler.intake.sheet_xml import SheetNotes
 from batch_scheduler.intake.xlsx import xlsx_grid
 from batch_scheduler.issues import make_issue
-from batch_scheduler.models import Issue, RawTable, Severity, SourceInfo
+from batch_scheduler.models import Issue, RawTable, SheetKind, SourceInfo
 
 _DEFAULT_SETTINGS = IntakeSettings()
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -50,11 +49,13 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\
 def read_table(
     path: Path,
     *,
-    kind: str,
+    kind: SheetKind,
     sheet: str | None = None,
     settings: IntakeSettings = _DEFAULT_SETTINGS,
 ) -> RawTable:
-    """Read a book or cancel sheet. Raises InputError when the file cannot be used."""
+    """Read a sheet of `kind` (a SheetKind). Raises InputError when the file cannot be used,
+    which includes a sheet without a column its kind requires."""
+    kind = SheetKind(kind)
     fields = fields_for(kind)
     path = Path(path)
     data = _read_bytes(path, settings)
@@ -68,7 +69,7 @@ def read_table(
         (grid, swallowing), origin, sheet_name, fmt = csv_grid(path.name, data), (0, 0), None, "csv"
         notes = SheetNotes(swallowing=frozenset(swallowing))
         if sheet is not None:
-            issues.append(_sheet_ignored(sheet))
+            issues.append(make_issue("sheet-ignored", sheet=sheet))
     source = SourceInfo(
         path=str(path),
         name=path.name,
@@ -130,14 +131,6 @@ def _old_office_message(name: str, data: bytes) -> str:
     )
 
 
-def _sheet_ignored(sheet: str) -> Issue:
-    return Issue(
-        code="sheet-ignored",
-        severity=Severity.WARNING,
-        message=f'A CSV file has no sheets, so the sheet name "{sheet}" was ignored.',
-    )
-
-
 # ---------------------------------------------------------------- grid -> table
 
 
@@ -145,13 +138,13 @@ def _build_table(
     grid: np.ndarray,
     origin: tuple[int, int],
     source: SourceInfo,
-    kind: str,
+    kind: SheetKind,
     fields: tuple[Field, ...],
     settings: IntakeSettings,
     issues: list[Issue],
     notes: SheetNotes | None = None,
 ) -> RawTable:
-    where = _where(source)
+    where = source.where
     filled = np.flatnonzero(~blank_rows(grid))
     if not filled.size:
         raise InputError(f"{where} has no header row: every row is empty.")
@@ -309,7 +302,3 @@ def _control_issues(place: _Place, cells: np.ndarray, fields: tuple[Field, ...])
                 row = int(place.body_rows[i]) + place.origin[0] + 1
                 out.append(place.issue("control-characters", row, j, value=value, chars=chars))
     return out
-
-
-def _where(source: SourceInfo) -> str:
-    return f'{source.name} (sheet "{source.sheet}")' if source.sheet else source.name

@@ -11,9 +11,6 @@ print like the results workbook (xlsx_cells.write_table).
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
@@ -21,16 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from batch_scheduler.intake import BOOK_FIELDS
+from batch_scheduler.columns import BOOK_FIELDS
 from batch_scheduler.models import Issue, RawTable
 from batch_scheduler.output.atomic import atomic_path
 from batch_scheduler.output.xlsx_cells import Formats, open_book, write_table
 from batch_scheduler.output.xlsx_layout import Page
-from batch_scheduler.validate import REFERENCE_PREFIX
-
-# normalise's reading of cells as text: not on validate's face (issue 12 moves the shared
-# cell rules and the reference identity into validate)
-from batch_scheduler.validate.normalise import as_text
+from batch_scheduler.validate import claimant_reference
+from batch_scheduler.validate.cells import as_text
 
 if TYPE_CHECKING:  # annotations only: allocate writes through output, not the reverse
     from batch_scheduler.allocate.matcher import Plan, Slot
@@ -118,19 +112,6 @@ def pool_week(slots: Sequence[Slot]) -> date | None:
         return None
     first = min(slot.local for slot in slots).date()
     return first - timedelta(days=first.weekday())
-
-
-def claimant_reference(name: str, date_of_birth: date | None, week: date) -> str:
-    """A reference for a claimant given none: the same for them all that week, whatever the slot.
-
-    Made from the claimant (folded name, birth date) and the pool's week, never the slot: if the
-    slots change between runs and the claimant lands in another slot, the reference, and so the
-    ledger and the API's duplicate check, still say "already booked" instead of booking twice.
-    """
-    folded = " ".join(unicodedata.normalize("NFKC", name).casefold().split())
-    birth = date_of_birth.isoformat() if date_of_birth else ""
-    digest = hashlib.sha256(f"allocate|{folded}|{birth}|{week.isoformat()}".encode()).digest()
-    return REFERENCE_PREFIX + base64.b32encode(digest).decode("ascii")[:16]
 
 
 def _book_value(

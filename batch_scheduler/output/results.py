@@ -18,7 +18,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from batch_scheduler.intake import RESULT_COLUMNS
+from batch_scheduler.columns import RESULT_COLUMNS
 from batch_scheduler.models import Issue, Outcome, RawTable, ResultLine, Severity
 from batch_scheduler.output.atomic import atomic_path, write_bytes_atomic
 from batch_scheduler.output.results_csv import write_csv

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from itertools import islice, pairwise
 
-from batch_scheduler.intake import (
+from batch_scheduler.columns import (
     HOST_COLUMN,
     RESULT_COLUMNS,
     SOURCE_ROW,
@@ -92,7 +92,6 @@ class Results:
         self.width = first + len(ours)
         self.ours = {name: first + i for i, name in enumerate(ours)}
         self.sheet_rows = _sheet_rows(table.source_rows)
-        self._row_of = {source_row: j for j, source_row in enumerate(table.source_rows)}
         self._column_of = {letter: inputs[i] for i, letter in enumerate(table.letters)}
         self.by_cell = self._issues_by_cell(issues)
         self.date_only = _date_only_columns(list(islice(_input_rows(table), _SAMPLE)))
@@ -104,7 +103,7 @@ class Results:
 
         An issue about a cell is on that cell; one about the whole row, on its outcome.
         """
-        j = self._row_of.get(issue.row) if issue.row is not None else None
+        j = self.table.position_of(issue.row)
         if j is None:
             return None
         outcome = self.ours["outcome"]

@@ -1,7 +1,7 @@
 """The blank workbooks ops fill in: one data sheet with friendly headers, plus Instructions.
 
-Everything comes from intake/fields.py (and, when given, the schema's rule text), so the template
-cannot drift from what the reader accepts. The examples are notes on the headers and a
+Everything comes from columns/fields.py (and, when given, the schema's rule text), so the
+template cannot drift from what the reader accepts. The examples are notes on the headers and a
 column of the Instructions sheet, not a data row: a forgotten example row would be booked
 for real, and an example date in a cell would go stale. Output is deterministic (fixed
 document dates), so the checked-in templates can be compared with the generator.
@@ -18,8 +18,8 @@ from pathlib import Path
 
 from xlsxwriter.worksheet import Worksheet
 
+from batch_scheduler.columns import Field, Kind, fields_for
 from batch_scheduler.config import IntakeSettings
-from batch_scheduler.intake import Field, Kind, fields_for
 from batch_scheduler.output.atomic import atomic_path
 from batch_scheduler.output.xlsx_cells import (
     HEADER_FILL,

@@ -45,7 +45,7 @@ from types import TracebackType
 from typing import IO
 from xml.sax.saxutils import quoteattr
 
-from batch_scheduler.intake import column_letter
+from batch_scheduler.columns import column_letter
 from batch_scheduler.output.xlsx_cells import (
     DATE_FORMATS,
     FORMULA_START,

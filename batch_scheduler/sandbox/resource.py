@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from batch_scheduler.intake import FEATURE_FLAGS
+from batch_scheduler.columns import FEATURE_FLAGS
 from batch_scheduler.sandbox.validation import FEATURE_DEFAULTS, URL_FIELDS
 
 OPTION_DEFAULTS: dict[str, Any] = {

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 
-from batch_scheduler.intake import FEATURE_FLAGS
+from batch_scheduler.columns import FEATURE_FLAGS
 
 BANDWIDTHS = ("low", "medium", "high")
 PATCH_STATUSES = ("scheduled", "waiting")

@@ -1,242 +1,285 @@
-"""Why a date or time cell could not be read, in words the person fixing it can act on.
+"""Dates and times read from cells: day first, as people in the UK write them, or Excel's own.
 
-normalise.py reads whole columns at once and only says which cells it could not read. This
-module looks again at one such cell and names the first thing wrong with it: no 31 February,
-month 15 (written US style?), hour 25, minute 61, a time without a date, a date without the
-time an appointment needs... Its answer fills the {why} and {advice} of the invalid-datetime,
-invalid-date and invalid-time messages (issues.py); an empty answer keeps the message's general
-advice. Bad cells are few, and each distinct text is explained once (cached).
+Text like 03/12/2026 14:30, 2026-12-03 14:30, 3 Dec 2026 2:30pm, with an optional offset;
+date, time and datetime cells; Excel serial numbers. Wall-clock times are then placed in the
+sheet's time zone, where a time the clocks skip or repeat gets its own code. Which part of
+a cell could not be read, in words, is date_problems.py's.
 """
 
 from __future__ import annotations
 
-import calendar
-import numbers
 import re
-from datetime import date, datetime
-from functools import lru_cache
-from typing import Any, Literal
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from batch_scheduler.validate.normalise import DATE_RX, DATETIME_RX, MONTHS, TIME_ONLY_RX
+import numpy as np
+import pandas as pd
 
-Want = Literal["datetime", "date", "time"]  # what the column holds
-Problem = tuple[str, str]  # (why, advice): why follows "we can read": "" or ": ..."
-
-_EXAMPLE = {"datetime": "03/12/2026 14:30", "date": "14/02/1985", "time": "14:30"}
-_MONTH_NAMES = (
-    *("January", "February", "March", "April", "May", "June", "July", "August"),
-    *("September", "October", "November", "December"),
+from batch_scheduler.validate.cells import (
+    DATE,
+    DATETIME,
+    DELTA,
+    NUMBER,
+    TEXT,
+    TIME,
+    Parsed,
+    cells,
+    codes_where,
+    distinct_rows,
+    no_codes,
+    numbers,
 )
-_QUOTED = 20  # characters of the cell a reason quotes
-_NO_TIME = (
-    ": it has a date but no time of day",
-    "Add the time after the date, like 03/12/2026 14:30.",
+
+MONTHS = {
+    name: i
+    for i, names in enumerate(
+        (
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+DATE_RX = (
+    r"(?:(?P<d1>\d{1,2})[/.\-](?P<m1>\d{1,2})[/.\-](?P<y1>\d{4}|\d{2})"
+    r"|(?P<y2>\d{4})-(?P<m2>\d{1,2})-(?P<d2>\d{1,2})"
+    r"|(?:[a-z]{3,9},?\s+)?(?P<d3>\d{1,2})(?:st|nd|rd|th)?[\s\-]+(?P<mon>[a-z]{3,9})\.?,?[\s\-]+"
+    r"(?P<y3>\d{4}|\d{2}))"
 )
-_DATE_FIRST = re.compile(rf"^{DATE_RX}", re.IGNORECASE)
-_ANY_NUMERIC_DATE = re.compile(r"^\d{1,2}[/.\-]\d{1,2}[/.\-](?P<y>\d+)\b")
-_NO_YEAR = re.compile(r"^\d{1,2}[/.\-]\d{1,2}(?:\s|$)")
-_CLOCK_DIGITS = re.compile(r"^(?P<h>\d{1,2})(?P<m>\d{2})$")  # 1430: a time without its colon
+TIME_RX = (
+    r"(?P<H>\d{1,2})(?:[:.](?P<M>\d{2})(?::(?P<S>\d{2})(?:\.(?P<F>\d{1,9}))?)?)?"
+    r"\s*(?P<ap>[ap]\.?m\.?)?"
+)
+OFFSET_RX = r"\s*(?P<tz>z|utc|gmt|[+\-]\d{2}(?::?\d{2})?)?"
+DATETIME_RX = re.compile(
+    rf"^{DATE_RX}(?:(?:t|\s+at\s+|,\s*|\s+){TIME_RX}{OFFSET_RX})?$", re.IGNORECASE
+)
+TIME_ONLY_RX = re.compile(rf"^{TIME_RX}$", re.IGNORECASE)
+
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+APPOINTMENT_SERIALS = (36526.0, 73051.0)  # Excel serial numbers of 2000-01-01 .. 2100-01-01
+DATE_SERIALS = (61.0, 73051.0)  # 1900-03-01 .. 2100-01-01 (Excel's 1900 leap-year bug below)
 
 
-def explain(cell: Any, want: Want, pivot_year: int) -> dict[str, str]:
-    """Template values (why, advice) for a cell that could not be read as `want`; {} when
-    there is nothing more precise to say than the message's general advice.
+@dataclass(frozen=True)
+class Moments:
+    """Dates/times read from cells: wall-clock `local` or, when the cell said so, an instant."""
 
-    `pivot_year` is the one the column was read with: two-digit years are named in full in
-    the answer ("there is no 29 February 2027"), so the person sees which century we took.
+    local: pd.Series  # datetime64, naive wall-clock; NaT when empty, bad, or given as an instant
+    instant: pd.Series  # datetime64 UTC; set only for cells with an explicit offset or zone
+    has_time: pd.Series  # bool: the cell carried a time of day
+    missing: pd.Series
+    bad: pd.Series  # bool: not empty and not readable
+
+
+def _years(text: pd.Series, pivot_year: int) -> pd.Series:
+    """Two-digit years fall in the hundred years that end at `pivot_year` (a four-digit
+    year is what it says, even 0001)."""
+    y = numbers(text)
+    short = text.str.len() == 2
+    return y.where(~short, pivot_year - ((pivot_year - y) % 100))
+
+
+def _hours(h: pd.Series, minutes: pd.Series, ampm: pd.Series) -> pd.Series:
+    """24-hour clock from H and am/pm; NaN when the combination is impossible."""
+    ap = ampm.str.lower().str[0]
+    twelve = ap.notna()
+    bad = (twelve & ((h < 1) | (h > 12))) | (~twelve & (h > 23)) | (~twelve & minutes.isna())
+    h24 = h.where(~twelve, h % 12 + np.where(ap == "p", 12, 0))
+    return h24.where(~bad)
+
+
+def parse_text_datetimes(text: pd.Series, pivot_year: int) -> pd.DataFrame:
+    """Text like "03/12/2026 14:30" -> columns local (naive), has_time, offset (minutes).
+
+    Accepted: day-first numeric dates (/ - .), ISO dates, "3 Dec 2026"; then an optional time
+    (14:30, 14.30, 2:30pm, 14:30:05, 14:30:05.123) and an optional offset (Z, +01:00).
+    `local` is NaT when the text is not one of these or names an impossible date or time.
     """
-    if isinstance(cell, str):
-        problem = _explain_text(cell.strip(), want, pivot_year)
-    elif isinstance(cell, numbers.Real) and not isinstance(cell, bool):
-        problem = _explain_number(float(cell), want)
-    elif isinstance(cell, date) and not isinstance(cell, datetime) and want == "datetime":
-        problem = _NO_TIME  # an Excel date cell
-    else:
-        problem = None
-    return {"why": problem[0], "advice": problem[1]} if problem else {}
-
-
-def spoken(day: date) -> str:
-    """A date as words, so nobody wonders which is the day and which the month: 1 December 2026."""
-    return f"{day.day} {_MONTH_NAMES[day.month - 1]} {day.year}"
-
-
-def _explain_number(number: float, want: Want) -> Problem | None:
-    if want == "time":
-        return _clock_digits(f"{number:.0f}") if number.is_integer() else None
-    what = "a date and time" if want == "datetime" else "a date"
-    return f": it is a number, not {what}", f"Write it day first, like {_EXAMPLE[want]}."
-
-
-@lru_cache(maxsize=4096)
-def _explain_text(text: str, want: Want, pivot_year: int) -> Problem | None:
-    full = DATETIME_RX.match(text)
-    time_only = TIME_ONLY_RX.match(text)
-    if want == "time":
-        if full and full["H"] is None:
-            return ": it is a date, not a time of day", "Write the time of day, like 14:30."
-        if full:
-            return ": it has a date as well as a time", "Write the time alone, like 14:30."
-        return _time(time_only) if time_only else _clock_digits(text)
-    if full:
-        return _date(full, text, pivot_year) or _time(full) or _whole(full, want)
-    if time_only and (time_only["M"] or time_only["ap"]):
-        return _time_alone(time_only, want)
-    return _date_then_junk(text, want, pivot_year) or _no_year(text, want)
-
-
-def _date(found: re.Match[str], text: str, pivot_year: int) -> Problem | None:
-    """What is impossible about the date part of a cell the date-and-time pattern matched."""
-    year_text = found["y1"] or found["y2"] or found["y3"]
-    year = _year(year_text, pivot_year)
-    day = int(found["d1"] or found["d2"] or found["d3"])
-    if found["mon"]:
-        if found["mon"].lower() not in MONTHS:
-            example = "14 Feb 1985" if year < 2000 else "3 Dec 2026"
-            return (
-                f": “{found['mon']}” is not a month we know",
-                f"Write the month as a number, or as its English name, like {example}.",
-            )
-        month = MONTHS[found["mon"].lower()]
-    else:
-        month = int(found["m1"] or found["m2"])
-    if not 1 <= month <= 12:
-        return _not_a_month(found, text, month, day, year)
-    if year < 1:
-        return f": {year_text} is not a year", "Check the year."
-    last = calendar.monthrange(year, month)[1]
-    if 1 <= day <= last:
-        return None
-    if day < 1 or day > 31:
-        return f": {day} is not a day of the month", "Check the day."
-    name = _MONTH_NAMES[month - 1]
-    if month == 2 and day == 29:
-        why = f": there is no 29 February {year} ({year} is not a leap year)"
-    else:
-        length = f"{name} {year}" if month == 2 else name
-        why = f": there is no {day} {name} {year} ({length} has {last} days)"
-    return why, "Check the day and the month."
-
-
-def _not_a_month(found: re.Match[str], text: str, month: int, day: int, year: int) -> Problem:
-    """Month 13 or more (or 0): when the day would make a month and the swap a real date, the
-    date was most likely written month first, US style."""
-    why = f": {month} is not a month"
-    if found["d1"] and _real(year, day, month):
-        swapped = (
-            text[: found.start("d1")]
-            + found["m1"]
-            + text[found.end("d1") : found.start("m1")]
-            + found["d1"]
-            + text[found.end("m1") :]
-        )
-        return why, f"If you wrote the month first (US style), swap it: {swapped}."
-    return why, "Months go from 1 to 12: check the date."
-
-
-def _real(year: int, month: int, day: int) -> bool:
-    return 1 <= month <= 12 and 1 <= day <= calendar.monthrange(year, month)[1]
-
-
-def _year(text: str, pivot_year: int) -> int:
-    """As normalise reads years: two digits fall in the hundred years that end at the pivot."""
-    year = int(text)
-    return pivot_year - ((pivot_year - year) % 100) if len(text) == 2 else year
-
-
-def _time(found: re.Match[str]) -> Problem | None:
-    """What is impossible about the time of day in a cell one of the patterns matched."""
-    if found["H"] is None:
-        return None
-    hour, minutes, ampm = int(found["H"]), found["M"], found["ap"]
-    if hour > 23:
-        if hour == 24 and minutes in (None, "00") and not ampm:
-            return ": 24:00 is not a time of day", "Write midnight as 00:00 of the next day."
-        return (
-            f": there is no hour {hour}",
-            "The 24-hour clock goes from 00:00 to 23:59: check the time.",
-        )
-    if ampm and (hour == 0 or hour > 12):
-        mm = minutes or "00"
-        suffix = ampm.lower().replace(".", "")
-        written = f"{found['H']}:{mm}{suffix}" if minutes else f"{found['H']}{suffix}"
-        twelve, half = hour % 12 or 12, "pm" if hour >= 12 else "am"
-        return (
-            f": “{written}” mixes the 24-hour clock and the 12-hour clock (am/pm)",
-            f"Write {hour:02d}:{mm}, or {twelve}:{mm}{half}.",
-        )
-    if not ampm and minutes is None:
-        return (
-            f": the time “{found['H']}” has no minutes",
-            f"Write the minutes too, like {hour:02d}:00.",
-        )
-    for part, value in (("minute", minutes), ("second", found["S"])):
-        if value is not None and int(value) > 59:
-            return (
-                f": there is no {part} {int(value)}",
-                f"{part.capitalize()}s go from 00 to 59: check the time.",
-            )
-    return None
-
-
-def _whole(found: re.Match[str], want: Want) -> Problem | None:
-    """A date and time that is fine in itself but not what the column needs."""
-    if want == "datetime" and found["H"] is None:
-        return _NO_TIME
-    if want == "date" and found["tz"]:
-        return (
-            ": it has a time zone offset, which a date cannot have",
-            "Write the date alone, like 14/02/1985.",
-        )
-    return None
-
-
-def _time_alone(found: re.Match[str], want: Want) -> Problem:
-    """A time of day where a date (and time) was expected."""
-    if want == "date":
-        return ": it is a time of day, not a date", "Write it day first, like 14/02/1985."
-    also = _time(found)
-    why = ": it is a time of day with no date" + (f", and {also[0][2:]}" if also else "")
-    return why, "Write the date and the time, like 03/12/2026 14:30."
-
-
-def _date_then_junk(text: str, want: Want, pivot_year: int) -> Problem | None:
-    """A date followed by something that is not a time, or a date whose year has 1, 3 or 5+
-    digits."""
-    numeric = _ANY_NUMERIC_DATE.match(text)
-    if numeric and len(numeric["y"]) not in (2, 4):
-        return (
-            f": {numeric['y']} is not a year",
-            f"Write the year with all four digits, like {_EXAMPLE[want]}.",
-        )
-    found = _DATE_FIRST.match(text)
-    if found is None:
-        return None
-    date_problem = _date(found, found[0], pivot_year)
-    if date_problem:
-        return date_problem
-    rest = text[found.end() :].strip(" ,")
-    rest = rest if len(rest) <= _QUOTED else rest[:_QUOTED] + "…"
-    if want == "date":
-        return (
-            f": “{rest}” after the date is not a time we can read",
-            "Write the date alone, like 14/02/1985.",
-        )
-    return (
-        f": “{rest}” after the date is not a time we can read",
-        "Write the time on the 24-hour clock after the date, like 03/12/2026 14:30.",
+    ex = text.str.extract(DATETIME_RX)
+    month = numbers(ex.m1.fillna(ex.m2)).fillna(ex.mon.str.lower().map(MONTHS))
+    hour = numbers(ex.H)
+    minute, second = numbers(ex.M), numbers(ex.S)
+    has_time = hour.notna()
+    h24 = _hours(hour, minute, ex.ap)
+    micro = numbers(ex.F.str.pad(6, side="right", fillchar="0").str[:6])
+    parts = pd.DataFrame(
+        {
+            "year": _years(ex.y1.fillna(ex.y2).fillna(ex.y3), pivot_year),
+            "month": month,
+            "day": numbers(ex.d1.fillna(ex.d2).fillna(ex.d3)),
+            "hour": h24.where(has_time, 0),
+            "minute": minute.fillna(0),
+            "second": second.fillna(0),
+            "us": micro.fillna(0),
+        }
+    )
+    sane = (parts.minute <= 59) & (parts.second <= 59) & parts.notna().all(axis=1)
+    local = pd.to_datetime(parts.where(sane, np.nan), errors="coerce")
+    local = local.where(sane)
+    return pd.DataFrame(
+        {"local": local, "has_time": has_time, "offset": _offset_minutes(ex.tz)},
+        index=text.index,
     )
 
 
-def _no_year(text: str, want: Want) -> Problem | None:
-    if _NO_YEAR.match(text):
-        return ": it has no year", f"Add the year, like {_EXAMPLE[want]}."
-    return None
+def _offset_minutes(tz: pd.Series) -> pd.Series:
+    tz = tz.str.lower()
+    zero = tz.isin(["z", "utc", "gmt"])
+    sign = tz.str[0].map({"+": 1, "-": -1})
+    digits = tz.str.replace(":", "", regex=False).str[1:]
+    hours, mins = numbers(digits.str[:2]), numbers(digits.str[2:4].replace("", "0"))
+    minutes = sign * (hours * 60 + mins.fillna(0))
+    return minutes.where(~zero, 0.0).astype(float)
 
 
-def _clock_digits(text: str) -> Problem | None:
-    """1430 for 14:30 (a time typed without its colon, or a number cell)."""
-    found = _CLOCK_DIGITS.match(text)
-    if found is None or int(found["h"]) > 23 or int(found["m"]) > 59:
-        return None
-    return "", f"Write it with a colon, like {int(found['h']):02d}:{found['m']}."
+def _serials(days: pd.Series, bounds: tuple[float, float]) -> pd.Series:
+    """Excel serial day numbers -> naive datetimes (to the second); NaT outside `bounds`."""
+    x = days.astype(float)
+    ok = (x >= bounds[0]) & (x < bounds[1])
+    seconds = (x.where(ok) * 86400).round()
+    return EXCEL_EPOCH + pd.to_timedelta(seconds, unit="s")
+
+
+def _datetimes(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """datetime cells -> (naive wall-clock, UTC instant for aware ones)."""
+    aware = values.map(lambda v: getattr(v, "tzinfo", None) is not None).astype(bool)
+    local = pd.to_datetime(values[~aware].tolist()) if (~aware).any() else []
+    instant = pd.to_datetime(values[aware].tolist(), utc=True) if aware.any() else []
+    naive_s = pd.Series(local, index=values.index[~aware], dtype="datetime64[us]")
+    aware_s = pd.Series(instant, index=values.index[aware], dtype="datetime64[us, UTC]")
+    return naive_s, aware_s
+
+
+def read_moments(raw: pd.Series, *, serials: tuple[float, float], pivot_year: int) -> Moments:
+    """Read a column of date or date-and-time cells of every accepted kind."""
+    c = cells(raw)
+    idx = raw.index
+    local = pd.Series(pd.NaT, index=idx, dtype="datetime64[us]")
+    instant = pd.Series(pd.NaT, index=idx, dtype="datetime64[us, UTC]")
+    has_time = pd.Series(False, index=idx)
+    is_text = c.kind == TEXT
+    if is_text.any():
+        got = distinct_rows(c.text[is_text], lambda u: parse_text_datetimes(u, pivot_year))
+        given = got.offset.notna()
+        local[got.index[~given]] = got.local[~given]
+        shift = pd.to_timedelta(got.offset[given], unit="min")
+        instant[got.index[given]] = (got.local[given] - shift).dt.tz_localize("UTC")
+        has_time[got.index] = got.has_time
+    for kind in (DATETIME, DATE):
+        values = c.of(kind)
+        if len(values):
+            naive, aware = _datetimes(values)
+            local[naive.index] = naive
+            instant[aware.index] = aware
+            if kind == DATETIME:
+                has_time[values.index] = True
+    day_numbers = c.of(NUMBER)
+    if len(day_numbers):
+        local[day_numbers.index] = _serials(day_numbers, serials)
+        has_time[day_numbers.index] = True
+    bad = ~c.missing & local.isna() & instant.isna()
+    return Moments(local, instant, has_time, c.missing, bad)
+
+
+def read_times(raw: pd.Series) -> Parsed:
+    """Times of day -> Timedelta since midnight: time cells, "14:30", "2:30pm", day fractions."""
+    c = cells(raw)
+    out = pd.Series(pd.NaT, index=raw.index, dtype="timedelta64[us]")
+    times = c.of(TIME)
+    if len(times):
+        out[times.index] = pd.to_timedelta(times.map(_seconds_of_time), unit="s")
+    moments = c.of(DATETIME)
+    if len(moments):
+        out[moments.index] = pd.to_timedelta(moments.map(_seconds_of_time), unit="s")
+    deltas = c.of(DELTA)
+    if len(deltas):
+        d = pd.to_timedelta(deltas)
+        out[deltas.index] = d.where((d >= pd.Timedelta(0)) & (d < pd.Timedelta(days=1)))
+    fractions = c.of(NUMBER).astype(float)
+    if len(fractions):
+        ok = (fractions >= 0) & (fractions < 1)
+        out[fractions.index] = pd.to_timedelta((fractions.where(ok) * 86400).round(), unit="s")
+    texts = c.text[c.kind == TEXT]
+    if len(texts):
+        out[texts.index] = distinct_rows(texts, _text_times).delta
+    bad = ~c.missing & out.isna()
+    return Parsed(out, c.missing, codes_where(bad, "invalid-time"))
+
+
+def _seconds_of_time(value: time | datetime) -> int:
+    return value.hour * 3600 + value.minute * 60 + value.second
+
+
+def _text_times(text: pd.Series) -> pd.DataFrame:
+    ex = text.str.extract(TIME_ONLY_RX)
+    minute, second = numbers(ex.M), numbers(ex.S)
+    hour = _hours(numbers(ex.H), minute, ex.ap)
+    seconds = hour * 3600 + minute.fillna(0) * 60 + second.fillna(0)
+    ok = (minute.fillna(0) <= 59) & (second.fillna(0) <= 59)
+    return pd.DataFrame({"delta": pd.to_timedelta(seconds.where(ok), unit="s")}, index=text.index)
+
+
+def localize(local: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
+    """Wall-clock times in `tz` -> (UTC instants, codes): gap and overlap times get NaT and
+    nonexistent-local-time / ambiguous-local-time."""
+    aware = local.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+    failed = aware.isna() & local.notna()
+    codes = no_codes(local)
+    if failed.any():
+        standard = np.zeros(int(failed.sum()), dtype=bool)
+        retry = local[failed].dt.tz_localize(tz, ambiguous=standard, nonexistent="NaT")
+        codes[retry.index] = np.where(
+            retry.isna(), "nonexistent-local-time", "ambiguous-local-time"
+        )
+    return aware.dt.tz_convert("UTC"), codes
+
+
+def show_local(moment: datetime) -> str:
+    """How we write a wall-clock time back to people: day first, 24-hour clock."""
+    return moment.strftime("%d/%m/%Y %H:%M")
+
+
+def _offset_text(delta: timedelta | None) -> str:
+    minutes = int((delta or timedelta(0)).total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def explain_local_time(local: datetime, tz: str) -> dict[str, str]:
+    """Template values for a wall-clock time that falls in a DST gap or overlap."""
+    zone = ZoneInfo(tz)
+    early, late = local.replace(tzinfo=zone, fold=0), local.replace(tzinfo=zone, fold=1)
+    values = {"local": show_local(local), "tz": tz}
+    if _exists(local, zone):
+        stamp = local.strftime("%Y-%m-%dT%H:%M")
+        for key, moment in (("first", early), ("second", late)):
+            utc = moment.astimezone(UTC).strftime("%H:%M UTC")
+            values[key] = f"{local:%H:%M} {moment.tzname()} ({utc})"
+        values["example"] = f"{stamp}{_offset_text(early.utcoffset())} for the first"
+        return values
+    start = local
+    while not _exists(start - timedelta(minutes=1), zone):
+        start -= timedelta(minutes=1)
+    jump = (late.utcoffset() or timedelta(0)) - (early.utcoffset() or timedelta(0))
+    end = start + abs(jump)
+    values.update(gap_start=f"{start:%H:%M}", gap_end=f"{end:%H:%M}")
+    return values
+
+
+def _exists(local: datetime, zone: ZoneInfo) -> bool:
+    aware = local.replace(tzinfo=zone)
+    back = aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+    return back == local

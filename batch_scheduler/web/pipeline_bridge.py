@@ -27,7 +27,7 @@ from batch_scheduler.errors import (
     StateLockedError,
 )
 from batch_scheduler.intake import read_table
-from batch_scheduler.models import Issue, Outcome, RowResult
+from batch_scheduler.models import Issue, Outcome, RowResult, SheetKind
 from batch_scheduler.output import rows_to_fix, save, write_fix_sheet, write_template
 from batch_scheduler.pipeline import RunReport, RunRequest, run
 from batch_scheduler.send import SendStats
@@ -356,9 +356,8 @@ def send(
         options_text="web page",
     )
     report = run(request, settings, now=now, progress=progress, stats=stats)
-    table = read_table(
-        path, kind=command if command == "cancel" else "book", sheet=sheet, settings=settings.intake
-    )
+    kind = SheetKind.CANCEL if command == "cancel" else SheetKind.BOOK
+    table = read_table(path, kind=kind, sheet=sheet, settings=settings.intake)
 
     def write_fix(target: Path) -> None:
         write_fix_sheet(target, table, report.lines)

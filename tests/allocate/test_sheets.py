@@ -13,11 +13,12 @@ from openpyxl import Workbook, load_workbook
 from batch_scheduler.allocate import AllocateRequest, Strategy, allocate
 from batch_scheduler.allocate.matcher import Claimant, Reason
 from batch_scheduler.allocate.sheets import validate_claimants, validate_slots
+from batch_scheduler.columns import CLAIMANT_FIELDS, SLOT_FIELDS, fold_label
 from batch_scheduler.config import IntakeSettings, Settings
 from batch_scheduler.demo.samples import ALLOCATE_STORY, SAMPLE_DEPARTMENTS, write_allocate_sample
 from batch_scheduler.errors import InputError
-from batch_scheduler.intake import CLAIMANT_FIELDS, SLOT_FIELDS, fold_header, read_table
-from batch_scheduler.intake.fields import alias_index
+from batch_scheduler.intake import read_table
+from batch_scheduler.intake.headers import alias_index
 from batch_scheduler.issues import ALLOCATION_CODES
 from batch_scheduler.output import write_template
 from batch_scheduler.output.allocation import BOOK_COLUMNS
@@ -108,6 +109,53 @@ def test_repeats_with_their_own_references_are_two_people(tmp_path: Path) -> Non
     assert result.issues == () and len(result.claimants) == 2
 
 
+def test_a_window_date_says_exactly_what_is_wrong_like_the_book_sheet(tmp_path: Path) -> None:
+    result = claimants(
+        tmp_path,
+        ["Name", "Earliest", "Latest"],
+        ["A", "31/02/2026", "01/15/2027"],
+        ["B", "2026-12-01T10:00+01:00", None],
+        ["C", None, 46000.5],
+    )
+    assert [(i.row, i.column, i.code) for i in result.issues] == [
+        (2, "B", "invalid-date"), (2, "C", "invalid-date"), (3, "B", "invalid-date"),
+    ]  # fmt: skip
+    feb, month_first, offset = (i.message for i in result.issues)
+    assert feb == (
+        "“31/02/2026” is not a date we can read: there is no 31 February 2026 (February 2026 "
+        "has 28 days). Check the day and the month."
+    )
+    assert month_first.endswith("If you wrote the month first (US style), swap it: 15/01/2027.")
+    assert "it has a time zone offset, which a date cannot have" in offset
+    assert [c.latest for c in result.claimants] == [date(2025, 12, 9)]  # a serial's time dropped
+
+
+def test_a_repeated_claimant_is_caught_even_when_their_name_also_has_a_warning(
+    tmp_path: Path,
+) -> None:
+    """A garbled name's warning is on the same cell; the repeat must still be an error, or
+    the same person would be booked twice."""
+    result = claimants(tmp_path, ["Name", "DOB"], ["SiÃ¢n Lee", "14/02/1985"],
+                       ["SiÃ¢n Lee", "14/02/1985"])  # fmt: skip
+    assert [(i.row, i.code) for i in result.issues] == [
+        (2, "mojibake"), (3, "mojibake"), (3, "duplicate-claimant"),
+    ]  # fmt: skip
+    assert [c.row for c in result.claimants] == [2]
+
+
+def test_checks_see_only_the_sheets_own_columns(tmp_path: Path) -> None:
+    """No placeholder column, no made-up time: every issue is on a column of the sheet, and
+    a slot's language is its own (no interpreter rule applies to a slot)."""
+    claimant = claimants(tmp_path, ["Name", "Language"], ["A", "Welsh"], ["", "Welsh"])
+    slot = slots(tmp_path, ["Start", "Language"], ["01/12/2026 10:00", "Welsh"], ["", "x" * 300])
+    assert codes(claimant) == [
+        (2, "B", "language-not-needed"), (3, "A", "required"), (3, "B", "language-not-needed"),
+    ]  # fmt: skip
+    assert codes(slot) == [(3, "A", "required"), (3, "B", "too-long")]
+    assert [s.language for s in slot.slots] == ["Welsh"]
+    assert all("\x00" not in str(i) for i in (*claimant.issues, *slot.issues))
+
+
 def test_claimants_need_a_name_column(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="Claimant name"):
         claimants(tmp_path, ["Phone"], ["07400 900123"])
@@ -164,11 +212,11 @@ def test_slots_need_a_start(tmp_path: Path) -> None:
 
 def test_claimant_and_slot_spellings_do_not_clash() -> None:
     for fields in (CLAIMANT_FIELDS, SLOT_FIELDS):
-        spellings = [fold_header(s) for f in fields for s in (f.name, f.header, *f.aliases)]
+        spellings = [fold_label(s) for f in fields for s in (f.name, f.header, *f.aliases)]
         index = alias_index(fields)
         for f in fields:
             for s in (f.name, f.header, *f.aliases):
-                assert index[fold_header(s)] == f.name, s
+                assert index[fold_label(s)] == f.name, s
         assert len(index) <= len(spellings)
 
 

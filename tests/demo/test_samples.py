@@ -19,10 +19,10 @@ import xlsxwriter
 from openpyxl import load_workbook
 
 from batch_scheduler.allocate import AllocateRequest, allocate
+from batch_scheduler.columns import fold_label
 from batch_scheduler.config import Settings
 from batch_scheduler.demo import CONFIG_NAME, write_fresh_samples, write_samples
 from batch_scheduler.demo.samples import write_shipped_samples
-from batch_scheduler.intake import fold_header
 from batch_scheduler.output import write_template
 from batch_scheduler.output.templates import DATA_SHEETS
 from batch_scheduler.pipeline import RunRequest, run
@@ -141,7 +141,7 @@ def test_a_template_filled_with_its_own_examples_is_clean(tmp_path: Path, kind: 
 # ---------------------------------------------------------------- freshness (the real date)
 
 _DATE_TEXT = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b|\b(\d{4})-(\d{2})-(\d{2})\b")
-_BIRTH = {fold_header(h) for h in ("DOB", "Date of birth")}
+_BIRTH = {fold_label(h) for h in ("DOB", "Date of birth")}
 
 
 def dates_in(value: object) -> list[date]:
@@ -181,7 +181,7 @@ def shipped_dates() -> dict[str, list[date]]:
             for _, number, row in sheet_rows(SAMPLES / name)
             if number not in past
             for header, value in row.items()
-            if fold_header(header) not in _BIRTH
+            if fold_label(header) not in _BIRTH
             for d in dates_in(value)
         ]
     for kind in DATA_SHEETS:
@@ -190,7 +190,7 @@ def shipped_dates() -> dict[str, list[date]]:
             d
             for values in examples.values()
             for header, example in values.items()
-            if fold_header(header) not in _BIRTH
+            if fold_label(header) not in _BIRTH
             for d in dates_in(example)
         ]
     return dates

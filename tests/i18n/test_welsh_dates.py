@@ -15,7 +15,7 @@ from batch_scheduler.i18n.welsh_dates import (
     welsh_date_to_english,
     welsh_time_to_english,
 )
-from batch_scheduler.validate.normalise import parse_text_datetimes
+from batch_scheduler.validate.datetimes import parse_text_datetimes
 
 
 @pytest.mark.parametrize(

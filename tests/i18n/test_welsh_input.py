@@ -1,5 +1,5 @@
 """Welsh headers, answers and dropdown values: every field has its Welsh header, and folding
-(fields.fold_header, as the reader matches headers) keeps each Welsh spelling apart from every
+(columns.fold_label, as the reader matches headers) keeps each Welsh spelling apart from every
 English one and from the other fields' Welsh ones."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from collections import defaultdict
 
 import pytest
 
+from batch_scheduler.columns import HOST_COLUMN, RESULT_COLUMNS, SOURCE_ROW, fields_for, fold_label
 from batch_scheduler.i18n import welsh_input
 from batch_scheduler.i18n.welsh_input import (
     HEADERS,
@@ -16,10 +17,12 @@ from batch_scheduler.i18n.welsh_input import (
     welsh_answer,
     without_accents,
 )
-from batch_scheduler.intake.fields import KINDS, alias_index, fields_for, fold_header
-from batch_scheduler.intake.previous_results import HOST_COLUMN, RESULT_COLUMNS, SOURCE_ROW
-from batch_scheduler.validate.normalise import FALSE_WORDS, TRUE_WORDS
-from batch_scheduler.validate.schema import BANDWIDTHS
+from batch_scheduler.intake.headers import alias_index
+from batch_scheduler.models import SheetKind
+from batch_scheduler.validate.book import BANDWIDTHS
+from batch_scheduler.validate.values import FALSE_WORDS, TRUE_WORDS
+
+KINDS = tuple(SheetKind)
 
 
 def english_spellings() -> dict[str, set[tuple[str, str]]]:
@@ -44,7 +47,7 @@ def test_welsh_spellings_fold_apart_from_each_other_and_from_every_english_one(
     seen: dict[str, str] = {}
     for name, written in spellings(kind).items():
         for spelling in written:
-            folded = fold_header(spelling)
+            folded = fold_label(spelling)
             assert folded, spelling
             assert folded not in english, f"{spelling!r} folds like English {english[folded]}"
             assert seen.setdefault(folded, name) == name, (
@@ -53,7 +56,7 @@ def test_welsh_spellings_fold_apart_from_each_other_and_from_every_english_one(
 
 
 def test_the_issue_s_headers_name_the_right_fields() -> None:
-    book = {fold_header(s): n for n, ss in spellings("book").items() for s in ss}
+    book = {fold_label(s): n for n, ss in spellings("book").items() for s in ss}
     expected = {
         "Cyfeirnod": "reference",
         "Enw": "claimant_name",
@@ -77,20 +80,20 @@ def test_the_issue_s_headers_name_the_right_fields() -> None:
         "Tim": "department",
         "Ailgyfeirio ar ol yr alwad?": "use_custom_post_call_redirect",
     }
-    assert {h: book.get(fold_header(h)) for h in expected} == expected
-    cancel = {fold_header(s): n for n, ss in spellings("cancel").items() for s in ss}
-    assert cancel[fold_header("Rheswm canslo")] == "cancellation_reason"
-    assert cancel[fold_header("Apwyntiad")] == "appointment_id"  # as English "Appointment"
-    slots = {fold_header(s): n for n, ss in spellings("slots").items() for s in ss}
-    assert slots[fold_header("Capasiti")] == "capacity"
-    assert slots[fold_header("Dechrau")] == "appointment_at"
+    assert {h: book.get(fold_label(h)) for h in expected} == expected
+    cancel = {fold_label(s): n for n, ss in spellings("cancel").items() for s in ss}
+    assert cancel[fold_label("Rheswm canslo")] == "cancellation_reason"
+    assert cancel[fold_label("Apwyntiad")] == "appointment_id"  # as English "Appointment"
+    slots = {fold_label(s): n for n, ss in spellings("slots").items() for s in ss}
+    assert slots[fold_label("Capasiti")] == "capacity"
+    assert slots[fold_label("Dechrau")] == "appointment_at"
 
 
 def test_result_headers_cover_our_columns_and_fold_apart() -> None:
     assert set(RESULT_HEADERS) == {SOURCE_ROW, *RESULT_COLUMNS, HOST_COLUMN}
-    folded = [fold_header(h) for h in RESULT_HEADERS.values()]
+    folded = [fold_label(h) for h in RESULT_HEADERS.values()]
     assert len(set(folded)) == len(folded)
-    assert not set(folded) & {fold_header(c) for c in RESULT_HEADERS}
+    assert not set(folded) & {fold_label(c) for c in RESULT_HEADERS}
 
 
 def test_without_accents() -> None:

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from batch_scheduler.intake import BOOK_FIELDS, CANCEL_FIELDS, Field, fields_for, fold_header
-from batch_scheduler.intake.fields import alias_index
+from batch_scheduler.columns import BOOK_FIELDS, CANCEL_FIELDS, Field, fields_for, fold_label
+from batch_scheduler.intake.headers import alias_index
 
 KINDS = ("book", "cancel")
 SPELLINGS = [
@@ -25,7 +25,7 @@ NOISE = [" ", "\u00a0", "_", "-", ".", "/", "?", "(", ")", ":", "\t", "\u202f"]
 def test_every_name_header_and_alias_maps_back_to_its_field(
     kind: str, name: str, spelling: str
 ) -> None:
-    assert alias_index(fields_for(kind))[fold_header(spelling)] == name
+    assert alias_index(fields_for(kind))[fold_label(spelling)] == name
 
 
 @pytest.mark.parametrize("fields", [BOOK_FIELDS, CANCEL_FIELDS], ids=KINDS)
@@ -33,7 +33,7 @@ def test_no_two_fields_of_a_kind_share_a_folded_spelling(fields: tuple[Field, ..
     owners: dict[str, set[str]] = defaultdict(set)
     for f in fields:
         for spelling in (f.name, f.header, *f.aliases):
-            owners[fold_header(spelling)].add(f.name)
+            owners[fold_label(spelling)].add(f.name)
     shared = {folded: names for folded, names in owners.items() if len(names) > 1}
     assert shared == {}
 
@@ -55,7 +55,7 @@ def test_case_spaces_punctuation_and_nbsp_never_change_the_match(
     case: tuple[str, str, str],
 ) -> None:
     kind, name, header = case
-    assert alias_index(fields_for(kind)).get(fold_header(header)) == name
+    assert alias_index(fields_for(kind)).get(fold_label(header)) == name
 
 
 @pytest.mark.parametrize(
@@ -70,11 +70,11 @@ def test_case_spaces_punctuation_and_nbsp_never_change_the_match(
         (None, ""),
     ],
 )
-def test_fold_header_examples(header: object, folded: str) -> None:
-    assert fold_header(header) == folded
+def test_fold_label_examples(header: object, folded: str) -> None:
+    assert fold_label(header) == folded
 
 
 def test_a_header_of_the_other_kind_is_not_matched() -> None:
-    assert fold_header("Mobile") not in alias_index(CANCEL_FIELDS)
-    assert alias_index(CANCEL_FIELDS)[fold_header("Appointment")] == "appointment_id"
-    assert alias_index(BOOK_FIELDS)[fold_header("Appointment")] == "appointment_at"
+    assert fold_label("Mobile") not in alias_index(CANCEL_FIELDS)
+    assert alias_index(CANCEL_FIELDS)[fold_label("Appointment")] == "appointment_id"
+    assert alias_index(BOOK_FIELDS)[fold_label("Appointment")] == "appointment_at"

@@ -1,7 +1,8 @@
-"""reader.read_table: what a user relies on when they hand us a CSV or an xlsx."""
+"""intake.read_table: what a user relies on when they hand us a CSV or an xlsx."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import time as time_module
 import zipfile
@@ -13,11 +14,12 @@ import openpyxl
 import pytest
 import xlsxwriter
 
+from batch_scheduler.columns import column_letter
 from batch_scheduler.config import IntakeSettings
 from batch_scheduler.demo import write_samples
 from batch_scheduler.demo.samples import MISTAKES
 from batch_scheduler.errors import InputError
-from batch_scheduler.intake import column_letter, read_table
+from batch_scheduler.intake import read_table
 from batch_scheduler.models import Outcome, ResultLine, Severity
 from batch_scheduler.output import write_results
 
@@ -720,3 +722,24 @@ def test_sample_cancel_csv_reads_as_cancel_input(samples: dict[str, Path]) -> No
     table = read_table(samples["cancel.csv"], kind="cancel")
     assert set(table.fields) == {"reference", "cancellation_reason"}
     assert len(table) == 6 and table.issues == ()
+
+
+# ---------------------------------------------------------------- process-wide switches
+
+
+@pytest.mark.parametrize("name", ["in.xlsx", "in.csv"])
+def test_reading_leaves_the_cycle_collector_to_the_run(
+    tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Process-wide switches are the run boundary's to flip (runtime.py), never the reader's."""
+    rows = [["Claimant name", "Appointment"], ["Siân", "14/07/2026 14:30"]]
+    if name.endswith(".xlsx"):
+        path = openpyxl_book(tmp_path, {"Book": rows})
+    else:
+        path = write(tmp_path, name, "\n".join(",".join(row) for row in rows) + "\n")
+    flipped: list[str] = []
+    for switch in ("disable", "enable", "freeze", "unfreeze"):
+        monkeypatch.setattr(gc, switch, lambda switch=switch: flipped.append(switch))
+    table = read_table(path, kind="book")
+    assert len(table) == 1 and table.position_of(2) == 0
+    assert flipped == []

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from batch_scheduler.intake import RESULT_COLUMNS
+from batch_scheduler.columns import RESULT_COLUMNS
 from batch_scheduler.models import Issue, Outcome, ResultLine, Severity
 from batch_scheduler.output import write_results
 from batch_scheduler.output.results_csv import csv_cell, neutralise

@@ -10,8 +10,8 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
 
+from batch_scheduler.columns import BOOK_FIELDS, CANCEL_FIELDS, Field, Kind
 from batch_scheduler.config import IntakeSettings
-from batch_scheduler.intake import BOOK_FIELDS, CANCEL_FIELDS, Field, Kind
 from batch_scheduler.output import write_template
 from tests.support.templates import CHECKED_IN, REGENERATE, snapshot
 

@@ -13,7 +13,7 @@ from defusedxml import ElementTree
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
-from batch_scheduler.intake import column_letter
+from batch_scheduler.columns import column_letter
 from batch_scheduler.output.xlsx_layout import Page
 from batch_scheduler.output.xlsx_writer import StreamBook, excel_serial, is_dangerous
 

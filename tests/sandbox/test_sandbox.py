@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from batch_scheduler.intake import FEATURE_FLAGS
+from batch_scheduler.columns import FEATURE_FLAGS
 from batch_scheduler.sandbox import RunningSandbox, SandboxConfig
 from tests.support.sandbox import SandboxFactory
 

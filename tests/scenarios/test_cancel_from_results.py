@@ -10,7 +10,7 @@ from typing import Any
 
 from openpyxl import load_workbook
 
-from batch_scheduler.intake import RESULT_COLUMNS
+from batch_scheduler.columns import RESULT_COLUMNS
 from batch_scheduler.sandbox import RunningSandbox
 from tests.support.cli import cli_env, invoke
 from tests.support.sheets import book_row, sheet_rows, write_xlsx

@@ -17,9 +17,9 @@ from typing import Any
 import pdfplumber
 import pytest
 
+from batch_scheduler.columns import fields_for
 from batch_scheduler.demo import write_samples
 from batch_scheduler.demo.samples import make_book_rows
-from batch_scheduler.intake import fields_for
 from batch_scheduler.output.allocation import (
     BOOK_COLUMNS,
     ISSUE_HEADERS,

@@ -1,30 +1,23 @@
-"""schema.py: RawTable -> requests + issues, as the person fixing the sheet sees them."""
+"""book.py: RawTable -> requests + issues, as the person fixing the sheet sees them."""
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pandas as pd
 import pytest
 
 from batch_scheduler.config import IntakeSettings
 from batch_scheduler.errors import InputError
-from batch_scheduler.intake import fields, read_table
+from batch_scheduler.intake import read_table
 from batch_scheduler.issues import ALL_CODES, ALLOCATION_CODES, READER_CODES, RUN_CODES
-from batch_scheduler.models import Issue, RawTable, Severity, SourceInfo
-from batch_scheduler.validate import BookValidation, describe_rules, validate_book, validate_cancel
-from batch_scheduler.validate.schema import generated_reference
+from batch_scheduler.models import Issue, RawTable, Severity
+from batch_scheduler.validate import BookValidation, validate_book, validate_cancel
+from tests.validate.tables import GOOD, NOW, SETTINGS, book, codes, raw_table
 
-NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 LONDON = ZoneInfo("Europe/London")
-SETTINGS = IntakeSettings(
-    departments={"Benefits": 1, "Housing Team": 2},
-    defaults={"features_bandwidth": "medium", "features_call_recording_enable": False},
-)
 PANDERA_WORDS = (
     "greater_than",
     "in_range",
@@ -34,53 +27,6 @@ PANDERA_WORDS = (
     "Column",
     "dtype",
 )
-
-
-def raw_table(
-    headers: Sequence[str], rows: Sequence[Sequence[object]], kind: str = "book"
-) -> RawTable:
-    """A RawTable as the reader makes it: keys = headers, letters A.., rows from 2."""
-    index = fields.alias_index(fields.fields_for(kind))
-    frame = pd.DataFrame([list(r) for r in rows], columns=list(headers), dtype=object)
-    found = {index[fields.fold_header(h)]: h for h in headers if fields.fold_header(h) in index}
-    return RawTable(
-        frame=frame,
-        keys=tuple(headers),
-        headers=tuple(headers),
-        letters=tuple(chr(ord("A") + i) for i in range(len(headers))),
-        source_rows=tuple(range(2, 2 + len(rows))),
-        fields=found,
-        source=SourceInfo("in.csv", "in.csv", "0" * 64, 0, "csv"),
-        kind=kind,
-    )
-
-
-GOOD = {
-    "Reference": "CASE-1",
-    "Appointment": "14/07/2026 14:30",
-    "Claimant name": "Siân Llewelyn",
-    "Duration": "45",
-    "DOB": "14/02/1985",
-    "Phone": "07400 123456",
-    "Email": "sian@example.org",
-    "Interpreter": "no",
-    "Language": "",
-    "Department": "Benefits",
-    "Bandwidth": "",
-    "Recording": "",
-    "Chat": "yes",
-    "Redirect": "",
-    "Claimant redirect URL": "",
-}
-
-
-def book(*changes: dict[str, object], settings: IntakeSettings = SETTINGS) -> BookValidation:
-    rows = [list((GOOD | {"Reference": f"CASE-{i}"} | c).values()) for i, c in enumerate(changes)]
-    return validate_book(raw_table(list(GOOD), rows), settings, now=NOW)
-
-
-def codes(result: BookValidation | object) -> list[str]:
-    return [i.code for i in result.issues]  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------- one rule at a time
@@ -468,20 +414,24 @@ def test_two_columns_date_and_time() -> None:
     ]
 
 
-def test_no_appointment_column_stops_the_run() -> None:
-    with pytest.raises(InputError):
-        validate_book(raw_table(["Name"], [["A"]]), SETTINGS, now=NOW)
+def test_the_reader_alone_refuses_a_book_sheet_without_an_appointment_column(
+    tmp_path: Path,
+) -> None:
+    """Required columns are checked once, by the reader, with one message (validation
+    takes the table the reader made)."""
+    sheet = tmp_path / "in.csv"
+    sheet.write_text("Name\nA\n", encoding="utf-8")
+    with pytest.raises(InputError, match="is missing a required column: Appointment"):
+        read_table(sheet, kind="book", settings=SETTINGS)
 
 
-@pytest.mark.parametrize("enabled", [True, False])
-def test_validation_leaves_the_cycle_collector_as_it_found_it(enabled: bool) -> None:
-    was = gc.isenabled()
-    (gc.enable if enabled else gc.disable)()
-    try:
-        assert book({}).requests  # validation pauses the collector while it works
-        assert gc.isenabled() is enabled
-    finally:
-        (gc.enable if was else gc.disable)()
+def test_validation_leaves_the_cycle_collector_to_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Process-wide switches are the run boundary's to flip (runtime.py), never the library's."""
+    flipped: list[str] = []
+    for name in ("disable", "enable", "freeze", "unfreeze"):
+        monkeypatch.setattr(gc, name, lambda name=name: flipped.append(name))
+    assert book({}).requests
+    assert flipped == []
 
 
 def test_now_must_be_aware() -> None:
@@ -498,78 +448,3 @@ def test_issues_are_ordered_by_row_then_column_after_the_readers() -> None:
     where = [(i.row, i.column) for i in result.issues]
     assert where[0] == (None, "Z")
     assert where[1:] == [(2, "A"), (2, "B"), (2, "G"), (3, "A"), (3, "B"), (3, "G")]
-
-
-# ---------------------------------------------------------------- references
-
-
-def test_generated_references_are_deterministic() -> None:
-    slot = datetime(2026, 7, 14, 13, 30, tzinfo=UTC)
-    first = generated_reference("Siân  Llewelyn", slot, date(1985, 2, 14))
-    assert first == generated_reference("SIÂN LLEWELYN", slot, date(1985, 2, 14))
-    assert first.startswith("BS-") and len(first) == 19
-    assert first != generated_reference("Siân Llewelyn", slot + timedelta(minutes=15), None)
-    assert first != generated_reference("Siân Llewelyn", slot, None)
-
-
-def test_rows_without_a_reference_get_the_same_one_on_every_run() -> None:
-    change = {"Reference": "", "Appointment": "2026-07-14 14:30"}
-    first, second = book(change), book({**change, "Appointment": "14/07/2026 2:30pm"})
-    assert first.references == second.references
-    assert first.references[0] == first.requests[0].reference
-    assert first.references[0] == generated_reference(
-        "Siân Llewelyn", datetime(2026, 7, 14, 13, 30, tzinfo=UTC), date(1985, 2, 14)
-    )
-    assert book({"Reference": "", "Claimant name": ""}).references == (None,)
-
-
-def test_a_repeated_reference_flags_every_row_naming_the_others() -> None:
-    result = book({"Reference": "R"}, {}, {"Reference": "R"}, {"Reference": " R "})
-    flagged = {i.row: i.message for i in result.issues if i.code == "duplicate-reference"}
-    assert sorted(flagged) == [2, 4, 5]
-    assert "also used in rows 4 and 5" in flagged[2]
-    assert sorted(result.requests) == [1]
-
-
-def test_identical_rows_without_references_are_the_same_appointment() -> None:
-    result = book({"Reference": ""}, {"Reference": ""})
-    assert codes(result) == ["duplicate-row", "duplicate-row"]
-    assert "row 3" in result.issues[0].message
-
-
-# ---------------------------------------------------------------- cancel
-
-
-def test_cancel_rows() -> None:
-    rows = [
-        ["8F14E45F-CEEA-4E7A-9C1B-2F1D3C4B5A69", "", ""],
-        ["", "CASE-1", "Claimant asked"],
-        ["", "", "why"],
-        ["12345", "CASE-2", ""],
-    ]
-    table = raw_table(["Appointment id", "Reference", "Reason"], rows, kind="cancel")
-    result = validate_cancel(table, SETTINGS, default_reason="Batch cancel")
-    assert sorted(result.requests) == [0, 1]
-    assert result.requests[0].appointment_id == "8f14e45f-ceea-4e7a-9c1b-2f1d3c4b5a69"
-    assert result.requests[0].cancellation_reason == "Batch cancel"
-    assert result.requests[1].cancellation_reason == "Claimant asked"
-    assert [(i.row, i.code) for i in result.issues] == [
-        (4, "missing-id"),
-        (5, "invalid-appointment-id"),
-    ]
-
-
-# ---------------------------------------------------------------- the template's notes
-
-
-def test_rules_text_comes_from_the_same_rules() -> None:
-    by_name = {f.name: f for f in fields.BOOK_FIELDS}
-    assert "1 to 1440" in describe_rules(by_name["duration_in_minutes"], SETTINGS)
-    assert "Blank: 30" in describe_rules(by_name["duration_in_minutes"], SETTINGS)
-    assert "255" in describe_rules(by_name["claimant_name"], SETTINGS)
-    assert "low, medium, high" in describe_rules(by_name["features_bandwidth"], SETTINGS)
-    assert "Blank: medium" in describe_rules(by_name["features_bandwidth"], SETTINGS)
-    assert "Benefits" in describe_rules(by_name["department"], SETTINGS)
-    assert "Europe/London" in describe_rules(by_name["appointment_at"], SETTINGS)
-    for f in (*fields.BOOK_FIELDS, *fields.CANCEL_FIELDS):
-        assert describe_rules(f, IntakeSettings()).startswith(("Required.", "Optional."))

@@ -1,7 +1,8 @@
 """The columns a sheet may have: canonical names, accepted headers, meaning, examples.
 
-One list, used by the reader (header matching), the schema (rules by kind), and the
-templates (friendly headers, Instructions sheet). Headers are matched after `fold_header`.
+One list per kind of sheet, used by the reader (header matching), validation (rules by
+kind) and the templates (friendly headers, Instructions sheet). Headers are matched after
+`fold_label`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, replace
 from enum import StrEnum
+
+from batch_scheduler.models import SheetKind
 
 
 class Kind(StrEnum):
@@ -41,8 +44,9 @@ class Field:
 _NON_ALNUM = re.compile(r"[\W_]+", re.UNICODE)
 
 
-def fold_header(text: object) -> str:
-    """Fold a header for matching: Unicode-normalise, casefold, drop spaces and punctuation.
+def fold_label(text: object) -> str:
+    """Fold a label people type for one of ours (a header, a department name) for matching:
+    Unicode-normalise, casefold, drop spaces and punctuation.
 
     "Claimant name", "claimant[name]", "CLAIMANT_NAME" and "Claimant\u00a0Name " all fold to
     "claimantname".
@@ -355,26 +359,17 @@ SLOT_FIELDS: tuple[Field, ...] = (
     ),
 )
 
-KINDS: tuple[str, ...] = ("book", "cancel", "claimants", "slots")
+_FIELDS: dict[SheetKind, tuple[Field, ...]] = {
+    SheetKind.BOOK: BOOK_FIELDS,
+    SheetKind.CANCEL: CANCEL_FIELDS,
+    SheetKind.CLAIMANTS: CLAIMANT_FIELDS,
+    SheetKind.SLOTS: SLOT_FIELDS,
+}
 
 
 def fields_for(kind: str) -> tuple[Field, ...]:
-    """The field list for a sheet kind: "book", "cancel", "claimants" or "slots"."""
-    if kind == "book":
-        return BOOK_FIELDS
-    if kind == "cancel":
-        return CANCEL_FIELDS
-    if kind == "claimants":
-        return CLAIMANT_FIELDS
-    if kind == "slots":
-        return SLOT_FIELDS
-    raise ValueError(f"unknown sheet kind {kind!r}")
-
-
-def alias_index(fields: tuple[Field, ...]) -> dict[str, str]:
-    """Folded header -> canonical field name, over names, friendly headers and aliases."""
-    index: dict[str, str] = {}
-    for f in fields:
-        for spelling in (f.name, f.header, *f.aliases):
-            index.setdefault(fold_header(spelling), f.name)
-    return index
+    """The field list for a sheet kind (a SheetKind, or its value: "book", "cancel", ...)."""
+    try:
+        return _FIELDS[SheetKind(kind)]
+    except ValueError:
+        raise ValueError(f"unknown sheet kind {kind!r}") from None
