@@ -266,24 +266,31 @@ def _lookup(request: Request) -> Any:
 NOT_FOUND = {"message": "Not Found."}
 
 
-async def show_appointment(request: Request) -> Response:
-    admitted = await _admit(request, "show", _record_id(request))
+async def _admit_record(request: Request, op: str) -> tuple[_Call, Any] | Response:
+    """Everything before the work on the path's appointment, and its record (or a 404)."""
+    admitted = await _admit(request, op, _record_id(request))
     if isinstance(admitted, Response):
         return admitted
     record = _lookup(request)
     if record is None:
         return admitted.answer(_json(NOT_FOUND, 404))
+    return admitted, record
+
+
+async def show_appointment(request: Request) -> Response:
+    found = await _admit_record(request, "show")
+    if isinstance(found, Response):
+        return found
+    admitted, record = found
     return admitted.answer(_json({"data": _state(request).render(record, _base(request))}))
 
 
 async def update_appointment(request: Request) -> Response:
     state = _state(request)
-    admitted = await _admit(request, "update", _record_id(request))
-    if isinstance(admitted, Response):
-        return admitted
-    record = _lookup(request)
-    if record is None:
-        return admitted.answer(_json(NOT_FOUND, 404))
+    found = await _admit_record(request, "update")
+    if isinstance(found, Response):
+        return found
+    admitted, record = found
     if record.status == "cancelled":
         return admitted.answer(_json(error_body({"status": [CANCELLED_LOCKED]}), 422))
     current = {
@@ -302,12 +309,10 @@ async def update_appointment(request: Request) -> Response:
 
 async def cancel_appointment(request: Request) -> Response:
     state = _state(request)
-    admitted = await _admit(request, "cancel", _record_id(request))
-    if isinstance(admitted, Response):
-        return admitted
-    record = _lookup(request)
-    if record is None:
-        return admitted.answer(_json(NOT_FOUND, 404))
+    found = await _admit_record(request, "cancel")
+    if isinstance(found, Response):
+        return found
+    admitted, record = found
     if record.status == "cancelled":
         return admitted.answer(_json(error_body({"status": [ALREADY_CANCELLED]}), 422))
     reason = (await read_input(request)).get("cancellation_reason")
@@ -333,12 +338,10 @@ def _reason_errors(reason: object) -> dict[str, list[str]]:
 
 async def send_message(request: Request) -> Response:
     state = _state(request)
-    admitted = await _admit(request, "message", _record_id(request))
-    if isinstance(admitted, Response):
-        return admitted
-    record = _lookup(request)
-    if record is None:
-        return admitted.answer(_json(NOT_FOUND, 404))
+    found = await _admit_record(request, "message")
+    if isinstance(found, Response):
+        return found
+    admitted, record = found
     text = (await read_input(request)).get("message")
     if text is None:
         errors = {"message": ["The message field is required."]}
