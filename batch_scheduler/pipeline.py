@@ -352,7 +352,7 @@ async def _send_async(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
     try:
-        async with ApiClient(settings.api, transport=transport) as client:
+        async with ApiClient(settings.api, wire=transport) as client:
             await check_access(client, settings)
             watchdog = asyncio.create_task(watch_contact(client, settings, stop, stopped))
             progress.start(len(items), "cancelling" if command == "cancel" else "booking")

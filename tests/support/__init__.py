@@ -6,6 +6,8 @@ cli.py            the CLI's environment (run_env, cli_env) and `batch-scheduler 
                   in-process (invoke, cli_book)
 requests.py       appointment requests built by hand (booking), a sandbox client
 sending.py        the real sender against the sandbox with a real ledger (Runner)
+virtual_api.py    the sender without sockets or waiting: a virtual clock (VirtualTime)
+                  and the API in memory behind the client's Wire (FakeApi)
 results.py        raw tables and result lines built by hand, for output tests
 templates.py      the checked-in templates, and what a person sees in one (snapshot)
 sandbox.py        appointments stored behind the API's back (seed_appointments)
