@@ -12,5 +12,6 @@ results.py        raw tables and result lines built by hand, for output tests
 templates.py      the checked-in templates, and what a person sees in one (snapshot)
 sandbox.py        appointments stored behind the API's back (seed_appointments)
 hostile_files.py  files made to break a reader (zip bombs, old .xls, encrypted...)
+welsh.py          a book sheet written in Welsh; English words left in a Welsh message
 system.py         system programs some tests drive (LibreOffice, Chromium, PostgreSQL)
 """
