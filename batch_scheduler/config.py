@@ -83,8 +83,8 @@ class ApiSettings:
     keepalive_expiry: float = 2.0
     token_renew_margin: float = 60.0  # renew this many seconds before expiry
     max_connections: int = 64
-    # "aiohttp": httpx's API over aiohttp's connection pool (~15x less CPU per request at 64
-    # connections); "httpx": httpx's own pool. Config file: [api] http_client = "httpx"
+    # whose connection pool sends (api/wire.py): "aiohttp" (~15x less CPU per request at 64
+    # connections) or "httpx". Config file: [api] http_client = "httpx"
     http_client: str = "aiohttp"
 
 

@@ -1,5 +1,8 @@
-"""The few exceptions that stop a run. Problems found in rows are not exceptions: they are
-`models.Issue` data with stable codes.
+"""Every exception of the package, in one place: first the few that stop a run, then the
+few the library raises and catches itself. Problems found in rows are not exceptions: they
+are `models.Issue` data with stable codes.
+
+What stops a run (the CLI turns each into its exit code and its message):
 
     BatchSchedulerError            base; carries an exit code and a message for people
     ├── InputError                 exit 2: the input cannot be used; nothing was sent
@@ -10,11 +13,33 @@
     │   └── LedgerError            exit 3: the ledger file cannot be used (newer, or not one)
     ├── AuthError                  exit 3: bad credentials, 401 after renewal, 403
     ├── StateLockedError           exit 3: another run holds the state directory
-    ├── ApiUnreachable             exit 4: the API could not be reached; nothing was sent
-    └── InterruptedRun             exit 130: Ctrl-C / SIGTERM; partial results were written
+    └── ApiUnreachable             exit 4: the API could not be reached; nothing was sent
+
+(Ctrl-C / SIGTERM is not an exception: the run drains, writes partial results and the CLI
+exits 130.)
+
+What never reaches the user (raised and caught inside the library):
+
+    WireError                      api/wire.py: no HTTP answer came back, in plain words
+    ├── NotSent                    nothing left: refused, unreachable, connect/pool timeout
+    └── AnswerLost                 it may have arrived: dropped, reset, read timeout
+    TokenUnavailable               api/auth.py: no bearer token could be had; the client
+                                   turns it into an ApiResult (FATAL or RETRY_LATER)
+    ResourceError (ValueError)     api/resource.py: an answer's body is not the resource
+                                   expected; classify makes it UNKNOWN or RETRY_LATER
+    LedgerConflictError            ledger: a key the ledger says must not be sent now
+      (RuntimeError)               (a bug, not data)
+    RunStopping                    send/engine.py: the run is stopping, so the request about
+                                   to go out is not sent; ends that row's attempt quietly
+    ConnectionDropped              sandbox/drop.py: the sandbox drops a connection on purpose
+                                   (a fault it injects); uvicorn closes it, unlogged
 
 Messages never contain secrets or personal data: they name files, columns and codes.
 """
+
+from __future__ import annotations
+
+from batch_scheduler.models import ResultKind
 
 
 class BatchSchedulerError(Exception):
@@ -90,8 +115,58 @@ class ApiUnreachable(BatchSchedulerError):
     code = "api-unreachable"
 
 
-class InterruptedRun(BatchSchedulerError):
-    """The run was interrupted; the ledger is consistent and partial results are written."""
+# ---------------------------------------------------------------- inside the library
 
-    exit_code = 130
-    code = "interrupted"
+
+class TokenUnavailable(Exception):
+    """No token could be had; `kind` is FATAL (credentials refused) or RETRY_LATER."""
+
+    def __init__(
+        self,
+        kind: ResultKind,
+        message: str,
+        status_code: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.status_code = status_code
+        self.retry_after = retry_after
+
+
+class ResourceError(ValueError):
+    """An answer's body is not the resource we expected (the message names no values)."""
+
+
+class LedgerConflictError(RuntimeError):
+    """A caller tried to send a key the ledger says must not be sent now (a bug, not data)."""
+
+
+class WireError(Exception):
+    """No HTTP answer came back; `words` says what happened, plainly (never a URL or header)."""
+
+    def __init__(self, words: str) -> None:
+        super().__init__(words)
+        self.words = words
+
+
+class NotSent(WireError):
+    """The request provably never left: refused, unreachable, a connect or pool timeout.
+    Safe to send again, even a create."""
+
+
+class AnswerLost(WireError):
+    """The request may have reached the server, but no (whole) answer came back: a dropped
+    connection, a reset, a timeout after sending. A create is then of unknown outcome."""
+
+
+class RunStopping(Exception):
+    """The send is stopping (Ctrl-C, a lost server, refused credentials): the request about
+    to go out is not sent. The engine ends the row's attempt on it; the row is reported as
+    interrupted."""
+
+
+class ConnectionDropped(Exception):
+    """The sandbox drops this connection on purpose, after starting its answer: the ASGI
+    server closes it, and the client never gets a whole answer (sandbox/drop.py)."""

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 from batch_scheduler import intake, output, report, send, validate
 from batch_scheduler.api import ApiClient
+from batch_scheduler.api.wire import Wire
 from batch_scheduler.config import Settings
 from batch_scheduler.errors import InputError
 from batch_scheduler.ledger import Ledger
@@ -87,7 +88,7 @@ class _RunContext:
     settings: Settings
     progress: Progress
     stats: send.SendStats  # filled while sending (the web page reads it from another thread)
-    transport: Any  # the API client's transport; None: the real network
+    wire: Wire | None  # the API client's HTTP exchange (api/wire.py); None: the default
     handle_signals: bool
     stopped: send.Stopped = field(default_factory=send.Stopped)  # why sending stopped early
 
@@ -109,7 +110,7 @@ def run(
     *,
     now: datetime | None = None,
     progress: Progress | None = None,
-    transport: Any = None,
+    wire: Wire | None = None,
     handle_signals: bool = False,
     stats: send.SendStats | None = None,
 ) -> RunReport:
@@ -122,7 +123,7 @@ def run(
         raise ValueError(f"unknown command {request.command!r}")
     output.check_outputs(request_outputs(request), inputs=[request.input_path])
     ctx = _RunContext(request, settings, progress=progress or _NoProgress(),
-                      stats=stats or send.SendStats(), transport=transport,
+                      stats=stats or send.SendStats(), wire=wire,
                       handle_signals=handle_signals)  # fmt: skip
     start = report.RunStart.now()
     with collector_paused():  # millions of objects, no cycles among them (runtime.py)
@@ -239,7 +240,7 @@ async def _send_async(ctx: _RunContext, checked: _Checked, ledger: Ledger) -> Re
     stop = asyncio.Event()
     cancelling = isinstance(validation, CancelValidation)
     with stop_on_signals(stop, enabled=ctx.handle_signals):
-        async with ApiClient(settings.api, transport=ctx.transport) as client:
+        async with ApiClient(settings.api, wire=ctx.wire) as client:
             await send.check_access(client, settings)
             watchdog = asyncio.create_task(send.watch_contact(client, settings, stop, ctx.stopped))
             progress.start(len(validation.requests), "cancelling" if cancelling else "booking")

@@ -36,14 +36,14 @@ FACES: dict[str, list[str]] = {
     ],
     "batch_scheduler.i18n": [
         "DEFAULT_LANGUAGE", "ENV_VAR", "LANGUAGES", "LazyString", "N_", "UnknownLanguage", "_",
-        "current_language", "gettext", "language_code", "lazy_gettext", "ngettext", "pgettext",
+        "current_language", "forget_lookups", "gettext", "language_code", "lazy_gettext", "ngettext", "pgettext",
         "resolve_language", "set_default_language", "set_language", "translations_for",
         "use_language",
     ],
     "batch_scheduler.intake": ["NEVER_BOOKED", "previous_outcomes", "read_table", "sheet_names"],
     "batch_scheduler.ledger": [
-        "CANCEL", "CREATE", "EntryState", "GroupCommit", "Ledger", "LedgerConflictError",
-        "LedgerEntry", "LedgerUpdate",
+        "CANCEL", "CREATE", "EntryState", "GroupCommit", "Ledger", "LedgerBackend", "LedgerEntry",
+        "LedgerUpdate",
     ],
     "batch_scheduler.output": [
         "JSON_SUFFIXES", "Output", "PLAN_SUFFIXES", "RESULTS_SUFFIXES", "Saved", "atomic_path",
@@ -56,7 +56,8 @@ FACES: dict[str, list[str]] = {
         "RunningSandbox", "SandboxConfig", "SandboxState", "create_app", "start_sandbox",
     ],
     "batch_scheduler.send": [
-        "CancelTriage", "CreateTriage", "SendStats", "Stopped", "check_access", "conflict_code",
+        "CancelTriage", "CreateTriage", "SendStats", "Stopped", "Timing", "check_access",
+        "conflict_code",
         "nothing_to_cancel", "send_cancels", "send_creates", "triage_cancels", "triage_creates",
         "watch_contact",
     ],

@@ -8,7 +8,7 @@ decide what to do without reading HTTP. Never raises for an answer, only for set
     auth.py      the bearer token: static, or client credentials renewed before expiry
     classify.py  HTTP answers and transport errors -> ResultKind, in plain words
     resource.py  request bodies out (JSON or form), tolerant parsing of resources in
-    wire.py      the aiohttp transport under the httpx-facing client
+    wire.py      one HTTP exchange behind our own interface: aiohttp (default) or httpx
 """
 
 from batch_scheduler.api.client import ApiClient

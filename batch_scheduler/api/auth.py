@@ -8,14 +8,15 @@ its failure instead of queueing up to repeat it. Nothing here logs or repeats a 
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import httpx
-
-from batch_scheduler.api.classify import describe_transport_error, parse_retry_after
+from batch_scheduler.api.classify import parse_retry_after
+from batch_scheduler.api.wire import Answer, Headers, Wire, encoded_url
 from batch_scheduler.config import ApiSettings, Secret
+from batch_scheduler.errors import TokenUnavailable, WireError
 from batch_scheduler.logs import SECRETS
 from batch_scheduler.models import ResultKind
 
@@ -23,28 +24,12 @@ logger = logging.getLogger(__name__)
 
 # For short token lifetimes renew at this fraction of the lifetime instead of `margin` before.
 SHORT_LIFETIME_FRACTION = 0.8
+GRANT = b"grant_type=client_credentials"
 
 _REFUSED = (
     "The token endpoint refused the client id/secret (HTTP {status}): check "
     "BATCH_SCHEDULER_CLIENT_ID and BATCH_SCHEDULER_CLIENT_SECRET."
 )
-
-
-class TokenUnavailable(Exception):
-    """No token could be had; `kind` is FATAL (credentials refused) or RETRY_LATER."""
-
-    def __init__(
-        self,
-        kind: ResultKind,
-        message: str,
-        status_code: int | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-        self.status_code = status_code
-        self.retry_after = retry_after
 
 
 class StaticToken:
@@ -77,23 +62,30 @@ def renew_at(obtained: float, lifetime: float | None, margin: float) -> float | 
 
 
 class ClientCredentials:
-    """OAuth2 client credentials with a cached, renewed token."""
+    """OAuth2 client credentials with a cached, renewed token.
+
+    The token request goes over the client's wire with the client's `headers` (Accept,
+    User-Agent...), the client id and secret in HTTP Basic authentication (RFC 6749 2.3.1).
+    """
 
     renewable = True
 
     def __init__(
         self,
         settings: ApiSettings,
-        http: httpx.AsyncClient,
+        wire: Wire,
         clock: Callable[[], float],
+        headers: Headers = (),
     ) -> None:
         if not settings.client_id or settings.client_secret is None:
             raise ValueError("client credentials need client_id and client_secret")
-        self._url = settings.token_url
+        self._url = encoded_url(settings.token_url)
         self._client_id = settings.client_id
         self._secret = settings.client_secret
         self._margin = settings.token_renew_margin
-        self._http = http
+        self._timeout = settings.timeout
+        self._wire = wire
+        self._headers = headers
         self._clock = clock
         self._cached: _Cached | None = None
         self._lock = asyncio.Lock()
@@ -147,20 +139,21 @@ class ClientCredentials:
         return self._cached.token.reveal()
 
     async def _request(self, started: float) -> _Cached:
+        pair = f"{self._client_id}:{self._secret.reveal()}".encode()
+        headers = [
+            *self._headers,
+            ("Authorization", "Basic " + base64.b64encode(pair).decode("ascii")),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ]
         try:
-            response = await self._http.post(
-                self._url,
-                data={"grant_type": "client_credentials"},
-                auth=httpx.BasicAuth(self._client_id, self._secret.reveal()),
-                headers={"Accept": "application/json"},
-            )
-        except (httpx.HTTPError, OSError) as exc:
+            response = await self._wire.exchange("POST", self._url, headers, GRANT, self._timeout)
+        except WireError as exc:
             raise TokenUnavailable(
-                ResultKind.RETRY_LATER, f"Token endpoint: {describe_transport_error(exc)}."
+                ResultKind.RETRY_LATER, f"Token endpoint: {exc.words}."
             ) from None
         return self._read(response, started)
 
-    def _read(self, response: httpx.Response, started: float) -> _Cached:
+    def _read(self, response: Answer, started: float) -> _Cached:
         status = response.status_code
         if status in (400, 401, 403):
             raise TokenUnavailable(ResultKind.FATAL, _REFUSED.format(status=status), status)
@@ -179,7 +172,7 @@ class ClientCredentials:
             )
         return self._parse(response, started)
 
-    def _parse(self, response: httpx.Response, started: float) -> _Cached:
+    def _parse(self, response: Answer, started: float) -> _Cached:
         try:
             body = response.json()
             token = body["access_token"]

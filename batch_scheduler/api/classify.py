@@ -16,71 +16,39 @@ import math
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Protocol, TypeVar
+from http import HTTPStatus
+from typing import Any, TypeVar
 
-import httpx
-
+from batch_scheduler.api.wire import Answer
+from batch_scheduler.errors import NotSent, WireError
 from batch_scheduler.models import ApiResult, ResultKind
-
-
-class HttpAnswer(Protocol):
-    """What classification reads from an answer: an httpx.Response, or the aiohttp
-    transport's `Answer`."""
-
-    @property
-    def status_code(self) -> int: ...
-
-    @property
-    def reason_phrase(self) -> str: ...
-
-    @property
-    def headers(self) -> Mapping[str, str]: ...
-
-    @property
-    def content(self) -> bytes: ...
-
-    def json(self) -> Any: ...
-
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 MAX_MESSAGE = 500  # characters of the API's message kept
-
-# Transport errors raised before any byte of the request can have left.
-_NEVER_SENT: tuple[type[Exception], ...] = (
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.PoolTimeout,
-)
-
-_PLAIN_WORDS: tuple[tuple[type[Exception], str], ...] = (
-    (httpx.ConnectTimeout, "timed out while connecting to the API"),
-    (httpx.ConnectError, "could not connect to the API (refused or unreachable)"),
-    (httpx.PoolTimeout, "timed out waiting for a free connection to the API"),
-    (httpx.ReadTimeout, "no answer arrived before the timeout"),
-    (httpx.WriteTimeout, "timed out while sending the request"),
-    (httpx.RemoteProtocolError, "the connection was closed before an answer arrived"),
-    (httpx.ReadError, "the connection failed while waiting for the answer"),
-    (httpx.WriteError, "the connection failed while sending the request"),
-    (httpx.TimeoutException, "the request timed out"),
-)
+_STATUS_WORDS = {429: "too many requests", 502: "bad gateway", 504: "gateway timeout"}
 
 
-def describe_transport_error(exc: Exception) -> str:
-    """The error class in plain words (never str(exc): it might carry a URL or more)."""
-    for cls, words in _PLAIN_WORDS:
-        if isinstance(exc, cls):
-            return words
-    return f"a network error occurred ({type(exc).__name__})"
-
-
-def transport_result(exc: Exception, *, changing: bool) -> ApiResult[Any]:
+def transport_result(exc: WireError, *, changing: bool) -> ApiResult[Any]:
     """No HTTP answer: RETRY_LATER if the request provably never left, else it depends."""
-    message = describe_transport_error(exc)
-    if isinstance(exc, _NEVER_SENT) or not changing:
-        return ApiResult(ResultKind.RETRY_LATER, message=message)
-    return ApiResult(ResultKind.UNKNOWN, message=message + "; the change may have been applied")
+    if isinstance(exc, NotSent) or not changing:
+        return ApiResult(ResultKind.RETRY_LATER, message=exc.words)
+    return ApiResult(ResultKind.UNKNOWN, message=exc.words + "; the change may have been applied")
+
+
+def describe(result: ApiResult[Any]) -> str:
+    """An answer in plain words: '503 (service unavailable)', or what went wrong."""
+    code = result.status_code
+    if code is None:
+        return result.message or "no answer"
+    words = _STATUS_WORDS.get(code)
+    if words is None:
+        try:
+            words = HTTPStatus(code).phrase.lower()
+        except ValueError:
+            words = "unexpected status"
+    return f"{code} ({words})"
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -104,14 +72,14 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max((when - now).total_seconds(), 0.0)
 
 
-def _json(response: HttpAnswer) -> Any:
+def _json(response: Answer) -> Any:
     try:
         return response.json()
     except (ValueError, UnicodeDecodeError):
         return None
 
 
-def api_message(response: HttpAnswer, body: Any) -> str:
+def api_message(response: Answer, body: Any) -> str:
     """The API's own `message`, or the bare status line when there is none."""
     message = body.get("message") if isinstance(body, Mapping) else None
     if isinstance(message, str) and message.strip():
@@ -131,7 +99,7 @@ def field_errors(body: Any) -> dict[str, tuple[str, ...]]:
     return out
 
 
-def classify(response: HttpAnswer, *, changing: bool, parse: Callable[[Any], T]) -> ApiResult[T]:
+def classify(response: Answer, *, changing: bool, parse: Callable[[Any], T]) -> ApiResult[T]:
     """Classify one HTTP answer; on 2xx, `parse` turns the JSON body into the value."""
     status = response.status_code
     if 200 <= status < 300:
@@ -163,7 +131,7 @@ def _unexpected(status: int, *, changing: bool) -> ApiResult[Any]:
     return ApiResult(kind, status, message=message)
 
 
-def _success(response: HttpAnswer, *, changing: bool, parse: Callable[[Any], T]) -> ApiResult[T]:
+def _success(response: Answer, *, changing: bool, parse: Callable[[Any], T]) -> ApiResult[T]:
     try:
         body = response.json() if response.content else None
         value = parse(body)

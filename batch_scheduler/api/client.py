@@ -1,116 +1,71 @@
 """The SQOD appointments API: the only code that touches the network.
 
-Every call returns an `ApiResult` (see `classify.py` for how answers are classified); only
-`list_all` raises, because it is an iterator: `ListingError` when a page cannot be fetched,
-`AuthError` when the credentials are refused. The token is cached and renewed by `auth.py`;
-on a 401 the call is repeated once with a renewed token.
+Every call returns an `ApiResult` (see `classify.py` for how answers are classified), never
+an exception for an answer. The token is cached and renewed by `auth.py`; on a 401 the call
+is repeated once with a renewed token. Paging through the whole list is the sender's
+(send/sweep.py): one loop, paced and retried like every other request.
 
-The httpx transport is a constructor seam: tests pass `httpx.MockTransport`; by default it
-is `AiohttpTransport` (httpx's own pool costs ~15x more CPU per request at 64 connections;
-`http_client = "httpx"` picks it back), and nothing here depends on which one is used.
+The wire is a constructor seam (`wire.py`): aiohttp's pool by default, httpx's with
+`http_client = "httpx"`, and tests pass `HttpxWire(httpx.MockTransport(...))`; nothing here
+depends on which one is used.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import quote, quote_plus
 
-import httpx
-
 from batch_scheduler import __version__
-from batch_scheduler.api.auth import ClientCredentials, StaticToken, TokenUnavailable
-from batch_scheduler.api.classify import HttpAnswer, classify, transport_result
-from batch_scheduler.api.resource import (
-    json_ready,
-    parse_page,
-    parse_single,
-    request_body,
-)
-from batch_scheduler.api.wire import AiohttpTransport
+from batch_scheduler.api.auth import ClientCredentials, StaticToken
+from batch_scheduler.api.classify import classify, transport_result
+from batch_scheduler.api.resource import parse_page, parse_single, request_body
+from batch_scheduler.api.wire import AiohttpWire, Answer, Headers, HttpxWire, Wire, encoded_url
 from batch_scheduler.config import ApiSettings, BodyFormat
-from batch_scheduler.errors import AuthError, ConfigError
-from batch_scheduler.models import ApiResult, Appointment, AppointmentRequest, Page, ResultKind
+from batch_scheduler.errors import ConfigError, TokenUnavailable, WireError
+from batch_scheduler.models import ApiResult, Appointment, AppointmentRequest, Page
 
-__all__ = ["ApiClient", "ListingError"]
+__all__ = ["ApiClient"]
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 APPOINTMENTS = "/api/v1/appointments"
-LIST_ATTEMPTS = 3  # tries per page in list_all, for RETRY_LATER answers
 HTTP_CLIENTS = ("aiohttp", "httpx")  # api.http_client: whose connection pool sends
-FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
-LIST_WAIT_CAP = 30.0  # seconds: never wait longer than this between page tries
-
-
-class ListingError(Exception):
-    """A page of the appointment list could not be fetched, even after retrying."""
-
-    def __init__(self, message: str, result: ApiResult[Any]) -> None:
-        super().__init__(message)
-        self.result = result
-
-
-def _no_value(_body: Any) -> None:
-    return None
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
 
 
 class ApiClient:
     """One pooled HTTP client for the API, with a token cache; use `async with`."""
 
-    # waits between page tries in list_all when the answer gives no Retry-After
-    list_retry_waits: tuple[float, ...] = (0.5, 2.0)
-
     def __init__(
         self,
         settings: ApiSettings,
         *,
-        transport: httpx.AsyncBaseTransport | None = None,
+        wire: Wire | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.base_url = settings.base_url.rstrip("/")
-        self._body_format = settings.body_format
-        self._collection = httpx.URL(self.base_url + APPOINTMENTS)  # parsed once, not per call
-        limits = httpx.Limits(
-            max_connections=settings.max_connections,
-            max_keepalive_connections=settings.max_connections,
-            keepalive_expiry=settings.keepalive_expiry,
-        )
         if settings.http_client not in HTTP_CLIENTS:
             raise ConfigError(f"api.http_client must be one of {', '.join(HTTP_CLIENTS)}.")
-        if transport is None and settings.http_client == "aiohttp":
-            transport = AiohttpTransport(
-                max_connections=settings.max_connections,
-                keepalive_expiry=settings.keepalive_expiry,
-            )
-        self._http = httpx.AsyncClient(
-            transport=transport,
-            timeout=settings.timeout,
-            verify=True,  # always: there is no setting to turn it off (SECURITY.md)
-            limits=limits,
-            headers={"Accept": "application/json", "User-Agent": f"batch-scheduler/{__version__}"},
-            follow_redirects=False,
+        self.base_url = settings.base_url.rstrip("/")
+        self._body_format = settings.body_format
+        self._base = encoded_url(self.base_url)  # quoted once, not per call
+        self._collection = self._base + APPOINTMENTS
+        self._timeout = settings.timeout
+        self._headers: Headers = (
+            ("Accept", JSON),
+            ("Accept-Encoding", "gzip, deflate"),
+            ("Connection", "keep-alive"),
+            ("User-Agent", f"batch-scheduler/{__version__}"),
         )
-        self._http._cookies = _NoCookies()  # see _NoCookies
-        # what build_request would add to every request, worked out once (see _send)
-        self._default_headers = self._http.headers.multi_items()
-        self._timeout = self._http.timeout.as_dict()
-        self._extensions = {"timeout": self._timeout}
-        self._collection_text = str(self._collection)
-        # AiohttpTransport's own door, unless a proxy mount (HTTP(S)_PROXY) takes some URLs
-        self._wire = (
-            transport
-            if isinstance(transport, AiohttpTransport) and not self._http._mounts
-            else None
-        )
-        self._auth = _make_auth(settings, self._http, clock)
+        self.wire = wire if wire is not None else _open_wire(settings)
+        self._auth = _make_auth(settings, self.wire, self._headers, clock)
         self._clock = clock
         self.contact = Contact(clock())
 
@@ -130,128 +85,65 @@ class ApiClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self.wire.aclose()
 
     # ------------------------------------------------------------ the endpoints
 
     async def create(self, request: AppointmentRequest) -> ApiResult[Appointment]:
         body = request_body(request, self._body_format)
         if self._body_format is BodyFormat.JSON:
-            sent: dict[str, Any] = {"json": body}
+            content, kind = _json_bytes(body), JSON
         else:
-            sent = {"content": form_content(body), "headers": FORM_HEADERS}
+            content, kind = form_content(body), FORM
         return await self._call(
-            "POST", APPOINTMENTS, op="create", changing=True, parse=parse_single, **sent
-        )
+            "POST", self._collection, op="create", changing=True, parse=parse_single,
+            body=content, content_type=kind,
+        )  # fmt: skip
 
     async def show(self, appointment_id: str) -> ApiResult[Appointment]:
-        path = _item_path(appointment_id)
-        return await self._call("GET", path, op="show", changing=False, parse=parse_single)
-
-    async def update(
-        self, appointment_id: str, changes: Mapping[str, Any]
-    ) -> ApiResult[Appointment]:
-        path = _item_path(appointment_id)
-        return await self._call(
-            "PATCH", path, op="update", changing=True, parse=parse_single, json=json_ready(changes)
-        )
+        url = self._base + _item_path(appointment_id)
+        return await self._call("GET", url, op="show", changing=False, parse=parse_single)
 
     async def cancel(
         self, appointment_id: str, reason: str | None = None
     ) -> ApiResult[Appointment]:
-        path = _item_path(appointment_id) + "/cancel"
-        body = {"cancellation_reason": reason} if reason is not None else None
+        url = self._base + _item_path(appointment_id) + "/cancel"
+        body = _json_bytes({"cancellation_reason": reason}) if reason is not None else None
         return await self._call(
-            "POST", path, op="cancel", changing=True, parse=parse_single, json=body
-        )
-
-    async def send_message(self, appointment_id: str, message: str) -> ApiResult[None]:
-        path = _item_path(appointment_id) + "/messages"
-        return await self._call(
-            "POST", path, op="message", changing=True, parse=_no_value, json={"message": message}
-        )
+            "POST", url, op="cancel", changing=True, parse=parse_single,
+            body=body, content_type=JSON if body is not None else None,
+        )  # fmt: skip
 
     async def list_page(self, page: int, per_page: int = 100) -> ApiResult[Page]:
-        return await self._list(page, per_page, {})
+        url = f"{self._collection}?page={int(page)}&per_page={int(per_page)}"
+        return await self._call(
+            "GET", url, op="list", changing=False, parse=lambda body: parse_page(body, page)
+        )
 
     async def check_access(self) -> ApiResult[Page]:
         """A cheap authenticated call, to fail fast on bad credentials."""
         return await self.list_page(1, per_page=1)
 
-    async def list_all(
-        self, per_page: int = 100, reference: str | None = None
-    ) -> AsyncIterator[Appointment]:
-        """Every appointment, page by page; with `reference`, only those with that reference.
-
-        `?reference=` is passed in case the service filters, but the API documents no filter
-        and ignores unknown parameters, so every item is checked here too.
-        """
-        extra = {"reference": reference} if reference is not None else {}
-        seen: set[str] = set()
-        number = 1
-        while True:
-            page = await self._page_with_retries(number, per_page, extra)
-            for item in page.items:
-                if item.id in seen or (reference is not None and item.reference != reference):
-                    continue
-                seen.add(item.id)
-                yield item
-            if not page.items or (page.last_page is not None and number >= page.last_page):
-                return
-            number += 1
-
     # ------------------------------------------------------------ plumbing
-
-    async def _list(self, page: int, per_page: int, extra: Mapping[str, str]) -> ApiResult[Page]:
-        params = {"page": page, "per_page": per_page, **extra}
-        return await self._call(
-            "GET",
-            APPOINTMENTS,
-            op="list",
-            changing=False,
-            parse=lambda body: parse_page(body, page),
-            params=params,
-        )
-
-    async def _page_with_retries(
-        self, number: int, per_page: int, extra: Mapping[str, str]
-    ) -> Page:
-        for attempt in range(LIST_ATTEMPTS):
-            result = await self._list(number, per_page, extra)
-            if result.kind is ResultKind.SUCCESS and result.value is not None:
-                return result.value
-            if result.kind is ResultKind.FATAL:
-                raise AuthError(result.message or "The API refused the credentials.")
-            if result.kind is not ResultKind.RETRY_LATER or attempt + 1 == LIST_ATTEMPTS:
-                break
-            await asyncio.sleep(self._list_wait(result, attempt))
-        message = f"Could not fetch page {number} of the appointment list: {result.message}"
-        raise ListingError(message, result)
-
-    def _list_wait(self, result: ApiResult[Any], attempt: int) -> float:
-        if result.retry_after is not None:
-            return min(result.retry_after, LIST_WAIT_CAP)
-        waits = self.list_retry_waits or (0.0,)
-        return waits[min(attempt, len(waits) - 1)]
 
     async def _call(
         self,
         method: str,
-        path: str,
+        url: str,
         *,
         op: str,
         changing: bool,
         parse: Callable[[Any], T],
-        **kwargs: Any,
+        body: bytes | None = None,
+        content_type: str | None = None,
     ) -> ApiResult[T]:
         """Send with a token; on a 401 renew it once and repeat; classify the answer."""
-        url = self._collection if path == APPOINTMENTS else self.base_url + path
         try:
             token = await self._auth.token()
-            response = await self._send(method, url, token, **kwargs)
-            if response.status_code == 401 and self._auth.renewable:
+            answer = await self._send(method, url, token, body, content_type)
+            if answer.status_code == 401 and self._auth.renewable:
                 token = await self._auth.renew(token)
-                response = await self._send(method, url, token, **kwargs)
+                answer = await self._send(method, url, token, body, content_type)
         except TokenUnavailable as exc:
             logger.debug("%s: no token (%s)", op, exc.kind)
             if exc.status_code is None:
@@ -259,50 +151,27 @@ class ApiClient:
             return ApiResult(
                 exc.kind, exc.status_code, message=exc.message, retry_after=exc.retry_after
             )
-        except (httpx.RequestError, OSError) as exc:
+        except WireError as exc:
             logger.debug("%s: %s", op, type(exc).__name__)
             self.contact.failed(self._clock())
             return transport_result(exc, changing=changing)
         self.contact.answered(self._clock())
-        result = classify(response, changing=changing, parse=parse)
-        logger.debug("%s: HTTP %s -> %s", op, response.status_code, result.kind)
+        result = classify(answer, changing=changing, parse=parse)
+        logger.debug("%s: HTTP %s -> %s", op, answer.status_code, result.kind)
         return result
 
     async def _send(
-        self,
-        method: str,
-        url: httpx.URL | str,
-        token: str,
-        headers: Mapping[str, str] | None = None,
-        **kwargs: Any,
-    ) -> HttpAnswer:
-        """One request, without httpx.AsyncClient's build_request merging and send's auth,
-        redirect and hook layers.
+        self, method: str, url: str, token: str, body: bytes | None, content_type: str | None
+    ) -> Answer:
+        """One request with the client's headers, the bearer token and the body's type.
 
-        We never follow redirects, keep no cookies and set the bearer header ourselves, so
-        those layers did nothing but cost ~0.15 ms of CPU a request. The request carries the
-        client's headers and timeouts, and goes out through the client's transport; over
-        AiohttpTransport without httpx Request and Response objects at all (`exchange`).
+        We never follow redirects, keep no cookies and set the bearer header ourselves: the
+        wire does nothing else, which keeps a request's CPU near the bare connection's.
         """
-        sent = [*self._default_headers, ("Authorization", f"Bearer {token}")]
-        if headers:
-            sent += headers.items()
-        if self._wire is not None and kwargs.keys() <= {"content", "json"}:
-            body = kwargs.get("content")
-            if kwargs.get("json") is not None:
-                body = _json_bytes(kwargs["json"])
-                sent.append(("Content-Type", "application/json"))
-            wire_url = self._collection_text if url is self._collection else str(httpx.URL(url))
-            return await self._wire.exchange(method, wire_url, sent, body, self._timeout)
-        request = httpx.Request(method, url, headers=sent, extensions=self._extensions, **kwargs)
-        transport = self._http._transport_for_url(request.url)  # honours proxy mounts
-        response = await transport.handle_async_request(request)
-        response.request = request
-        try:
-            await response.aread()
-        finally:
-            await response.aclose()
-        return response
+        headers = [*self._headers, ("Authorization", f"Bearer {token}")]
+        if content_type is not None:
+            headers.append(("Content-Type", content_type))
+        return await self.wire.exchange(method, url, headers, body, self._timeout)
 
 
 def _json_bytes(value: Any) -> bytes:
@@ -332,15 +201,6 @@ _PLAIN = re.compile(r"[A-Za-z0-9_.~-]*").fullmatch  # what quote_plus leaves as 
 _FORM_QUOTING = {
     code: f"%{code:02X}" for code in range(128) if not (chr(code).isalnum() or chr(code) in "_.-~")
 } | {ord(" "): "+"}
-
-
-class _NoCookies(httpx.Cookies):
-    """A cookie store that keeps nothing: every call carries a bearer token, and httpx
-    turns each answer into a urllib request/response pair to look for cookies, a fifth of
-    its CPU per request. No session cookie can then tie our calls together either."""
-
-    def extract_cookies(self, response: httpx.Response) -> None:
-        return None
 
 
 class Contact:
@@ -377,11 +237,19 @@ def _item_path(appointment_id: str) -> str:
     return f"{APPOINTMENTS}/{quote(appointment_id.strip(), safe='')}"
 
 
+def _open_wire(settings: ApiSettings) -> Wire:
+    """The wire `api.http_client` names, sized by the settings."""
+    kind = AiohttpWire if settings.http_client == "aiohttp" else HttpxWire
+    return kind(
+        max_connections=settings.max_connections, keepalive_expiry=settings.keepalive_expiry
+    )
+
+
 def _make_auth(
-    settings: ApiSettings, http: httpx.AsyncClient, clock: Callable[[], float]
+    settings: ApiSettings, wire: Wire, headers: Headers, clock: Callable[[], float]
 ) -> StaticToken | ClientCredentials:
     if settings.token is not None:
         return StaticToken(settings.token)
     if settings.client_id and settings.client_secret is not None:
-        return ClientCredentials(settings, http, clock)
+        return ClientCredentials(settings, wire, clock, headers)
     raise ConfigError("No API credentials: give a token, or a client id and client secret.")

@@ -9,10 +9,11 @@ with the appointment, so its absence is a `ResourceError`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from batch_scheduler.config import BodyFormat
+from batch_scheduler.errors import ResourceError
 from batch_scheduler.models import Appointment, AppointmentRequest, Meeting, Page
 
 _CORE_FIELDS = frozenset(
@@ -27,10 +28,6 @@ _CORE_FIELDS = frozenset(
         "claimant",
     }
 )
-
-
-class ResourceError(ValueError):
-    """An answer's body is not the resource we expected (the message names no values)."""
 
 
 # ---------------------------------------------------------------- out: request bodies
@@ -79,45 +76,24 @@ def _json_body(request: AppointmentRequest) -> dict[str, Any]:
 
 
 def _form_body(request: AppointmentRequest) -> dict[str, Any]:
-    """Flat bracket keys and string values, exactly like the vendor's example."""
-    claimant = request.claimant
-    body: dict[str, Any] = {
-        "reference": request.reference,
-        "appointment_at": format_utc(request.appointment_at),
-        "duration_in_minutes": request.duration_in_minutes,
-        "is_interpreter_needed": request.is_interpreter_needed,
-        "interpreter_language": request.interpreter_language,
-        "department": request.department_id,
-        "claimant[name]": claimant.name,
-        "claimant[date_of_birth]": (
-            claimant.date_of_birth.isoformat() if claimant.date_of_birth else None
-        ),
-        "claimant[phone_number]": claimant.phone_number,
-        "claimant[email]": claimant.email,
-        **request.options,
-    }
-    return {key: _form_value(value) for key, value in body.items() if value is not None}
+    """The JSON body flattened the vendor's way (as in its example): bracket keys for the
+    claimant, `department` for department_id, and every value a string."""
+    flat: dict[str, Any] = {}
+    for key, value in _json_body(request).items():
+        if key == "claimant":
+            flat.update({f"claimant[{name}]": _form_value(v) for name, v in value.items()})
+        else:
+            flat[_FORM_NAMES.get(key, key)] = _form_value(value)
+    return flat
+
+
+_FORM_NAMES = {"department_id": "department"}
 
 
 def _form_value(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def json_ready(changes: Mapping[str, Any]) -> dict[str, Any]:
-    """PATCH changes as JSON values: datetimes as explicit UTC, dates as ISO (nested too)."""
-    return {key: _json_value(value) for key, value in changes.items()}
-
-
-def _json_value(value: object) -> object:
-    if isinstance(value, datetime):
-        return format_utc(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Mapping):
-        return json_ready(value)
-    return value
 
 
 def _without_none(mapping: Mapping[str, Any]) -> dict[str, Any]:

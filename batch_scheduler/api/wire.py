@@ -1,19 +1,23 @@
-"""An httpx transport that sends over aiohttp: the client's API stays httpx, the wire is faster.
+"""The wire: one HTTP exchange, behind a small interface of our own.
 
-Why: httpx's own pool (httpcore) spends 7-9 ms of CPU per request once more than ~16
-connections are open, which caps a 64-wide fan-out at ~10 % of what the server allows;
-aiohttp's connector keeps it near 0.3 ms. Everything above the wire (auth, cookies,
-redirect policy, the Response object) is still httpx, so `client.py` and `classify.py` see
-the same requests, responses and exceptions whichever transport is used.
+`Wire` is all the client needs of HTTP: send a method, a URL, headers and a body; get back an
+`Answer` (status, reason, headers, the body read whole and decoded) or a `WireError`. Nothing
+above this module sees aiohttp or httpx types. Two wires:
 
-`exchange` is the same wire without the httpx objects around it: `ApiClient` uses it when this
-is its transport (a fifth of a request's CPU was building httpx Requests and Responses), and
-gets an `Answer` with what `answers.classify` reads from an httpx.Response.
+    AiohttpWire   the default: aiohttp's pooled keep-alive connector. httpx's own pool
+                  (httpcore) spends 7-9 ms of CPU per request once more than ~16 connections
+                  are open, which caps a 64-wide fan-out at ~10 % of what the server allows;
+                  aiohttp's stays near 0.3 ms.
+    HttpxWire     httpx behind the same interface: `api.http_client = "httpx"`, and the tests'
+                  `httpx.MockTransport`.
 
-aiohttp's errors become the httpx exceptions `classify.py` classifies, keeping the one rule
-exactly-once rests on: only a failure before any byte left (refused, unreachable, connect
-or pool timeout) is ConnectError/ConnectTimeout; a dropped connection, a reset or a read
-timeout after sending is RemoteProtocolError/ReadError/ReadTimeout (a create is UNKNOWN).
+The one rule exactly-once rests on is kept here: only a failure before any byte left
+(refused, unreachable, connect or pool timeout) is `NotSent`; a dropped connection, a reset or
+a read timeout after sending is `AnswerLost` (a create is then UNKNOWN). Both carry the
+failure in plain words, never the URL or a header.
+
+Certificates are always verified (there is no switch: SECURITY.md), against SSL_CERT_FILE or
+SSL_CERT_DIR when set (a private CA), else certifi's bundle: the rule httpx follows.
 """
 
 from __future__ import annotations
@@ -21,51 +25,78 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import os
 import ssl
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from http.cookiejar import CookieJar
+from typing import Any, Protocol
 
 import aiohttp
+import certifi
 import httpx
 from aiohttp.helpers import get_env_proxy_for_url
 from yarl import URL
 
-__all__ = ["AiohttpTransport", "Answer", "to_httpx_error"]
+from batch_scheduler.errors import AnswerLost, NotSent, WireError
 
-# Headers aiohttp must not add on its own: httpx already set the ones the request needs.
+__all__ = ["AiohttpWire", "Answer", "HttpxWire", "Wire", "encoded_url", "verifying_context"]
+
+Headers = Sequence[tuple[str, str]]
+# Headers aiohttp must not add on its own: the client sets the ones the request needs.
 _NO_AUTO_HEADERS = frozenset({"Content-Type", "User-Agent", "Accept-Encoding", "Accept"})
+_CACHED = 1024  # distinct URLs kept parsed (item URLs differ per appointment)
 
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """An answer read whole and decoded: the parts of an httpx.Response that classify reads."""
+    """An HTTP answer read whole, its body decoded (gzip, deflate): what classify reads."""
 
     status_code: int
     reason_phrase: str
-    headers: Mapping[str, str]  # case-insensitive, as httpx's
+    headers: Mapping[str, str]  # case-insensitive
     content: bytes
 
     def json(self) -> Any:
         return json.loads(self.content)
 
 
-@dataclass(frozen=True, slots=True)
-class _Raw:
-    status: int
-    reason: str
-    headers: Mapping[str, str]
-    raw_headers: Sequence[tuple[bytes, bytes]]
-    content: bytes  # as sent: still Content-Encoded
+class Wire(Protocol):
+    """One request out, one answer back (or a WireError); pooled connections; `aclose` once.
+
+    `url` is already quoted (see `encoded_url`); `timeout` (seconds) bounds each phase:
+    waiting for a pooled connection, connecting, and each read of the answer.
+    """
+
+    async def exchange(
+        self, method: str, url: str, headers: Headers, body: bytes | None, timeout: float
+    ) -> Answer: ...
+
+    async def aclose(self) -> None: ...
 
 
-class AiohttpTransport(httpx.AsyncBaseTransport):
+def encoded_url(text: str) -> str:
+    """A URL as it goes on the wire: host IDNA-encoded, path and query percent-quoted."""
+    return str(URL(text))
+
+
+def verifying_context() -> ssl.SSLContext:
+    """The TLS context of both wires: SSL_CERT_FILE, else SSL_CERT_DIR, else certifi."""
+    if os.environ.get("SSL_CERT_FILE"):
+        return ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
+    if os.environ.get("SSL_CERT_DIR"):
+        return ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+# ---------------------------------------------------------------- aiohttp, the default
+
+
+class AiohttpWire:
     """One aiohttp session with a pooled, keep-alive connector; made on first use.
 
-    Certificates are always verified, against httpx's trust store unless `ssl_context` (a
-    verifying context, e.g. with a private CA) is given. The session is created inside the
-    running event loop (aiohttp requires it) and closed by `aclose`, which
-    httpx.AsyncClient.aclose calls.
+    The session is created inside the running event loop (aiohttp requires it). Proxies come
+    from HTTP(S)_PROXY / NO_PROXY, looked up once per origin (`trust_env`).
     """
 
     def __init__(
@@ -85,7 +116,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._session: aiohttp.ClientSession | None = None
         self._proxies: dict[tuple[str, str, int | None], tuple[URL | None, Any]] = {}
         self._urls: dict[str, URL] = {}
-        self._timeouts: dict[tuple[tuple[str, Any], ...], aiohttp.ClientTimeout] = {}
 
     def _open(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
@@ -95,8 +125,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
         self._session = aiohttp.ClientSession(
             connector=connector,
-            cookie_jar=aiohttp.DummyCookieJar(),  # httpx keeps the cookies
-            auto_decompress=False,  # httpx decodes Content-Encoding itself
+            cookie_jar=aiohttp.DummyCookieJar(),  # every call carries a bearer token
             # not aiohttp's trust_env: it looks up the proxy and ~/.netrc in a thread on every
             # request (~0.6 ms); _proxy_for looks the proxy up once per origin instead
             trust_env=False,
@@ -104,47 +133,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
         return self._session
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        body = await request.aread()
-        raw = await self._fetch(
-            request.method,
-            str(request.url),
-            _header_pairs(request.headers),
-            body or None,
-            request.extensions.get("timeout"),
-            lambda: request,
-        )
-        return _response(raw, request)
-
     async def exchange(
-        self,
-        method: str,
-        url: str,
-        headers: Sequence[tuple[str, str]],
-        body: bytes | None,
-        timeout: Mapping[str, Any] | None,
+        self, method: str, url: str, headers: Headers, body: bytes | None, timeout: float
     ) -> Answer:
-        """One request without httpx objects (see the module docstring); the same errors.
-
-        `url` must be quoted already (as httpx.URL makes it); `timeout` is httpx's dict.
-        """
-        raw = await self._fetch(
-            method, url, headers, body, timeout, lambda: httpx.Request(method, url)
-        )
-        content = raw.content
-        if raw.headers.get("Content-Encoding", "identity").lower() != "identity":
-            content = await _response(raw, httpx.Request(method, url)).aread()  # httpx decodes
-        return Answer(raw.status, raw.reason, raw.headers, content)
-
-    async def _fetch(
-        self,
-        method: str,
-        url: str,
-        headers: Sequence[tuple[str, str]],
-        body: bytes | None,
-        timeout: Mapping[str, Any] | None,
-        request: Callable[[], httpx.Request],
-    ) -> _Raw:
         session = self._session or self._open()
         target = self._url(url)
         proxy, proxy_auth = self._proxy_for(target)
@@ -157,18 +148,17 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 ssl=self._ssl_for(target),
                 headers=headers,
                 data=body,
-                allow_redirects=False,  # httpx's redirect policy decides
+                allow_redirects=False,  # a redirect is an answer to classify, not to follow
                 skip_auto_headers=_NO_AUTO_HEADERS,
-                timeout=self._timeout(timeout),
+                timeout=_client_timeout(timeout),
             ) as answer:
                 content = await answer.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise to_httpx_error(exc, request()) from exc
-        return _Raw(answer.status, answer.reason or "", answer.headers, answer.raw_headers, content)
+        except (aiohttp.ClientError, OSError) as exc:  # TimeoutError is an OSError
+            raise _from_aiohttp(exc) from exc
+        return Answer(answer.status, answer.reason or "", answer.headers, content)
 
     def _url(self, text: str) -> URL:
-        """The URL for aiohttp (httpx has quoted it already); parsed once per distinct URL,
-        as creates all go to one."""
+        """The URL as aiohttp takes it, parsed once per distinct URL (creates all go to one)."""
         url = self._urls.get(text)
         if url is None:
             if len(self._urls) >= _CACHED:
@@ -176,24 +166,16 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             url = self._urls[text] = URL(text, encoded=True)
         return url
 
-    def _timeout(self, spec: Mapping[str, Any] | None) -> aiohttp.ClientTimeout:
-        """aiohttp's timeout for httpx's timeout extension; one object per distinct spec."""
-        key = tuple(sorted(spec.items())) if spec else ()
-        timeout = self._timeouts.get(key)
-        if timeout is None:
-            timeout = self._timeouts[key] = _timeout(spec)
-        return timeout
-
     def _ssl_for(self, url: URL) -> ssl.SSLContext | bool:
-        """httpx's verifying context (its trust store) for https; nothing to do for http."""
+        """The verifying context for https; nothing to do for http."""
         if url.scheme != "https":
             return True
         if self._ssl is None:
-            self._ssl = httpx.create_ssl_context()
+            self._ssl = verifying_context()
         return self._ssl
 
     def _proxy_for(self, url: URL) -> tuple[URL | None, Any]:
-        """HTTP(S)_PROXY / NO_PROXY for this origin, as httpx honours them; looked up once."""
+        """HTTP(S)_PROXY / NO_PROXY for this origin; looked up once."""
         origin = (url.scheme, url.host or "", url.port)
         if origin not in self._proxies:
             found: tuple[URL | None, Any] = (None, None)
@@ -209,64 +191,120 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             await session.close()
 
 
-def _response(raw: _Raw, request: httpx.Request) -> httpx.Response:
-    return httpx.Response(
-        raw.status,
-        headers=raw.raw_headers,
-        # a stream, not content=: httpx then adds no headers of its own to the answer
-        stream=httpx.ByteStream(raw.content),
-        request=request,
-        extensions={
-            "http_version": b"HTTP/1.1",
-            "reason_phrase": raw.reason.encode("ascii", "replace"),
-        },
+@functools.lru_cache(maxsize=16)  # the same timeout every request
+def _client_timeout(seconds: float) -> aiohttp.ClientTimeout:
+    """Our per-phase timeout in aiohttp's terms.
+
+    aiohttp's `connect` covers waiting for a pooled connection and opening it, so it gets
+    both phases' time; `sock_read` is the time allowed between bytes of the answer. aiohttp
+    has no write timeout: our bodies are a few hundred bytes.
+    """
+    return aiohttp.ClientTimeout(
+        total=None, connect=2 * seconds, sock_connect=seconds, sock_read=seconds
     )
 
 
-_CACHED = 1024  # distinct URLs kept parsed (item URLs differ per appointment)
-
-
-def _header_pairs(headers: httpx.Headers) -> list[tuple[str, str]]:
-    """headers.multi_items(), but finding their encoding once, not twice per header."""
-    encoding = headers.encoding
-    return [(key.decode(encoding), value.decode(encoding)) for key, value in headers.raw]
-
-
-def _timeout(spec: Mapping[str, Any] | None) -> aiohttp.ClientTimeout:
-    spec = spec or {}
-    return _client_timeout(spec.get("connect"), spec.get("read"), spec.get("pool"))
-
-
-@functools.lru_cache(maxsize=64)  # the same few timeouts every request
-def _client_timeout(
-    connect: float | None, read: float | None, pool: float | None
-) -> aiohttp.ClientTimeout:
-    """httpx's per-phase timeouts (connect, read, write, pool) in aiohttp's terms.
-
-    aiohttp's `connect` covers waiting for a pooled connection and opening it, so it gets
-    pool + connect; `sock_read` is the time allowed between bytes of the answer. aiohttp
-    has no write timeout: our bodies are a few hundred bytes.
-    """
-    waiting = None if connect is None or pool is None else connect + pool
-    return aiohttp.ClientTimeout(total=None, connect=waiting, sock_connect=connect, sock_read=read)
-
-
-def to_httpx_error(exc: BaseException, request: httpx.Request) -> httpx.TransportError:
-    """The httpx exception meaning the same thing; order matters (subclasses first)."""
-    kind: type[httpx.TransportError]
+def _from_aiohttp(exc: BaseException) -> WireError:
+    """Our error meaning the same thing; order matters (subclasses first)."""
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        kind = httpx.ConnectTimeout  # waiting for a connection or opening one: nothing sent
-    elif isinstance(exc, TimeoutError):
-        kind = httpx.ReadTimeout  # sock_read, or any other timeout once the request was sent
-    elif isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ServerFingerprintMismatch):
-        kind = httpx.ConnectError  # refused, unreachable, DNS, TLS handshake or certificate
-    elif isinstance(exc, aiohttp.InvalidURL):
-        kind = httpx.UnsupportedProtocol
-    elif isinstance(
+        return NotSent(_CONNECT_TIMEOUT)  # waiting for a connection or opening one
+    if isinstance(exc, TimeoutError):
+        return AnswerLost(_READ_TIMEOUT)  # sock_read, or any timeout once the request was sent
+    if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ServerFingerprintMismatch):
+        return NotSent(_REFUSED)  # refused, unreachable, DNS, TLS handshake or certificate
+    if isinstance(exc, aiohttp.InvalidURL):
+        return AnswerLost(_unexpected("UnsupportedProtocol"))  # the words httpx's gave
+    if isinstance(
         exc,
         aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError | aiohttp.ClientResponseError,
     ):
-        kind = httpx.RemoteProtocolError  # closed before (all of) an answer, or not HTTP
-    else:
-        kind = httpx.ReadError  # reset or broken while the request was on the wire
-    return kind(f"{type(exc).__name__} from aiohttp", request=request)
+        return AnswerLost(_CLOSED)  # closed before (all of) an answer, or not HTTP
+    if isinstance(exc, aiohttp.ClientError):
+        return AnswerLost(_READ_FAILED)  # reset or broken while the request was on the wire
+    return AnswerLost(_unexpected(type(exc).__name__))
+
+
+# ---------------------------------------------------------------- httpx, behind the same door
+
+
+class HttpxWire:
+    """httpx behind the Wire interface: `api.http_client = "httpx"` and test transports.
+
+    Without `transport`, httpx's own pool, honouring HTTP(S)_PROXY / NO_PROXY; with one (e.g.
+    `httpx.MockTransport`), that transport. No cookies are kept and redirects are answers.
+    """
+
+    def __init__(
+        self,
+        transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        max_connections: int = 64,
+        keepalive_expiry: float = 2.0,
+    ) -> None:
+        self._client = httpx.AsyncClient(
+            transport=transport,
+            verify=verifying_context(),
+            limits=httpx.Limits(
+                max_connections=max_connections,
+                max_keepalive_connections=max_connections,
+                keepalive_expiry=keepalive_expiry,
+            ),
+            follow_redirects=False,
+            cookies=_NoCookies(),
+        )
+
+    async def exchange(
+        self, method: str, url: str, headers: Headers, body: bytes | None, timeout: float
+    ) -> Answer:
+        request = httpx.Request(
+            method,
+            url,
+            headers=headers,
+            content=body,
+            extensions={"timeout": httpx.Timeout(timeout).as_dict()},
+        )
+        try:
+            response = await self._client.send(request)
+        except (httpx.RequestError, OSError) as exc:
+            raise _from_httpx(exc) from exc
+        return Answer(
+            response.status_code, response.reason_phrase, response.headers, response.content
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+class _NoCookies(CookieJar):
+    """A cookie jar that keeps nothing: every call carries a bearer token, and no session
+    cookie can tie our calls together."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+
+_HTTPX_WORDS: tuple[tuple[type[Exception], type[WireError], str], ...] = (
+    (httpx.ConnectTimeout, NotSent, "timed out while connecting to the API"),
+    (httpx.ConnectError, NotSent, "could not connect to the API (refused or unreachable)"),
+    (httpx.PoolTimeout, NotSent, "timed out waiting for a free connection to the API"),
+    (httpx.ReadTimeout, AnswerLost, "no answer arrived before the timeout"),
+    (httpx.WriteTimeout, AnswerLost, "timed out while sending the request"),
+    (httpx.RemoteProtocolError, AnswerLost, "the connection was closed before an answer arrived"),
+    (httpx.ReadError, AnswerLost, "the connection failed while waiting for the answer"),
+    (httpx.WriteError, AnswerLost, "the connection failed while sending the request"),
+    (httpx.TimeoutException, AnswerLost, "the request timed out"),
+)
+_CONNECT_TIMEOUT, _REFUSED = _HTTPX_WORDS[0][2], _HTTPX_WORDS[1][2]
+_READ_TIMEOUT, _CLOSED, _READ_FAILED = _HTTPX_WORDS[3][2], _HTTPX_WORDS[5][2], _HTTPX_WORDS[6][2]
+
+
+def _from_httpx(exc: Exception) -> WireError:
+    for cls, kind, words in _HTTPX_WORDS:
+        if isinstance(exc, cls):
+            return kind(words)
+    return AnswerLost(_unexpected(type(exc).__name__))
+
+
+def _unexpected(name: str) -> str:
+    """An error with no plain words of its own: its class name, never str(exc) (a URL...)."""
+    return f"a network error occurred ({name})"

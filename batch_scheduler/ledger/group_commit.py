@@ -1,26 +1,35 @@
-"""Group commit for the sender: the ledger writes of a few event-loop turns share one transaction.
+"""Group commit: an asyncio scheduler that batches the sender's ledger writes, so the marks
+and answers of a few event-loop turns share one SQLite transaction.
 
-At 1,000+ requests a second one transaction per `mark_sending` and per `record` made the
-ledger the bottleneck (two commits per request, each rewriting the same pages into the WAL).
-Here the writes are applied in the order asked inside one `Ledger.batch()`: marks asked for
-during MARK_TURNS turns of the event loop are committed together after them, and answers
-ride along with them (or are committed on their own after RECORD_DELAY).
+Why: at 1,000+ requests a second, one transaction per `mark_sending` and per `record` made
+the ledger the bottleneck (two commits per request, each rewriting the same pages into the
+WAL). Here writes are queued and applied in the order asked inside one `batch()`: marks
+asked for during MARK_TURNS turns of the event loop are committed together after them, and
+answers ride along with them (or are committed on their own after RECORD_DELAY).
 
-The exactly-once rule is unchanged: `mark_sending` returns only after the commit holding the
-mark, so a request still leaves only once its key is durably SENDING. `record` does not
-wait: an answer not yet committed when the process dies leaves the key SENDING, and the
-next run checks it with the server, as after any crash. `flush` writes what is queued now
-(the sender calls it when the run ends and before it reads the ledger).
+What exactly-once needs from it, and tests/ledger/test_group_commit.py checks on a real file:
+- `mark_sending` returns only after the commit holding the mark, so a request leaves only
+  once its key is durably SENDING;
+- a failed commit fails every mark in it (each waiter gets the error, so none of their
+  requests leaves) and is reported to the run (`on_error`), which stops.
+`record` does not wait: an answer not yet committed when the process dies leaves the key
+SENDING, and the next run checks it with the server, as after any crash. `flush` writes
+what is queued now (the sender calls it when the run ends and before it reads the ledger).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from batch_scheduler.ledger.store import Ledger, LedgerConflictError, LedgerUpdate
+from batch_scheduler.errors import LedgerConflictError
+from batch_scheduler.ledger.entries import LedgerUpdate
 
-__all__ = ["RECORD_DELAY", "GroupCommit"]
+if TYPE_CHECKING:  # the Protocol lives in the package's __init__, which imports this module
+    from batch_scheduler.ledger import LedgerBackend
+
+__all__ = ["MARK_TURNS", "RECORD_DELAY", "GroupCommit"]
 
 # Turns of the event loop a mark waits before its commit. Each turn reads every socket that
 # is ready, and their answers queue the next marks: at 64 in flight, waiting 6 turns halves
@@ -49,7 +58,7 @@ class GroupCommit:
     """Queues ledger writes and commits them together; see the module docstring."""
 
     def __init__(
-        self, ledger: Ledger, run_id: str, on_error: Callable[[BaseException], None]
+        self, ledger: LedgerBackend, run_id: str, on_error: Callable[[BaseException], None]
     ) -> None:
         self._ledger = ledger
         self._run_id = run_id

@@ -28,17 +28,25 @@ Not thread-safe: one Ledger, one sqlite3 connection, used from the thread that o
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from batch_scheduler.errors import LedgerConflictError
+from batch_scheduler.ledger.entries import (
+    COLUMNS,
+    CREATE,
+    OPERATIONS,
+    EntryState,
+    LedgerEntry,
+    LedgerUpdate,
+    entry_from_row,
+    json_text,
+)
 from batch_scheduler.ledger.files import (
     SCHEMA,
     acquire_lock,
@@ -47,9 +55,6 @@ from batch_scheduler.ledger.files import (
     make_private_dir,
 )
 
-CREATE = "create"
-CANCEL = "cancel"
-OPERATIONS = frozenset({CREATE, CANCEL})
 _CHUNK = 500  # keys per IN (...) query: far below SQLite's variable limit
 
 _MARK_SENDING = """
@@ -79,62 +84,8 @@ ON CONFLICT (base_url, operation, key) DO UPDATE SET
 """
 
 
-class LedgerConflictError(RuntimeError):
-    """A caller tried to send a key the ledger says must not be sent now (a bug, not data)."""
-
-
-class EntryState(StrEnum):
-    SENDING = "sending"  # intent recorded; the request may be on the wire
-    DONE = "done"  # the server confirmed it (created / cancelled / found by reconciliation)
-    REJECTED = "rejected"  # a final 4xx; nothing stored; a re-run may send again
-    UNKNOWN = "unknown"  # sent, no usable answer: reconcile before any resend
-    NOT_APPLIED = "not_applied"  # known not applied (429/503/refused); safe to send again
-
-
-_STATES = {state.value: state for state in EntryState}  # 10x faster than EntryState(text)
 _SENDABLE = (EntryState.REJECTED.value, EntryState.NOT_APPLIED.value)
 _UNRESOLVED = (EntryState.SENDING.value, EntryState.UNKNOWN.value)
-
-
-@dataclass(frozen=True)
-class LedgerEntry:
-    """One key's last known state.
-
-    `response` is a read-only Mapping decoded on first use (a StoredResponse); call
-    dict(entry.response) where a real dict is needed, e.g. for json.dumps.
-    """
-
-    base_url: str
-    operation: str
-    key: str
-    state: EntryState
-    attempts: int  # requests sent for this key, over all runs
-    reference: str | None
-    appointment_id: str | None
-    status: str | None  # the resource's status, e.g. "scheduled", "cancelled"
-    # the last resource JSON (the "data" object); personal data, so kept out of repr
-    response: Mapping[str, Any] | None = field(repr=False)
-    error: str | None
-    run_id: str | None
-    updated_at: datetime  # aware UTC
-
-
-_FIELDS = tuple(f.name for f in fields(LedgerEntry))
-_COLUMNS = ", ".join(_FIELDS)  # the table's columns carry the entry's field names
-
-
-@dataclass(frozen=True)
-class LedgerUpdate:
-    """One answer to record."""
-
-    operation: str
-    key: str
-    state: EntryState
-    appointment_id: str | None = None
-    status: str | None = None
-    response: Mapping[str, Any] | None = None
-    error: str | None = None
-    reference: str | None = None
 
 
 def _utc_now() -> datetime:
@@ -250,10 +201,10 @@ class Ledger:
     def get(self, operation: str, key: str) -> LedgerEntry | None:
         _check_operation(operation)
         row = self._conn.execute(
-            f"SELECT {_COLUMNS} FROM entries WHERE base_url = ? AND operation = ? AND key = ?",
+            f"SELECT {COLUMNS} FROM entries WHERE base_url = ? AND operation = ? AND key = ?",
             (self.base_url, operation, key),
         ).fetchone()
-        return _entry(row) if row else None
+        return entry_from_row(row) if row else None
 
     def get_many(self, operation: str, keys: Iterable[str]) -> dict[str, LedgerEntry]:
         """The entries that exist among `keys`, by key (missing keys are left out)."""
@@ -262,23 +213,23 @@ class Ledger:
         for chunk in _chunks(sorted(set(keys))):  # sorted: neighbouring index pages
             marks = ",".join("?" * len(chunk))
             rows = self._conn.execute(
-                f"SELECT {_COLUMNS} FROM entries "
+                f"SELECT {COLUMNS} FROM entries "
                 f"WHERE base_url = ? AND operation = ? AND key IN ({marks})",
                 (self.base_url, operation, *chunk),
             )
             for row in rows:
-                out[row[2]] = _entry(row)
+                out[row[2]] = entry_from_row(row)
         return out
 
     def unresolved(self, operation: str) -> list[LedgerEntry]:
         """SENDING or UNKNOWN entries: their outcome must be checked with the server."""
         _check_operation(operation)
         rows = self._conn.execute(
-            f"SELECT {_COLUMNS} FROM entries "
+            f"SELECT {COLUMNS} FROM entries "
             "WHERE base_url = ? AND operation = ? AND state IN (?, ?) ORDER BY updated_at, key",
             (self.base_url, operation, *_UNRESOLVED),
         )
-        return [_entry(row) for row in rows]
+        return [entry_from_row(row) for row in rows]
 
     def find_created(self, reference: str) -> LedgerEntry | None:
         """The DONE create entry for `reference` (so a cancel by reference knows the id)."""
@@ -353,7 +304,7 @@ class Ledger:
             reference,
             update.appointment_id,
             update.status,
-            _json_text(update.response),
+            json_text(update.response),
             update.error,
             now,
         )
@@ -427,65 +378,3 @@ class Ledger:
         if now.tzinfo is None:
             raise ValueError("The ledger clock must return timezone-aware datetimes.")
         return now.astimezone(UTC).isoformat()
-
-
-# ---------------------------------------------------------------------- module helpers
-
-
-class StoredResponse(Mapping[str, Any]):
-    """A stored response JSON object, decoded on first use.
-
-    Planning a 100k-row run needs every entry's state but rarely its response, and decoding
-    is most of the cost of `get_many`; this keeps that cost where the data is used.
-    """
-
-    __slots__ = ("_text", "_value")
-
-    def __init__(self, text: str) -> None:
-        self._text = text
-        self._value: dict[str, Any] | None = None
-
-    @property
-    def text(self) -> str:
-        """The JSON text as stored."""
-        return self._text
-
-    def _data(self) -> dict[str, Any]:
-        if self._value is None:
-            self._value = json.loads(self._text)
-        return self._value
-
-    def __getitem__(self, name: str) -> Any:
-        return self._data()[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data())
-
-    def __len__(self) -> int:
-        return len(self._data())
-
-    def __repr__(self) -> str:  # never the contents: they hold personal data
-        return f"StoredResponse(<{len(self._text)} characters>)"
-
-
-def _json_text(response: Mapping[str, Any] | None) -> str | None:
-    if response is None:
-        return None
-    if isinstance(response, StoredResponse):  # re-recorded as read: keep it as stored
-        return response.text
-    return json.dumps(dict(response), ensure_ascii=False, separators=(",", ":"))
-
-
-def _entry(row: tuple[Any, ...]) -> LedgerEntry:
-    """Build an entry from a row in `_COLUMNS` order.
-
-    It skips the frozen dataclass __init__ (a guarded setattr per field), which was half
-    the cost of `get_many` for 100k keys; the values come from our own table.
-    """
-    values = list(row)
-    values[3] = _STATES[row[3]]
-    values[8] = None if row[8] is None else StoredResponse(row[8])
-    values[11] = datetime.fromisoformat(row[11])
-    entry = object.__new__(LedgerEntry)
-    entry.__dict__.update(zip(_FIELDS, values, strict=True))
-    return entry

@@ -1,56 +1,57 @@
-"""Closing a connection without answering, which an ASGI app cannot normally do.
+"""Closing a connection without an answer, with nothing but ASGI.
 
-The sandbox's HTTP protocol puts each connection's transport into the ASGI scope's state under
-TRANSPORT_KEY; `DropConnection` aborts it. An exception would not do: uvicorn turns it into a
-500 answer, and a 500 is not a lost answer.
+`DropConnection` starts a 502 answer, then raises `ConnectionDropped` before any byte of the
+body. The ASGI server must then close the connection (uvicorn does), so the client has a
+status line and headers but never a whole answer: a lost answer to every client (aiohttp's
+ClientPayloadError, httpx's RemoteProtocolError). The status is 502 so that a client reading
+the headers alone also sees an unknown outcome. Raising before the start would not do:
+uvicorn would answer 500, and a 500 is an answer.
+
+uvicorn logs an exception raised after the start as an error, with its traceback; a drop
+is on purpose, so `quiet_drops` filters exactly those records out of uvicorn's error log.
 """
 
 from __future__ import annotations
 
-import asyncio
+import logging
 from typing import Any
 
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-TRANSPORT_KEY = "sandbox.transport"
+from batch_scheduler.errors import ConnectionDropped
+
 FINISH_KEY = "sandbox.finish"  # set by ObserveMiddleware: logs the request as dropped
-
-
-class DroppingProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol (a C parser: about half h11's CPU per request),
-    exposing the connection's transport to the app."""
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self.app_state = {**self.app_state, TRANSPORT_KEY: transport}
+UVICORN_ERRORS = "uvicorn.error"  # the logger uvicorn reports application exceptions to
 
 
 class DropConnection(Response):
-    """A 'response' that sends nothing and aborts the connection.
-
-    Served by anything but the sandbox's protocol (e.g. a TestClient), it falls back to a 502,
-    which a client must also treat as an unknown outcome.
-    """
+    """A 'response' that starts a 502, then drops the connection (see the module docstring)."""
 
     def __init__(self) -> None:
         super().__init__(status_code=502)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state: dict[str, Any] = scope.setdefault("state", {})
-        transport = state.get(TRANSPORT_KEY)
-        if transport is None:
-            await JSONResponse({"message": "Server Error"}, status_code=502)(scope, receive, send)
-            return
         finish = state.get(FINISH_KEY)
         if finish is not None:
             finish(dropped=True)
-        transport.abort()
-        # Let uvicorn see the disconnect, so it neither logs nor answers for us.
-        try:
-            async with asyncio.timeout(1.0):
-                while (await receive())["type"] != "http.disconnect":
-                    pass
-        except TimeoutError:
-            pass
+        await send({"type": "http.response.start", "status": 502, "headers": []})
+        raise ConnectionDropped
+
+
+class _QuietDrops(logging.Filter):
+    """Leaves out the records of on-purpose drops; every other error is still logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], ConnectionDropped))
+
+
+_QUIET = _QuietDrops()
+
+
+def quiet_drops() -> None:
+    """Keep uvicorn from logging the sandbox's drops as errors (idempotent)."""
+    logger = logging.getLogger(UVICORN_ERRORS)
+    if _QUIET not in logger.filters:
+        logger.addFilter(_QUIET)

@@ -1,4 +1,15 @@
-"""Serving the sandbox with uvicorn: in a background thread for tests, or in the foreground."""
+"""Serving the sandbox with uvicorn: in a background thread for tests, or in the foreground.
+
+uvicorn is used through its public API (Config, Server.run / serve, should_exit), with one
+seam, `_QuickServer`, kept because uvicorn has no public way to stop promptly (see there).
+A dropped connection needs no seam: it is plain ASGI (drop.py).
+
+The process-wide switch: while any in-process sandbox runs (`start_sandbox`), the thread
+switch interval is lowered to 1 ms, and restored when the last one stops. The sandbox then
+shares the process (and the GIL) with the client under test; at the default 5 ms a busy
+client thread starves the server thread, and each answer takes 5-30 ms instead of about 1.
+The foreground server (`batch-scheduler sandbox`) has its own process and leaves it alone.
+"""
 
 from __future__ import annotations
 
@@ -8,28 +19,25 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Coroutine
 from types import TracebackType
 from typing import Any
 
 import uvicorn
+from starlette.applications import Starlette
 
 from batch_scheduler.sandbox.app import create_app
 from batch_scheduler.sandbox.config import SandboxConfig
-from batch_scheduler.sandbox.drop import DroppingProtocol
-from batch_scheduler.sandbox.store import SandboxState
+from batch_scheduler.sandbox.drop import quiet_drops
+from batch_scheduler.sandbox.store import Closing, SandboxState
 
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
 GRACEFUL_TIMEOUT = 1.0  # requests still running this long after stop() are cancelled
-# The sandbox usually shares the process (and the GIL) with the client under test. With the
-# default 5 ms switch interval a busy client thread starves the server thread, and each answer
-# can take 5-30 ms; 1 ms keeps loopback round trips near a millisecond. Restored on last stop.
-SWITCH_INTERVAL = 0.001
+SWITCH_INTERVAL = 0.001  # seconds; see the module docstring
 
 
 class _SwitchInterval:
-    """Lowers sys.setswitchinterval while any in-process sandbox runs."""
+    """Lowers sys.setswitchinterval while any in-process sandbox runs (a reference count)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -53,8 +61,15 @@ class _SwitchInterval:
 _switch_interval = _SwitchInterval()
 
 
-class _Server(uvicorn.Server):
-    """uvicorn's server, woken at once by `request_exit` instead of polling every 0.1 s."""
+class _QuickServer(uvicorn.Server):
+    """uvicorn's Server, stopping as soon as it is asked (`request_exit`).
+
+    Why a subclass: uvicorn's main_loop looks at should_exit every 0.1 s, and its shutdown
+    sleeps 0.1 s before it even looks at the connections, then polls every 0.1 s. The suite
+    starts ~250 sandboxes, so that was ~50 s of waiting. These two overrides keep uvicorn's
+    own steps (close the listeners, ask each connection to shut down, wait for them within
+    GRACEFUL_TIMEOUT, cancel what is left), without the fixed sleeps.
+    """
 
     def __init__(self, config: uvicorn.Config, state: SandboxState) -> None:
         super().__init__(config)
@@ -72,7 +87,6 @@ class _Server(uvicorn.Server):
                 await asyncio.wait_for(self._wake.wait(), 0.1)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        """uvicorn's graceful shutdown, polling every 5 ms instead of sleeping 0.1 s first."""
         for server in self.servers:
             server.close()
         for sock in sockets or []:
@@ -89,37 +103,6 @@ class _Server(uvicorn.Server):
             task.cancel()
         for server in self.servers:
             await server.wait_closed()
-        await self.lifespan.shutdown()
-
-    async def pause(self) -> None:
-        """Stop listening (new connections are refused) and cut every open connection."""
-        for server in self.servers:
-            server.close()
-        for connection in list(self.server_state.connections):
-            transport = getattr(connection, "transport", None)
-            if transport is not None:
-                transport.abort()
-        for server in self.servers:
-            await server.wait_closed()
-
-    async def resume(self, sock: socket.socket) -> None:
-        """Listen again on `sock`, with the same app and state."""
-        config = self.config
-
-        def protocol() -> asyncio.Protocol:
-            return config.http_protocol_class(  # type: ignore[call-arg]
-                config=config, server_state=self.server_state, app_state=self.lifespan.state
-            )
-
-        loop = asyncio.get_running_loop()
-        self.servers = [await loop.create_server(protocol, sock=sock, backlog=config.backlog)]
-
-    def call(self, work: Coroutine[Any, Any, None]) -> None:
-        """Run `work` on the server's loop from another thread and wait for it."""
-        if self._loop is None:
-            work.close()
-            raise RuntimeError("the sandbox is not running")
-        asyncio.run_coroutine_threadsafe(work, self._loop).result(STOP_TIMEOUT)
 
     def request_exit(self) -> None:
         """Ask the server to stop; safe from any thread."""
@@ -150,15 +133,10 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def build_server(
-    config: SandboxConfig, host: str, port: int
-) -> tuple[_Server, socket.socket, SandboxState, str]:
-    """A ready-to-run uvicorn server on a bound socket, its state and its base URL."""
-    state = SandboxState(config)
-    sock = _bind(host, port)
-    uconfig = uvicorn.Config(
-        create_app(config, state),
-        http=DroppingProtocol,
+def _server(app: Starlette, state: SandboxState) -> _QuickServer:
+    config = uvicorn.Config(
+        app,
+        http="httptools",  # a C parser: about half h11's CPU per request
         loop="auto",  # uvloop when installed: less CPU per request than asyncio's loop
         proxy_headers=False,  # on loopback there is no proxy to believe
         lifespan="off",
@@ -166,29 +144,49 @@ def build_server(
         log_level="warning",
         access_log=False,
     )
-    bound_port = sock.getsockname()[1]
-    return _Server(uconfig, state), sock, state, f"http://{_url_host(host)}:{bound_port}"
+    return _QuickServer(config, state)
+
+
+def build_server(
+    config: SandboxConfig, host: str, port: int
+) -> tuple[_QuickServer, socket.socket, SandboxState, str]:
+    """A ready-to-run uvicorn server on a bound socket, its state and its base URL."""
+    quiet_drops()
+    state = SandboxState(config)
+    sock = _bind(host, port)
+    return _server(create_app(config, state), state), sock, state, _base_url(host, sock)
+
+
+def _base_url(host: str, sock: socket.socket) -> str:
+    return f"http://{_url_host(host)}:{sock.getsockname()[1]}"
 
 
 class RunningSandbox:
     """A sandbox serving in a background thread. Use as a context manager, or call stop()."""
 
     def __init__(self, config: SandboxConfig, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server, self._sock, self.state, self.base_url = build_server(config, host, port)
+        quiet_drops()
+        self.state = SandboxState(config)
+        self._app = create_app(config, self.state)
+        self._sock = _bind(host, port)
+        self._address = (host, int(self._sock.getsockname()[1]))
+        self.base_url = _base_url(host, self._sock)
         self.token_url = self.base_url + "/oauth2/token"
+        self._server = _server(self._app, self.state)
+        self._thread: threading.Thread | None = None
+        self._holds_interval = False
+
+    def start(self) -> None:
+        """Serve in a background thread; returns once it accepts connections."""
+        if not self._holds_interval:
+            _switch_interval.acquire()  # the process-wide switch: see the module docstring
+            self._holds_interval = True
         self._thread = threading.Thread(
             target=self._server.run,
             kwargs={"sockets": [self._sock]},
             name=f"sandbox {self.base_url}",
             daemon=True,
         )
-        self._holds_interval = False
-        self._address = (host, int(self._sock.getsockname()[1]))
-        self._paused = False
-
-    def _start(self) -> None:
-        _switch_interval.acquire()
-        self._holds_interval = True
         self._thread.start()
         deadline = time.monotonic() + START_TIMEOUT
         while not self._server.started:
@@ -203,33 +201,35 @@ class RunningSandbox:
 
     def stop(self) -> None:
         """Stop serving and wait for the thread; idempotent."""
-        self._server.request_exit()
-        if self._thread.is_alive():
-            self._thread.join(STOP_TIMEOUT)
-        self._sock.close()
+        self._halt()
         if self._holds_interval:
             self._holds_interval = False
             _switch_interval.release()
+
+    def _halt(self) -> None:
+        self._server.request_exit()
+        if self._thread is not None and self._thread.is_alive():
+            self._thread.join(STOP_TIMEOUT)
+        self._sock.close()
 
     def stop_listening(self) -> None:
         """The server goes away: connections are cut and new ones refused, until resume().
 
         The store, tokens and counters are kept, as for a server restarting behind a load
-        balancer; requests already being worked on finish, but their answers are lost."""
-        if self._paused:
+        balancer; requests waiting out their latency end without an answer."""
+        if self._thread is None or not self._thread.is_alive():
             return
-        self._server.call(self._server.pause())
-        self._sock.close()
-        self._paused = True
+        self._halt()
 
     def resume(self) -> None:
         """Listen again on the same port, with the same store (after stop_listening())."""
-        if not self._paused:
+        if self._thread is not None and self._thread.is_alive():
             return
         host, port = self._address
         self._sock = _bind(host, port)
-        self._server.call(self._server.resume(self._sock))
-        self._paused = False
+        self.state.closing = Closing()
+        self._server = _server(self._app, self.state)
+        self.start()
 
     def reconfigure(self, **changes: Any) -> None:
         """Change knobs while serving, e.g. reconfigure(error_rate=0.5)."""
@@ -267,7 +267,10 @@ class RunningSandbox:
 def start_sandbox(
     config: SandboxConfig | None = None, host: str = "127.0.0.1", port: int = 0
 ) -> RunningSandbox:
-    """Start a sandbox in a background thread; returns once it accepts connections."""
+    """Start a sandbox in a background thread; returns once it accepts connections.
+
+    While it runs, the process's thread switch interval is 1 ms (see the module docstring).
+    """
     sandbox = RunningSandbox(config or SandboxConfig(), host, port)
-    sandbox._start()
+    sandbox.start()
     return sandbox

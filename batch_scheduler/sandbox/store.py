@@ -131,11 +131,6 @@ class SandboxState:
             self._tokens[token] = time.monotonic() + self.config.token_lifetime
         return token
 
-    def revoke_tokens(self) -> None:
-        """Every token issued so far, and the current static token, get 401 from now on."""
-        with self._lock:
-            self._revoke()
-
     def _revoke(self) -> None:
         self._revoked.update(self._tokens)
         self._revoked.add(self.config.static_token)

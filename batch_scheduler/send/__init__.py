@@ -6,15 +6,22 @@ network: a dry run stops there); the sender then sends the rest, paced and retri
 every key in the ledger before it goes out and reconciling unknown outcomes with the server.
 
     triage.py    what the ledger already knows: send, check with the server first, or done
-    sender.py    the worker pool, queue, retries, stop/drain and reconciliation sweeps
-    pacing.py    the adaptive token bucket and the retry policy
+    creates.py   send_creates: book exactly once; unknown outcomes settled by a sweep
+    cancels.py   send_cancels: cancel exactly once; by id, or by reference found in a sweep
+    engine.py    the fan-out both share: workers, queue, stop/drain, retries, ledger marks
+    rows.py      a row's progress, the queue of rows ready to go, a stopped row's result
+    sweep.py     the one paging loop over the account's list
+    pacing.py    the run's clock (Timing), the adaptive token bucket and the retry policy
     matching.py  is an appointment found under a reference this row's booking? (conflicts)
     watchdog.py  fail fast before sending (credentials, reachability); stop when the API
                  goes silent mid-run
 """
 
+from batch_scheduler.send.cancels import send_cancels
+from batch_scheduler.send.creates import send_creates
+from batch_scheduler.send.engine import SendStats
 from batch_scheduler.send.matching import conflict_code
-from batch_scheduler.send.sender import SendStats, send_cancels, send_creates
+from batch_scheduler.send.pacing import Timing
 from batch_scheduler.send.triage import (
     CancelTriage,
     CreateTriage,
@@ -29,6 +36,7 @@ __all__ = [
     "CreateTriage",
     "SendStats",
     "Stopped",
+    "Timing",
     "check_access",
     "conflict_code",
     "nothing_to_cancel",

@@ -4,6 +4,7 @@ Small and pure: the limiter takes its clock and sleep function as arguments, so 
 it with a fake clock instead of waiting, and the retry policy is arithmetic on numbers and a
 seeded `random.Random`.
 
+    Timing        the clock and the sleep a send runs on: real, or a test's virtual ones
     RateLimiter   an adaptive token bucket shared by every request of a run
     RetryPolicy   capped exponential backoff with full jitter, a retry count, a deadline
 """
@@ -34,6 +35,22 @@ WINDOW = 1.0
 WINDOW_MARGIN = 0.03
 WINDOW_MAX_RATE = 1000.0  # above this the window is not tracked (no server limit that high)
 _EPSILON = 1e-9
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The clock and the sleep a send runs on: time.monotonic and asyncio.sleep by default.
+
+    The one switch that turns waiting off in tests (hynek/stamina's idea): give a virtual
+    clock's `clock` and `sleep`, and every wait of the send (queue, limiter, backoff, 429
+    pauses, sweeps, the drain) passes on it, in no real time.
+    """
+
+    clock: Clock = time.monotonic
+    sleep: Sleep = asyncio.sleep
+
+
+REAL_TIME = Timing()
 
 
 class RateLimiter:

@@ -3,7 +3,7 @@
 Creates: send, check with the server first (a key left SENDING or UNKNOWN), or done (booked
 before: the row's own booking, or a conflict). Cancels: the appointment id to cancel (given,
 or from the ledger's create), to be found by reference on the server, or done. A dry run
-stops here; a real run sends what triage left to send (sender.py).
+stops here; a real run sends what triage left to send (creates.py, cancels.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, tzinfo
 
 from batch_scheduler.api import parse_appointment
-from batch_scheduler.ledger import CANCEL, CREATE, EntryState, Ledger, LedgerEntry
+from batch_scheduler.ledger import CANCEL, CREATE, EntryState, LedgerBackend, LedgerEntry
 from batch_scheduler.models import (
     Appointment,
     AppointmentRequest,
@@ -40,7 +40,7 @@ class CancelTriage:
 
 
 def triage_creates(
-    items: Sequence[tuple[int, AppointmentRequest]], ledger: Ledger, *, zone: tzinfo = UTC
+    items: Sequence[tuple[int, AppointmentRequest]], ledger: LedgerBackend, *, zone: tzinfo = UTC
 ) -> CreateTriage:
     """Split creates by what the ledger knows: send, check with the server first, or done.
 
@@ -89,7 +89,7 @@ def found_result(match: Match, zone: tzinfo, attempts: int = 0) -> RowResult:
 
 def triage_cancels(
     items: Sequence[tuple[int, CancelRequest]],
-    ledger: Ledger,
+    ledger: LedgerBackend,
     unbooked: Mapping[int, Outcome] | None = None,
 ) -> CancelTriage:
     """Find each cancel's appointment id (given, or from the ledger's create) and skip done ones.
@@ -126,7 +126,7 @@ def triage_cancels(
     return CancelTriage(tuple(to_send), tuple(to_resolve), done)
 
 
-def _booked_since(request: CancelRequest, previous: Outcome, ledger: Ledger) -> bool:
+def _booked_since(request: CancelRequest, previous: Outcome, ledger: LedgerBackend) -> bool:
     if previous is Outcome.CONFLICT:
         return False
     if request.appointment_id and request.appointment_id.strip():
@@ -143,7 +143,7 @@ def nothing_to_cancel(previous: Outcome) -> RowResult:
     return RowResult(Outcome.NOTHING_TO_CANCEL, error=text)
 
 
-def _known_id(request: CancelRequest, ledger: Ledger) -> str | None:
+def _known_id(request: CancelRequest, ledger: LedgerBackend) -> str | None:
     if request.appointment_id and request.appointment_id.strip():
         return request.appointment_id.strip()
     if request.reference and request.reference.strip():

@@ -10,8 +10,10 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from batch_scheduler.api.auth import ClientCredentials, StaticToken, TokenUnavailable, renew_at
+from batch_scheduler.api.auth import ClientCredentials, StaticToken, renew_at
+from batch_scheduler.api.wire import HttpxWire
 from batch_scheduler.config import ApiSettings, Secret
+from batch_scheduler.errors import TokenUnavailable
 from batch_scheduler.models import ResultKind
 
 pytestmark = pytest.mark.anyio
@@ -55,8 +57,8 @@ class TokenServer:
 def provider(
     handler: Callable[[httpx.Request], object], clock: Clock | None = None
 ) -> ClientCredentials:
-    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))  # type: ignore[arg-type]
-    return ClientCredentials(SETTINGS, http, clock or Clock())
+    wire = HttpxWire(httpx.MockTransport(handler))  # type: ignore[arg-type]
+    return ClientCredentials(SETTINGS, wire, clock or Clock())
 
 
 def test_renewal_time() -> None:

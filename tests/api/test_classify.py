@@ -2,33 +2,33 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from http import HTTPStatus
 from typing import Any
 
-import httpx
 import pytest
+from multidict import CIMultiDict
 
-from batch_scheduler.api.classify import (
-    classify,
-    describe_transport_error,
-    parse_retry_after,
-    transport_result,
-)
+from batch_scheduler.api.classify import classify, describe, parse_retry_after, transport_result
 from batch_scheduler.api.resource import parse_single
-from batch_scheduler.models import ResultKind
+from batch_scheduler.api.wire import Answer
+from batch_scheduler.errors import AnswerLost, NotSent
+from batch_scheduler.models import ApiResult, ResultKind
 
 K = ResultKind
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)  # injected "now": no dependence on the date
 
 
-def answer(status: int, body: Any = None, headers: dict[str, str] | None = None) -> httpx.Response:
-    if isinstance(body, bytes | str):
-        return httpx.Response(status, content=body, headers=headers)
-    return httpx.Response(status, json=body, headers=headers)
+def answer(status: int, body: Any = None, headers: dict[str, str] | None = None) -> Answer:
+    content = body.encode() if isinstance(body, str) else body
+    if not isinstance(content, bytes):
+        content = b"" if body is None else json.dumps(body).encode()
+    return Answer(status, HTTPStatus(status).phrase, CIMultiDict(headers or {}), content)
 
 
-def kind_of(response: httpx.Response, changing: bool) -> ResultKind:
+def kind_of(response: Answer, changing: bool) -> ResultKind:
     return classify(response, changing=changing, parse=parse_single).kind
 
 
@@ -124,43 +124,57 @@ def test_retry_after_forms() -> None:
     assert parse_retry_after(earlier, NOW) == 0.0
 
 
-REQUEST = httpx.Request("POST", "http://127.0.0.1/api/v1/appointments")
+@pytest.mark.parametrize(
+    "words",
+    [
+        "could not connect to the API (refused or unreachable)",
+        "timed out while connecting to the API",
+        "timed out waiting for a free connection to the API",
+    ],
+)
+def test_errors_before_sending_are_retry_later_even_for_changes(words: str) -> None:
+    result = transport_result(NotSent(words), changing=True)
+    assert (result.kind, result.message) == (K.RETRY_LATER, words)
 
 
 @pytest.mark.parametrize(
-    "exc",
+    "words",
     [
-        httpx.ConnectError("refused", request=REQUEST),
-        httpx.ConnectTimeout("slow", request=REQUEST),
-        httpx.PoolTimeout("busy", request=REQUEST),
+        "the connection failed while waiting for the answer",
+        "no answer arrived before the timeout",
+        "the connection failed while sending the request",
+        "timed out while sending the request",
+        "the connection was closed before an answer arrived",
+        "a network error occurred (ProxyError)",
+        "a network error occurred (ConnectionResetError)",
     ],
 )
-def test_errors_before_sending_are_retry_later_even_for_changes(exc: Exception) -> None:
-    assert transport_result(exc, changing=True).kind is K.RETRY_LATER
-
-
-@pytest.mark.parametrize(
-    "exc",
-    [
-        httpx.ReadError("reset", request=REQUEST),
-        httpx.ReadTimeout("slow", request=REQUEST),
-        httpx.WriteError("broken pipe", request=REQUEST),
-        httpx.WriteTimeout("slow", request=REQUEST),
-        httpx.RemoteProtocolError(
-            "Server disconnected without sending a response.", request=REQUEST
-        ),
-        httpx.ProxyError("proxy", request=REQUEST),
-        ConnectionResetError(104, "reset"),
-    ],
-)
-def test_errors_after_sending_are_unknown_for_changes(exc: Exception) -> None:
-    assert transport_result(exc, changing=True).kind is K.UNKNOWN
-    assert transport_result(exc, changing=False).kind is K.RETRY_LATER
+def test_errors_after_sending_are_unknown_for_changes(words: str) -> None:
+    assert transport_result(AnswerLost(words), changing=True).kind is K.UNKNOWN
+    assert transport_result(AnswerLost(words), changing=False).kind is K.RETRY_LATER
 
 
 def test_transport_messages_are_plain_words() -> None:
-    exc = httpx.RemoteProtocolError("Server disconnected without sending a response.")
-    assert describe_transport_error(exc) == "the connection was closed before an answer arrived"
-    result = transport_result(exc, changing=True)
+    result = transport_result(
+        AnswerLost("the connection was closed before an answer arrived"), changing=True
+    )
     assert result.status_code is None
-    assert result.message is not None and "may have been applied" in result.message
+    assert result.message == (
+        "the connection was closed before an answer arrived; the change may have been applied"
+    )
+
+
+@pytest.mark.parametrize(
+    ("result", "words"),
+    [
+        (ApiResult(K.RETRY_LATER, 503), "503 (service unavailable)"),
+        (ApiResult(K.RETRY_LATER, 429), "429 (too many requests)"),
+        (ApiResult(K.UNKNOWN, 502), "502 (bad gateway)"),
+        (ApiResult(K.UNKNOWN, 599), "599 (unexpected status)"),
+        (ApiResult(K.UNKNOWN, message="no answer arrived before the timeout"),
+         "no answer arrived before the timeout"),
+        (ApiResult(K.UNKNOWN), "no answer"),
+    ],
+)  # fmt: skip
+def test_describe_an_answer_in_plain_words(result: ApiResult[Any], words: str) -> None:
+    assert describe(result) == words

@@ -9,7 +9,6 @@ import pytest
 
 from batch_scheduler.api import parse_appointment
 from batch_scheduler.api.resource import (
-    ResourceError,
     format_utc,
     parse_datetime,
     parse_page,
@@ -17,6 +16,7 @@ from batch_scheduler.api.resource import (
     request_body,
 )
 from batch_scheduler.config import BodyFormat
+from batch_scheduler.errors import ResourceError
 from batch_scheduler.models import AppointmentRequest, ClaimantIn
 
 AT = datetime(2030, 6, 1, 15, 30, tzinfo=UTC)  # a value to encode, not "now": never stale

@@ -1,7 +1,9 @@
-"""AiohttpTransport, the client's default wire: same answers, same exceptions as httpx's own.
+"""The wires: aiohttp's (the default) and httpx's, behind one interface, give the same answers
+and the same errors (NotSent / AnswerLost) for the same events.
 
 Everything runs over real loopback HTTP: the sandbox for the API's behaviour (statuses,
-drops, latency), and a small aiohttp echo server where the exact bytes matter.
+drops, latency), and a small aiohttp echo server where the exact bytes matter; only the
+translation of httpx's own exceptions uses httpx.MockTransport.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from batch_scheduler.api import ApiClient
-from batch_scheduler.api.wire import AiohttpTransport
+from batch_scheduler.api.client import form_content
+from batch_scheduler.api.wire import AiohttpWire, HttpxWire, Wire
 from batch_scheduler.config import ApiSettings, BodyFormat, Secret
-from batch_scheduler.errors import ConfigError
+from batch_scheduler.errors import AnswerLost, ConfigError, NotSent, WireError
 from batch_scheduler.models import ClaimantIn, ResultKind
 from batch_scheduler.sandbox import RunningSandbox, SandboxConfig
 from tests.support.requests import booking, client_for
@@ -37,9 +40,9 @@ SIAN = ClaimantIn("Siân ap Iorwerth", date(1990, 12, 10), "+447700900123", "s@e
 
 async def test_it_is_the_default_and_httpx_can_be_chosen(sandbox: RunningSandbox) -> None:
     async with client_for(sandbox.base_url) as client:
-        assert isinstance(client._http._transport, AiohttpTransport)
+        assert isinstance(client.wire, AiohttpWire)
     async with client_for(sandbox.base_url, http_client="httpx") as client:
-        assert not isinstance(client._http._transport, AiohttpTransport)
+        assert isinstance(client.wire, HttpxWire)
         assert (await client.create(booking("AIO-1", claimant=SIAN))).kind is K.SUCCESS
     with pytest.raises(ConfigError):
         client_for(sandbox.base_url, http_client="curl")
@@ -170,87 +173,110 @@ async def echo() -> AsyncIterator[TestServer]:
     await server.close()
 
 
+WIRES = {"aiohttp": AiohttpWire, "httpx": HttpxWire}
+
+
+@pytest.fixture(params=sorted(WIRES))
+async def wire(request: pytest.FixtureRequest) -> AsyncIterator[Wire]:
+    made: Wire = WIRES[request.param]()
+    yield made
+    await made.aclose()
+
+
 async def test_method_path_query_headers_and_body_pass_through_unchanged(
-    echo: TestServer,
+    echo: TestServer, wire: Wire
 ) -> None:
-    base = str(echo.make_url("/"))
-    async with httpx.AsyncClient(transport=AiohttpTransport(), base_url=base) as http:
-        response = await http.post(
-            "/api/v1/appointments/a%2Fb/cancel",
-            params={"q": "x y", "page": 2},
-            json={"name": "Siân"},
-            headers={"X-Trace": "t1", "Authorization": "Bearer tok"},
-        )
-    assert response.status_code == 207 and response.reason_phrase == "Echo"
-    assert response.headers.get_list("set-cookie") == ["a=1", "b=2"]
-    seen = response.json()  # gzip decoded once, by httpx
+    url = str(echo.make_url("/api/v1/appointments/a%2Fb/cancel")) + "?q=x+y&page=2"
+    headers = [("X-Trace", "t1"), ("Authorization", "Bearer tok"), ("Content-Type", "x/y")]
+    answer = await wire.exchange("POST", url, headers, '{"name":"Siân"}'.encode(), 5.0)
+    assert answer.status_code == 207 and answer.reason_phrase == "Echo"
+    assert answer.headers["content-encoding"] == "gzip"  # case-insensitive
+    seen = answer.json()  # gzip decoded by the wire
     assert seen["method"] == "POST"
     assert seen["path_qs"] == "/api/v1/appointments/a%2Fb/cancel?q=x+y&page=2"
-    headers = {k.lower(): v for k, v in seen["headers"]}
-    assert headers["x-trace"] == "t1" and headers["authorization"] == "Bearer tok"
-    assert headers["content-type"] == "application/json"
+    headers_seen = {k.lower(): v for k, v in seen["headers"]}
+    assert headers_seen["x-trace"] == "t1" and headers_seen["authorization"] == "Bearer tok"
+    assert headers_seen["content-type"] == "x/y"
     assert json.loads(seen["body"]) == {"name": "Siân"}
 
 
-async def test_a_form_body_is_sent_as_httpx_encoded_it(echo: TestServer) -> None:
-    async with httpx.AsyncClient(transport=AiohttpTransport()) as http:
-        response = await http.post(str(echo.make_url("/form")), data={"claimant[name]": "Ø & co"})
-    seen = response.json()
-    headers = {k.lower(): v for k, v in seen["headers"]}
-    assert headers["content-type"] == "application/x-www-form-urlencoded"
+async def test_a_form_body_arrives_byte_for_byte(echo: TestServer, wire: Wire) -> None:
+    body = form_content({"claimant[name]": "Ø & co"})
+    headers = [("Content-Type", "application/x-www-form-urlencoded")]
+    answer = await wire.exchange("POST", str(echo.make_url("/form")), headers, body, 5.0)
+    seen = answer.json()
     assert seen["body"] == "claimant%5Bname%5D=%C3%98+%26+co"
 
 
-async def test_the_per_request_read_timeout_is_honoured(echo: TestServer) -> None:
-    async with httpx.AsyncClient(transport=AiohttpTransport(), timeout=30) as http:
-        with pytest.raises(httpx.ReadTimeout):
-            await http.get(str(echo.make_url("/slow")), timeout=0.1)
-        ok = await http.get(str(echo.make_url("/fine")))  # the pool is still usable
+async def test_no_cookie_is_kept_between_calls(echo: TestServer, wire: Wire) -> None:
+    url = str(echo.make_url("/cookies"))
+    first = await wire.exchange("GET", url, [], None, 5.0)  # answers with two Set-Cookie
+    second = await wire.exchange("GET", url, [], None, 5.0)
+    assert "set-cookie" in first.headers
+    assert "cookie" not in {k.lower() for k, _ in second.json()["headers"]}
+
+
+async def test_the_read_timeout_is_answer_lost_and_the_pool_still_works(
+    echo: TestServer, wire: Wire
+) -> None:
+    with pytest.raises(AnswerLost) as caught:
+        await wire.exchange("GET", str(echo.make_url("/slow")), [], None, 0.1)
+    assert caught.value.words == "no answer arrived before the timeout"
+    ok = await wire.exchange("GET", str(echo.make_url("/fine")), [], None, 5.0)
     assert ok.status_code == 207
 
 
-# ---------------------------------------------------------------- exchange: the client's door
+async def test_a_refused_connection_is_not_sent(refusing_port: int, wire: Wire) -> None:
+    with pytest.raises(NotSent) as caught:
+        await wire.exchange("POST", f"http://127.0.0.1:{refusing_port}/", [], b"x", 5.0)
+    assert caught.value.words == "could not connect to the API (refused or unreachable)"
 
 
-async def test_exchange_answers_as_an_httpx_response_would(echo: TestServer) -> None:
-    transport = AiohttpTransport()
-    url = str(echo.make_url("/api/v1/appointments/a%2Fb/cancel"))
+@pytest.mark.parametrize(
+    ("raised", "kind", "words"),
+    [
+        (httpx.ConnectError("refused"), NotSent,
+         "could not connect to the API (refused or unreachable)"),
+        (httpx.ConnectTimeout("slow"), NotSent, "timed out while connecting to the API"),
+        (httpx.PoolTimeout("busy"), NotSent, "timed out waiting for a free connection to the API"),
+        (httpx.ReadError("reset"), AnswerLost,
+         "the connection failed while waiting for the answer"),
+        (httpx.ReadTimeout("slow"), AnswerLost, "no answer arrived before the timeout"),
+        (httpx.WriteError("broken"), AnswerLost, "the connection failed while sending the request"),
+        (httpx.WriteTimeout("slow"), AnswerLost, "timed out while sending the request"),
+        (httpx.RemoteProtocolError("Server disconnected without sending a response."),
+         AnswerLost, "the connection was closed before an answer arrived"),
+        (httpx.ProxyError("proxy"), AnswerLost, "a network error occurred (ProxyError)"),
+        (ConnectionResetError(104, "reset"), AnswerLost,
+         "a network error occurred (ConnectionResetError)"),
+    ],
+)  # fmt: skip
+async def test_httpx_errors_become_ours(
+    raised: Exception, kind: type[WireError], words: str
+) -> None:
+    def fail(request: httpx.Request) -> httpx.Response:
+        raise raised
+
+    wire = HttpxWire(httpx.MockTransport(fail))
     try:
-        answer = await transport.exchange(
-            "POST", url, [("X-Trace", "t1")], b'{"a":1}', {"read": 5.0, "connect": 5.0}
-        )
+        with pytest.raises(WireError) as caught:
+            await wire.exchange("POST", "http://127.0.0.1:9/", [], b"x", 5.0)
     finally:
-        await transport.aclose()
-    assert answer.status_code == 207 and answer.reason_phrase == "Echo"
-    assert answer.headers.get("content-encoding") == "gzip"  # case-insensitive, as httpx's
-    seen = answer.json()  # gzip decoded by httpx's decoder
-    assert seen["path_qs"] == "/api/v1/appointments/a%2Fb/cancel"
-    assert {k.lower(): v for k, v in seen["headers"]}["x-trace"] == "t1"
-    assert seen["body"] == '{"a":1}'
-
-
-async def test_exchange_raises_the_same_httpx_errors(echo: TestServer, refusing_port: int) -> None:
-    transport = AiohttpTransport()
-    try:
-        with pytest.raises(httpx.ConnectError):
-            await transport.exchange("GET", f"http://127.0.0.1:{refusing_port}/", [], None, None)
-        with pytest.raises(httpx.ReadTimeout):
-            await transport.exchange("GET", str(echo.make_url("/slow")), [], None, {"read": 0.1})
-    finally:
-        await transport.aclose()
+        await wire.aclose()
+    assert type(caught.value) is kind and caught.value.words == words
 
 
 @pytest.mark.parametrize("body_format", [BodyFormat.FORM, BodyFormat.JSON])
 async def test_the_client_sends_the_same_request_through_exchange_and_through_httpx(
     echo: TestServer, body_format: BodyFormat
 ) -> None:
-    """The default client skips httpx's Request and Response; the wire must not change."""
+    """Whichever wire sends, the server sees the same request."""
     arrived = echo.app[SEEN]
     for http_client in ("aiohttp", "httpx"):
         async with client_for(
             str(echo.make_url("")), http_client=http_client, body_format=body_format
         ) as client:
-            assert (client._wire is not None) == (http_client == "aiohttp")
+            assert isinstance(client.wire, WIRES[http_client])
             await client.create(booking("AIO-1", claimant=SIAN))
             await client.cancel("a/b", reason="Moved")
             await client.cancel("c d")

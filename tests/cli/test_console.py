@@ -65,7 +65,7 @@ def test_verbose_is_for_logs_without_personal_data(
     assert result.exit_code == 0
     lines = result.stderr.splitlines()
     assert lines and all(TIMESTAMP.match(line) for line in lines)
-    assert any(" DEBUG batch_scheduler.send.sender: " in line for line in lines)
+    assert any(" DEBUG batch_scheduler.send.engine: " in line for line in lines)
     assert "Claimant 1" not in result.stderr and "person1@example.org" not in result.stderr
     assert "created" in result.stdout  # the report is still on stdout
 

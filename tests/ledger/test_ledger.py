@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from batch_scheduler.errors import LedgerError, StateLockedError
-from batch_scheduler.ledger import EntryState, Ledger, LedgerConflictError, LedgerUpdate
+from batch_scheduler.errors import LedgerConflictError, LedgerError, StateLockedError
+from batch_scheduler.ledger import EntryState, Ledger, LedgerUpdate
 
 BASE = "https://api.example.test"
 REPO = Path(__file__).resolve().parents[2]
@@ -72,7 +72,7 @@ OPEN_IN_CHILD = """
 HOLD_IN_CHILD = """
     import sys, time
     from pathlib import Path
-    from batch_scheduler.ledger.store import EntryState, Ledger, LedgerUpdate
+    from batch_scheduler.ledger import EntryState, Ledger, LedgerUpdate
     ledger = Ledger.open(Path(sys.argv[1]), base_url=sys.argv[2])
     ledger.mark_sending("create", ["REF-1", "REF-2", "REF-3"], "run-child")
     ledger.record([LedgerUpdate("create", "REF-3", EntryState.DONE, appointment_id="id-3")])

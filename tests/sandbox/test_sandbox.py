@@ -538,6 +538,34 @@ def test_drop_rate_one_stores_then_sends_no_answer(sandbox_factory: SandboxFacto
     assert [(e["dropped"], e["status"]) for e in log] == [(True, None), (True, None), (False, 200)]
 
 
+def test_a_drop_is_no_error_in_the_log_but_a_real_error_is(
+    sandbox_factory: SandboxFactory,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Drops are on purpose (plain ASGI: start a 502, then raise): uvicorn's error log stays
+    quiet about them, and still reports anything else that goes wrong."""
+    sandbox = sandbox_factory(drop_rate=1.0)
+    with client_for(sandbox) as client, pytest.raises(httpx.RemoteProtocolError) as dropped:
+        client.post(APPOINTMENTS, json=json_body("DROP-1"))
+    assert "incomplete" in str(dropped.value)  # the 502 started, its body never came
+    # uvicorn logs an application's exception before it closes the connection
+    assert [r for r in caplog.records if r.name == "uvicorn.error"] == []
+
+    def broken(*args: Any) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(sandbox.state, "stats", broken)
+    with client_for(sandbox) as client:
+        assert client.get("/_sandbox/stats").status_code == 500
+    deadline = time.monotonic() + 5  # here the answer went out before uvicorn logged
+    while not [r for r in caplog.records if r.name == "uvicorn.error"]:
+        assert time.monotonic() < deadline, "the error was not logged"
+        time.sleep(0.01)
+    (logged,) = [r for r in caplog.records if r.name == "uvicorn.error"]
+    assert logged.exc_info is not None and isinstance(logged.exc_info[1], RuntimeError)
+
+
 def test_burst_answers_calls_n_to_m_and_changes_nothing(sandbox_factory: SandboxFactory) -> None:
     sandbox = sandbox_factory(burst_start=2, burst_length=3, burst_status=503)
     with client_for(sandbox) as client:

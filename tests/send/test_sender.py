@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from batch_scheduler.api import ApiClient
+from batch_scheduler.api.wire import HttpxWire
 from batch_scheduler.config import ApiSettings, Secret
 from batch_scheduler.errors import AuthError
 from batch_scheduler.ledger import CANCEL, CREATE, EntryState, Ledger
@@ -32,7 +33,7 @@ from batch_scheduler.send import (
     triage_cancels,
     triage_creates,
 )
-from batch_scheduler.send.sender import IN_FLIGHT, NOT_CHECKED, NOT_SENT
+from batch_scheduler.send.rows import IN_FLIGHT, NOT_CHECKED, NOT_SENT
 from tests.support.requests import booking, client_for
 from tests.support.sending import FAST, Runner, bookings, posts, references_on_server
 
@@ -285,7 +286,7 @@ def test_retry_after_zero_still_waits_the_floor(tmp_path: Path) -> None:
 
     async def run(state_dir: Path) -> dict[int, RowResult]:
         settings = ApiSettings(base_url="http://127.0.0.1:9", token=Secret("t"))
-        client = ApiClient(settings, transport=httpx.MockTransport(answer))
+        client = ApiClient(settings, wire=HttpxWire(httpx.MockTransport(answer)))
         with Ledger.open(state_dir, base_url=client.base_url) as ledger:
             async with client:
                 return await send_creates(

@@ -1,0 +1,268 @@
+"""Creates: book every appointment exactly once, settling unknown outcomes by a sweep.
+
+A create whose outcome is unknown (500/502/504, dropped connection, timeout) is never resent
+blindly: the row waits for a reconciliation sweep, one pass over the whole list for every
+row waiting at that moment, matching `reference` itself. Found: DONE. Not found:
+NOT_APPLIED, then resent as a retry. Rows a crashed earlier run left SENDING or UNKNOWN go
+through the same sweep before anything else happens to them.
+
+A reference already on the account that is not this row's booking (cancelled, or for another
+slot or claimant) is a CONFLICT, never sent (matching.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Coroutine, Sequence
+from datetime import UTC, tzinfo
+from typing import Any
+
+from batch_scheduler.api import ApiClient
+from batch_scheduler.config import SendSettings
+from batch_scheduler.errors import RunStopping
+from batch_scheduler.ledger import CREATE, EntryState, LedgerBackend
+from batch_scheduler.models import (
+    ApiResult,
+    Appointment,
+    AppointmentRequest,
+    Outcome,
+    ResultKind,
+    RowResult,
+)
+from batch_scheduler.send.engine import Engine, ProgressCallback, SendStats, Setup, ledger_update
+from batch_scheduler.send.matching import CANCELLED_STATUS, best_match, compare
+from batch_scheduler.send.pacing import REAL_TIME, Timing
+from batch_scheduler.send.rows import Row, rejection, repeat_of
+from batch_scheduler.send.sweep import sweep
+from batch_scheduler.send.triage import found_result, triage_creates
+
+logger = logging.getLogger(__name__)
+
+SETTLE = 0.2  # seconds an unknown create waits before a sweep looks for it (late stores)
+
+
+async def send_creates(
+    items: Sequence[tuple[int, AppointmentRequest]],
+    *,
+    client: ApiClient,
+    ledger: LedgerBackend,
+    settings: SendSettings,
+    run_id: str,
+    on_result: ProgressCallback | None = None,
+    stop: asyncio.Event | None = None,
+    rng: random.Random | None = None,
+    stats: SendStats | None = None,
+    zone: tzinfo = UTC,
+    timing: Timing = REAL_TIME,
+) -> dict[int, RowResult]:
+    """Create every appointment exactly once; one RowResult per item, by position.
+
+    `zone` is the sheet's time zone, for a conflict's message. Raises AuthError (after
+    stopping cleanly) when the API refuses the credentials.
+    """
+    setup = Setup(client, ledger, settings, run_id, on_result, stop, rng, stats, timing)
+    return await CreateRun(setup, zone).execute(items)
+
+
+Waiting = dict[str, tuple[float, Row[AppointmentRequest]]]  # reference -> (ready at, row)
+
+
+class CreateRun(Engine[AppointmentRequest]):
+    operation = CREATE
+
+    def __init__(self, setup: Setup, zone: tzinfo = UTC) -> None:
+        super().__init__(setup)
+        self._zone = zone
+        self._waiting: Waiting = {}
+        self._arrived = asyncio.Event()
+        self._sweep_gap = 0.0  # the last sweep's duration: sweeps take at most half the time
+
+    async def execute(
+        self, items: Sequence[tuple[int, AppointmentRequest]]
+    ) -> dict[int, RowResult]:
+        triage = triage_creates(items, self.ledger, zone=self._zone)
+        self.begin(items, triage.done)
+        for position, request in triage.to_reconcile:
+            row = Row(position, request.reference, request)
+            if self.adopt(row):
+                self._wait_for_sweep(row, settle=False)
+        fresh = (Row(position, request.reference, request) for position, request in triage.to_send)
+        await self.run(self.fresh(fresh))
+        return self.finalise(items)
+
+    def background(self) -> list[Coroutine[Any, Any, None]]:
+        return [self._reconciler()]
+
+    def key_of(self, request: AppointmentRequest) -> str | None:
+        return str(request.reference)
+
+    def follower_result(self, result: RowResult, row: Row[AppointmentRequest]) -> RowResult:
+        """A row repeating a reference is the same booking only if it asks for the same."""
+        found = result.appointment
+        if result.outcome not in (Outcome.CREATED, Outcome.ALREADY_EXISTS) or found is None:
+            return repeat_of(result)
+        match = compare(row.request, found, self._zone)
+        return repeat_of(result) if match.is_booking else found_result(match, self._zone)
+
+    async def attempt(self, row: Row[AppointmentRequest]) -> None:
+        request = row.request
+        result = await self.send(row, lambda: self.client.create(request))
+        kind = result.kind
+        if kind is ResultKind.SUCCESS and result.value is not None:
+            self.record(row, EntryState.DONE, result)
+            self.finish(row, RowResult(Outcome.CREATED, result.value, attempts=row.attempts))
+        elif kind is ResultKind.REJECTED and _reference_taken(result):
+            self.record(row, EntryState.UNKNOWN, result)
+            row.taken = True
+            self._wait_for_sweep(row, settle=False)
+        elif kind is ResultKind.REJECTED:
+            self.record(row, EntryState.REJECTED, result)
+            self.finish(row, rejection(result, row.attempts))
+        elif kind is ResultKind.RETRY_LATER:
+            self.record(row, EntryState.NOT_APPLIED, result)
+            self.retry(row, result)
+        elif kind is ResultKind.FATAL:
+            self.record(row, EntryState.NOT_APPLIED, result)
+            self.halt(result.message)
+        else:  # UNKNOWN, or a success without a body: may be stored
+            self.stats.unknown += 1
+            self.record(row, EntryState.UNKNOWN, result)
+            row.unknown_sent = True
+            self._wait_for_sweep(row, settle=True)
+
+    # -------------------------------------------------------- reconciliation
+
+    def _wait_for_sweep(self, row: Row[AppointmentRequest], *, settle: bool) -> None:
+        row.waiting_check = True
+        if row.started is None:  # an earlier run's row: its deadline starts with the check
+            row.started = self.clock()
+        self._waiting[row.key] = (self.clock() + (SETTLE if settle else 0.0), row)
+        self._arrived.set()
+
+    async def _reconciler(self) -> None:
+        """Sweep for the waiting rows: each once it has settled, sweeps at most half the time."""
+        last_end = -float("inf")
+        while True:
+            await self._arrived.wait()
+            if not self._waiting:
+                self._arrived.clear()
+                continue
+            first_ready = min(ready for ready, _ in self._waiting.values())
+            delay = max(first_ready, last_end + self._sweep_gap) - self.clock()
+            if delay > 0:
+                await self.sleep(delay)
+            now = self.clock()
+            batch = {key: row for key, (ready, row) in self._waiting.items() if ready <= now}
+            for key in batch:
+                del self._waiting[key]
+            if not batch:
+                continue
+            began = self.clock()
+            await self._reconcile(batch)
+            last_end = self.clock()
+            self._sweep_gap = last_end - began
+
+    async def _reconcile(self, batch: dict[str, Row[AppointmentRequest]]) -> None:
+        try:
+            swept = await sweep(self, batch)
+        except RunStopping:
+            return  # the rows stay waiting: reported as not checked
+        if swept.refused is not None:
+            self.halt(swept.refused)
+            return
+        if swept.failed is not None:
+            for row in batch.values():
+                self._sweep_failed(row, swept.failed)
+            return
+        found = swept.found
+        self._resolve_found({key: found[key] for key in batch if key in found}, batch)
+        for key, row in batch.items():
+            if key not in found:
+                self._resolve_missing(row)
+
+    def _resolve_found(
+        self, found: dict[str, list[Appointment]], batch: dict[str, Row[AppointmentRequest]]
+    ) -> None:
+        """Rows whose reference is on the account: their booking (DONE), or a conflict.
+
+        A conflict stays UNKNOWN in the ledger: never sent blindly, checked again next run
+        (by then the sheet may have been fixed, or the appointment changed)."""
+        matches = {key: best_match(batch[key].request, items, self._zone)
+                   for key, items in found.items()}  # fmt: skip
+        updates = [
+            ledger_update(CREATE, key, EntryState.DONE, match.appointment)
+            if match.is_booking
+            else ledger_update(CREATE, key, EntryState.UNKNOWN, None, "conflict")
+            for key, match in matches.items()
+        ]
+        if updates:
+            self.writes.record(updates)
+        for key, match in matches.items():
+            row = batch[key]
+            self.stats.reconciled_found += 1
+            if not match.is_booking:
+                logger.info("reference %s is held by another appointment: conflict", key)
+                self.finish(row, found_result(match, self._zone, row.attempts))
+                continue
+            outcome = Outcome.CREATED if row.unknown_sent else Outcome.ALREADY_EXISTS
+            others = [item for item in found[key] if item is not match.appointment
+                      and item.status != CANCELLED_STATUS]  # fmt: skip
+            warning = _duplicates_warning(key, match.appointment, others) if others else None
+            if warning:
+                outcome = Outcome.ALREADY_EXISTS
+                logger.warning("reference %s: %d appointments on the server", key, len(others) + 1)
+            self.finish(row, RowResult(outcome, match.appointment, warning, attempts=row.attempts))
+
+    def _resolve_missing(self, row: Row[AppointmentRequest]) -> None:
+        self.stats.reconciled_missing += 1
+        row.waiting_check = False
+        if row.taken:
+            self.finish(row, _taken_but_missing(row))
+            return
+        self.record(row, EntryState.NOT_APPLIED)
+        if row.last is None:  # left by an earlier run, never sent in this one: send now
+            self.queue.push(row)
+        else:
+            self.retry(row, row.last)
+
+    def _sweep_failed(self, row: Row[AppointmentRequest], message: str) -> None:
+        """The list could not be read: try the sweep again later, within the row's budget."""
+        now = self.clock()
+        started = row.started if row.started is not None else now
+        wait = self.policy.backoff(row.retries + 1, self.rng)
+        reason = self.policy.give_up(retries=row.retries, started=started, now=now, wait=wait)
+        if reason is None:
+            row.retries += 1
+            self.stats.retries += 1
+            self._waiting[row.key] = (now + wait, row)
+            self._arrived.set()
+            return
+        text = (
+            f"Could not check whether the appointment was created ({message}); the next run "
+            "will check again before sending it."
+        )
+        self.finish(row, RowResult(Outcome.FAILED, error=text, attempts=row.attempts))
+
+
+def _reference_taken(result: ApiResult[Any]) -> bool:
+    messages = result.field_errors.get("reference", ())
+    return any("already" in text.lower() and "taken" in text.lower() for text in messages)
+
+
+def _taken_but_missing(row: Row[AppointmentRequest]) -> RowResult:
+    text = (
+        f"The server says reference {row.key} is already taken, but no appointment with it "
+        "is in the list; check it on the platform before booking it again."
+    )
+    return RowResult(Outcome.FAILED, error=text, attempts=row.attempts)
+
+
+def _duplicates_warning(reference: str, chosen: Appointment, others: list[Appointment]) -> str:
+    ids = ", ".join(item.id for item in others)
+    return (
+        f"Warning: the server holds {len(others) + 1} live appointments with reference "
+        f"{reference}: this row is matched to {chosen.id}; the duplicate(s) {ids} should be "
+        "checked and cancelled by hand."
+    )

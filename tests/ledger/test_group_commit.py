@@ -1,0 +1,139 @@
+"""The group commit exactly-once depends on, on a real SQLite file.
+
+A second, read-only connection to the same file is the outside observer: it sees only what
+was committed (WAL readers never see an open transaction), as the next run after a crash
+would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from batch_scheduler.ledger import CREATE, EntryState, GroupCommit, Ledger, LedgerUpdate
+from batch_scheduler.ledger.group_commit import MARK_TURNS
+
+BASE = "https://api.example.test"
+UNEXPECTED: list[BaseException] = []  # commits that failed where none should
+
+
+@pytest.fixture(autouse=True)
+def no_failed_commit() -> Iterator[None]:
+    UNEXPECTED.clear()
+    yield
+    assert UNEXPECTED == []
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    with Ledger.open(tmp_path, base_url=BASE) as opened:
+        yield opened
+
+
+@pytest.fixture
+def outside(tmp_path: Path, ledger: Ledger) -> Iterator[Ledger]:
+    """The same file through another connection: what is durably committed."""
+    with Ledger.open_readonly(tmp_path, base_url=BASE) as reader:
+        yield reader
+
+
+def committed(reader: Ledger, *keys: str) -> dict[str, EntryState]:
+    return {key: entry.state for key, entry in reader.get_many(CREATE, keys).items()}
+
+
+async def turns(count: int) -> None:
+    for _ in range(count):
+        await asyncio.sleep(0)
+
+
+def test_a_mark_returns_only_once_it_is_committed(ledger: Ledger, outside: Ledger) -> None:
+    """The request goes out after `mark_sending` returns: by then the mark is on disk."""
+    seen_when_sent: list[dict[str, EntryState]] = []
+
+    async def send_one() -> None:
+        writes = GroupCommit(ledger, "run-1", on_error=UNEXPECTED.append)
+        marking = asyncio.create_task(writes.mark_sending(CREATE, "REF-1"))
+        await turns(MARK_TURNS - 1)  # the commit waits for other marks a few turns
+        assert not marking.done()
+        assert committed(outside, "REF-1") == {}  # not durable yet: nothing may leave
+        await marking
+        seen_when_sent.append(committed(outside, "REF-1"))  # "the request leaves" here
+
+    asyncio.run(send_one())
+
+    assert seen_when_sent == [{"REF-1": EntryState.SENDING}]
+
+
+def test_marks_of_several_loop_turns_share_one_transaction(ledger: Ledger, outside: Ledger) -> None:
+    keys = [f"REF-{n}" for n in range(4)]
+    views: list[int] = []  # how many marks the outside sees, turn by turn
+
+    async def mark_in_turn(writes: GroupCommit, key: str, turn: int) -> None:
+        await turns(turn)
+        await writes.mark_sending(CREATE, key)
+
+    async def watch(until: asyncio.Task[list[None]]) -> None:
+        while not until.done():
+            views.append(len(committed(outside, *keys)))
+            await asyncio.sleep(0)
+        views.append(len(committed(outside, *keys)))
+
+    async def send_four() -> int:
+        writes = GroupCommit(ledger, "run-1", on_error=UNEXPECTED.append)
+        marks = asyncio.gather(*(mark_in_turn(writes, key, turn) for turn, key in enumerate(keys)))
+        await watch(asyncio.ensure_future(marks))
+        return writes.commits
+
+    commits = asyncio.run(send_four())
+
+    assert commits == 1
+    assert set(views) == {0, 4}  # all at once, never some: one transaction
+    assert committed(outside, *keys) == dict.fromkeys(keys, EntryState.SENDING)
+
+
+def test_answers_ride_along_with_the_next_marks_commit(ledger: Ledger, outside: Ledger) -> None:
+    async def run() -> int:
+        writes = GroupCommit(ledger, "run-1", on_error=UNEXPECTED.append)
+        await writes.mark_sending(CREATE, "REF-1")
+        writes.record([LedgerUpdate(CREATE, "REF-1", EntryState.DONE, appointment_id="a-1")])
+        assert committed(outside, "REF-1") == {"REF-1": EntryState.SENDING}  # not waited for
+        await writes.mark_sending(CREATE, "REF-2")
+        return writes.commits
+
+    assert asyncio.run(run()) == 2
+    assert committed(outside, "REF-1", "REF-2") == {
+        "REF-1": EntryState.DONE,
+        "REF-2": EntryState.SENDING,
+    }
+
+
+def test_a_failed_commit_fails_every_waiter_and_is_reported(
+    tmp_path: Path, ledger: Ledger, outside: Ledger
+) -> None:
+    """The disk refuses the transaction: no mark is durable, so no request may leave."""
+    with sqlite3.connect(tmp_path / Ledger.FILE_NAME) as other:  # SQLite itself refuses
+        other.execute(
+            "CREATE TRIGGER full BEFORE INSERT ON entries "
+            "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
+    reported: list[BaseException] = []
+
+    async def send_three() -> list[BaseException | None]:
+        writes = GroupCommit(ledger, "run-1", on_error=reported.append)
+        writes.record([LedgerUpdate(CREATE, "OLD", EntryState.DONE)])
+        outcomes = await asyncio.gather(
+            *(writes.mark_sending(CREATE, f"REF-{n}") for n in range(3)), return_exceptions=True
+        )
+        return list(outcomes)
+
+    outcomes = asyncio.run(send_three())
+
+    assert len(outcomes) == 3
+    assert all(isinstance(o, sqlite3.IntegrityError) for o in outcomes)
+    assert [str(error) for error in reported] == ["database or disk is full"]
+    assert reported[0] is outcomes[0]
+    assert committed(outside, "OLD", "REF-0", "REF-1", "REF-2") == {}  # all rolled back
