@@ -36,9 +36,9 @@ FACES: dict[str, list[str]] = {
     ],
     "batch_scheduler.i18n": [
         "DEFAULT_LANGUAGE", "ENV_VAR", "LANGUAGES", "LazyString", "N_", "UnknownLanguage", "_",
-        "current_language", "forget_lookups", "gettext", "language_code", "lazy_gettext", "ngettext", "pgettext",
-        "resolve_language", "set_default_language", "set_language", "translations_for",
-        "use_language",
+        "current_language", "forget_lookups", "gettext", "language_code", "lazy_gettext",
+        "ngettext", "pgettext", "resolve_language", "set_default_language", "set_language",
+        "translations_for", "use_language",
     ],
     "batch_scheduler.intake": ["NEVER_BOOKED", "previous_outcomes", "read_table", "sheet_names"],
     "batch_scheduler.ledger": [
