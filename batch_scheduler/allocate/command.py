@@ -40,7 +40,8 @@ from batch_scheduler.output import (
     write_bytes_atomic,
     write_plan,
 )
-from batch_scheduler.pipeline import RunReport, RunRequest, run
+from batch_scheduler.pipeline import RunRequest, run
+from batch_scheduler.report import RunReport
 
 CLAIMANTS_SHEET, SLOTS_SHEET = "Claimants", "Slots"
 
@@ -103,7 +104,7 @@ def allocate(
     **book_options: Any,
 ) -> AllocationReport:
     """Plan, write the plan workbook, and book it when asked. `book_options` go to
-    `pipeline.run` (progress, handle_signals, transport)."""
+    `pipeline.run` (progress, handle_signals, wire)."""
     inputs = [p for p in (request.input_path, request.slots_path) if p is not None]
     check_outputs(_outputs(request), inputs=inputs)
     claimant_table, slot_table = read_sheets(request, settings.intake)

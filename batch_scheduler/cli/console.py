@@ -19,7 +19,7 @@ import click
 from batch_scheduler.allocate import AllocationReport
 from batch_scheduler.errors import BatchSchedulerError, StrictModeError
 from batch_scheduler.models import Issue
-from batch_scheduler.pipeline import RunReport
+from batch_scheduler.report import RunReport
 
 FIRST_ISSUES = 20
 log = logging.getLogger("batch_scheduler.cli")

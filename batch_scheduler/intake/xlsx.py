@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 from defusedxml import DefusedXmlException
@@ -19,7 +20,7 @@ from batch_scheduler.errors import InputError
 from batch_scheduler.i18n import N_, _
 from batch_scheduler.i18n.welsh_input import SHEET_NAMES
 from batch_scheduler.intake.grids import as_grid
-from batch_scheduler.intake.guard import UNSAFE_XML, save_again
+from batch_scheduler.intake.guard import UNSAFE_XML, ZIP_MAGIC, save_again
 from batch_scheduler.intake.sheet_xml import SheetNotes, SheetXmlUnreadable, cell_fixes
 from batch_scheduler.models import SheetKind
 
@@ -60,6 +61,24 @@ def xlsx_grid(
     return grid, start, sheet_name, replace(notes, merged=merged, hidden_sheets=hidden)
 
 
+def sheet_names(path: Path) -> list[str]:
+    """The visible worksheets of a file that read_table has let in (to offer another); [] when
+    it is not a workbook. Like read_table, the file's bytes decide, not its name."""
+    with Path(path).open("rb") as handle:
+        if handle.read(len(ZIP_MAGIC)) != ZIP_MAGIC:
+            return []
+    return _visible(CalamineWorkbook.from_path(str(path)))
+
+
+def _visible(book: CalamineWorkbook) -> list[str]:
+    """The workbook's visible worksheets, in order (no chart sheets, no hidden ones)."""
+    return [
+        meta.name
+        for meta in book.sheets_metadata
+        if meta.visible == SheetVisibleEnum.Visible and meta.typ == SheetTypeEnum.WorkSheet
+    ]
+
+
 def _hidden_sheets_before(book: CalamineWorkbook, chosen: str) -> tuple[str, ...]:
     """The hidden worksheets that come before the one read by default."""
     passed = []
@@ -87,11 +106,7 @@ def _choose_sheet(name: str, book: CalamineWorkbook, sheet: str | None, kind: Sh
     results = [n for n in (_RESULTS_SHEET, *SHEET_NAMES[_RESULTS_SHEET]) if n in names]
     if kind == SheetKind.CANCEL and results:
         return results[0]
-    visible = [
-        meta.name
-        for meta in book.sheets_metadata
-        if meta.visible == SheetVisibleEnum.Visible and meta.typ == SheetTypeEnum.WorkSheet
-    ]
+    visible = _visible(book)
     if visible or names:
         return (visible or names)[0]
     raise save_again(N_("{name} has no sheets."), name=name)
