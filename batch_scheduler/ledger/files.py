@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from batch_scheduler.errors import LedgerError, StateLockedError
+from batch_scheduler.i18n import _
 
 SCHEMA_VERSION = 1
 LOCK_NAME = "lock"
@@ -64,17 +65,18 @@ def acquire_lock(state_dir: Path) -> int:
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
-        raise LedgerError(
-            f"The state directory {state_dir} cannot be used ({exc.strerror}); use --state-dir."
-        ) from None
+        words = _("The state directory {folder} cannot be used ({why}); use --state-dir.")
+        raise LedgerError(words.format(folder=state_dir, why=exc.strerror)) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         holder = _read_pid(fd)
         os.close(fd)
         raise StateLockedError(
-            f"Another batch-scheduler run (pid {holder}) is using the state directory "
-            f"{state_dir}; wait for it to finish, or use --state-dir"
+            _(
+                "Another batch-scheduler run (pid {pid}) is using the state directory "
+                "{folder}; wait for it to finish, or use --state-dir"
+            ).format(pid=holder, folder=state_dir)
         ) from None
     except BaseException:
         os.close(fd)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from batch_scheduler.allocate import AllocateRequest, allocate
+from batch_scheduler.columns.words import outcome_word, summary_label
 from batch_scheduler.config import Settings, load_settings, pinned_now, read_config_file
 from batch_scheduler.errors import (
     BatchSchedulerError,
@@ -47,9 +48,12 @@ __all__ = [
     "check_upload",
     "in_order",
     "load_library_settings",
+    "outcome_word",
     "pinned_now",
     "preview",
     "send",
+    "sheet_names",
+    "summary_label",
     "template_bytes",
     "web_section",
 ]
