@@ -74,7 +74,10 @@ class LocalisedGroup(click.Group):
         i18n.set_default_language(language)
         for command, ctx in walk(self, name):
             translate_help(command, ctx)
-        return super().main(argv, prog_name, *rest, **extra)
+        try:
+            return super().main(argv, prog_name, *rest, **extra)
+        finally:  # a caller in the same process (a test) gets its language back
+            i18n.set_default_language(i18n.DEFAULT_LANGUAGE)
 
 
 # ---------------------------------------------------------------- which language

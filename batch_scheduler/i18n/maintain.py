@@ -94,15 +94,16 @@ def extract(root: Path = ROOT) -> Catalog:
     )
     for filename, lineno, message, comments, context in found:
         catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
-    for message, location in cli_messages(root):
-        catalog.add(message, None, [location], auto_comments=[CLI_COMMENT])
+    if root.resolve() == ROOT.resolve():  # the command tree is this checkout's own
+        for message, location in cli_messages():
+            catalog.add(message, None, [location], auto_comments=[CLI_COMMENT])
     return catalog
 
 
 CLI_COMMENT = "The --help of a command or option (cli/language.py)."
 
 
-def cli_messages(root: Path = ROOT) -> list[tuple[str, tuple[str, int]]]:
+def cli_messages() -> list[tuple[str, tuple[str, int]]]:
     """The help of every command and option, with where its command is defined."""
     from batch_scheduler.cli import cli
     from batch_scheduler.cli.language import help_texts, walk
@@ -110,7 +111,7 @@ def cli_messages(root: Path = ROOT) -> list[tuple[str, tuple[str, int]]]:
     found = []
     for command, ctx in walk(cli, "batch-scheduler"):
         source = inspect.getsourcefile(command.callback) if command.callback else None
-        where = Path(source).resolve().relative_to(root.resolve()) if source else Path(PACKAGE)
+        where = Path(source).resolve().relative_to(ROOT) if source else Path(PACKAGE)
         line = inspect.getsourcelines(command.callback)[1] if command.callback else 0
         found += [(text, (where.as_posix(), line)) for _, text in help_texts(command, ctx)]
     return found

@@ -96,9 +96,9 @@ def write_plan(
             [f.name for f in BOOK_COLUMNS],
             _book_rows(plan, claimants, slots, timezone),
         ),
-        (names["Unplaced"], *_headed(UNPLACED_COLUMNS), _unplaced_rows(plan, claimants)),
-        (names["Slots"], *_headed(SLOT_COLUMNS), _slot_rows(plan, slots)),
-        (names["Issues"], *_headed(ISSUE_COLUMNS), _issue_rows(claimants, slots)),
+        (names["Unplaced"], *headed(UNPLACED_COLUMNS), _unplaced_rows(plan, claimants)),
+        (names["Slots"], *headed(SLOT_COLUMNS), _slot_rows(plan, slots)),
+        (names["Issues"], *headed(ISSUE_COLUMNS), _issue_rows(claimants, slots)),
     ]
     with atomic_path(Path(path)) as temp, open_book(temp) as book:
         formats = Formats(book)
@@ -107,13 +107,13 @@ def write_plan(
         labels = summary_labels()
         items = [(summary_label(k, labels), _plain(v)) for k, v in summary.items()]
         sheet = book.add_worksheet(names["Summary"])
-        headers, stable = _headed(SUMMARY_COLUMNS)
+        headers, stable = headed(SUMMARY_COLUMNS)
         write_table(sheet, formats, headers, items, page=SUMMARY_PAGE, names=stable)
         for row, key in enumerate(summary, 1):
             name_cell(book, sheet, key, row, 0)
 
 
-def _headed(columns: Sequence[str]) -> tuple[list[str], Sequence[str]]:
+def headed(columns: Sequence[str]) -> tuple[list[str], Sequence[str]]:
     """(headers for people, stable names) of a sheet's columns."""
     words = column_headers() | {
         "claimant_row": _("Claimant row"),

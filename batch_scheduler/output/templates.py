@@ -26,7 +26,7 @@ from xlsxwriter.worksheet import Worksheet
 from batch_scheduler.columns import Field, Kind, fields_for
 from batch_scheduler.columns.words import answer_words, sheet_titles
 from batch_scheduler.config import IntakeSettings
-from batch_scheduler.i18n import _, current_language
+from batch_scheduler.i18n import _, current_language, use_language
 from batch_scheduler.output.atomic import atomic_path
 from batch_scheduler.output.xlsx.cells import (
     HEADER_FILL,
@@ -52,7 +52,7 @@ TEXT_FIELDS = frozenset({"reference", "appointment_id"})  # keep leading zeros, 
 INSTRUCTION_WIDTHS = (22, 20, 46, 42, 24, 30)  # long text wraps, so it prints one page wide
 
 
-def _instruction_titles() -> tuple[str, ...]:
+def instruction_titles() -> tuple[str, ...]:
     return (
         _("Column"),
         _("Required?"),
@@ -213,7 +213,7 @@ def _write_instructions(
     then the notes, each across the whole width. Rows are as tall as their wrapped text."""
     bold = formats.get(bold=True, fill=HEADER_FILL)
     widths = list(INSTRUCTION_WIDTHS)
-    for col, (title, width) in enumerate(zip(_instruction_titles(), widths, strict=True)):
+    for col, (title, width) in enumerate(zip(instruction_titles(), widths, strict=True)):
         sheet.set_column(col, col, width)
         sheet.write_string(0, col, title, bold)
     sheet.freeze_panes(1, 0)
@@ -290,10 +290,14 @@ def _notes(kind: str, settings: IntakeSettings) -> list[str]:
 
 
 def generate(directory: Path) -> list[Path]:
-    """(Re)write the checked-in templates with the default settings."""
+    """(Re)write the checked-in templates with the default settings: English in `directory`,
+    Welsh in its cy/ folder."""
     written = []
-    for kind in DATA_SHEETS:
-        target = Path(directory) / f"{kind}.xlsx"
-        write_template(target, kind, IntakeSettings())
-        written.append(target)
+    for language, folder in (("en", Path(directory)), ("cy", Path(directory) / "cy")):
+        folder.mkdir(parents=True, exist_ok=True)
+        with use_language(language):
+            for kind in DATA_SHEETS:
+                target = folder / f"{kind}.xlsx"
+                write_template(target, kind, IntakeSettings())
+                written.append(target)
     return written

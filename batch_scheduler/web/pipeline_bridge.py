@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from batch_scheduler.allocate import AllocateRequest, allocate
-from batch_scheduler.columns.words import outcome_word, summary_label
+from batch_scheduler.columns.words import outcome_word, sheet_titles, summary_label
 from batch_scheduler.config import Settings, load_settings, pinned_now, read_config_file
 from batch_scheduler.errors import (
     BatchSchedulerError,
@@ -52,7 +52,7 @@ __all__ = [
     "pinned_now",
     "preview",
     "send",
-    "sheet_names",
+    "sheet_titles",
     "summary_label",
     "template_bytes",
     "web_section",

@@ -52,5 +52,6 @@ def test_a_welsh_sheet_books_end_to_end(
     assert [f"{t:%Y-%m-%d %H:%M}" for t in booked] == list(WELSH_TIMES)
     first = stored["CYF-001"]
     assert first["is_interpreter_needed"] is True and first["interpreter_language"] == "Cymraeg"
-    results = sheet_rows(tmp_path / "canlyniadau.xlsx")  # the input's columns, echoed as read
+    sheet = "Canlyniadau" if language == "cy" else "Results"  # named in the run's language
+    results = sheet_rows(tmp_path / "canlyniadau.xlsx", sheet)  # the input's columns, as read
     assert [r["Enw'r hawlydd"] for r in results] == list(WELSH_NAMES)
