@@ -21,11 +21,10 @@ from openpyxl import load_workbook
 from batch_scheduler import i18n
 from batch_scheduler.allocate import AllocateRequest, allocate
 from batch_scheduler.columns import fold_label
+from batch_scheduler.columns.words import sheet_titles
 from batch_scheduler.config import Settings
 from batch_scheduler.demo import CONFIG_NAME, write_fresh_samples, write_samples
-from batch_scheduler.columns.words import sheet_titles
 from batch_scheduler.demo.samples import write_shipped_samples
-from batch_scheduler.i18n import _
 from batch_scheduler.output import write_template
 from batch_scheduler.output.templates import DATA_SHEETS
 from batch_scheduler.pipeline import RunRequest, run
@@ -112,7 +111,8 @@ def template_examples(path: Path) -> dict[str, dict[str, str]]:
     language = "cy" if "Cyfarwyddiadau" in book.sheetnames else "en"
     with i18n.use_language(language):
         names = sheet_titles()
-        titles = {_("{sheet} sheet").format(sheet=ws.title): ws.title for ws in book.worksheets}
+        titled = i18n.gettext("{sheet} sheet")
+        titles = {titled.format(sheet=ws.title): ws.title for ws in book.worksheets}
     examples: dict[str, dict[str, str]] = {}
     sheet = book.worksheets[0].title
     for row in book[names["Instructions"]].iter_rows(min_row=2, values_only=True):

@@ -53,9 +53,9 @@ def test_the_welsh_book_template_is_welsh_and_read_as_the_english_one(tmp_path: 
     letters = {f.name: get_column_letter(i) for i, f in enumerate(shown, 1)}
     assert names == {f"bs_{n}": f"'Trefnu'!${letter}$1" for n, letter in letters.items()}
     lists = {str(v.sqref): v.formula1 for v in ws.data_validations.dataValidation}
-    assert lists[f"{letters['is_interpreter_needed']}2:{letters['is_interpreter_needed']}1048576"] == (
-        '"Ie,Na"'
-    )
+    assert lists[
+        f"{letters['is_interpreter_needed']}2:{letters['is_interpreter_needed']}1048576"
+    ] == ('"Ie,Na"')
     bandwidth = letters["features_bandwidth"]
     assert lists[f"{bandwidth}2:{bandwidth}1048576"] == '"isel,canolig,uchel"'
     assert lists[f"{letters['department']}2:{letters['department']}1048576"] == "Rhestrau!$A$1:$A$1"

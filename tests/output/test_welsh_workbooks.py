@@ -237,7 +237,8 @@ def test_the_stable_names_survive_libreoffice(tmp_path: Path) -> None:
     )  # fmt: skip
     saved = out / path.name
     assert names(load_workbook(saved)["Canlyniadau"]) == {
-        k: v.replace("'Canlyniadau'!", "") for k, v in names(load_workbook(path)["Canlyniadau"]).items()
+        k: v.replace("'Canlyniadau'!", "")
+        for k, v in names(load_workbook(path)["Canlyniadau"]).items()
     }
     fields, outcomes, _ids = _read_back(saved)
     assert outcomes == EXPECTED_OUTCOMES and fields["appointment_id"] == "ID yr apwyntiad"

@@ -22,10 +22,12 @@ from batch_scheduler.demo import write_samples
 from batch_scheduler.demo.samples import make_book_rows
 from batch_scheduler.output.allocation import (
     BOOK_COLUMNS,
-    ISSUE_COLUMNS as PLAN_ISSUE_COLUMNS,
     SLOT_COLUMNS,
     UNPLACED_COLUMNS,
     headed,
+)
+from batch_scheduler.output.allocation import (
+    ISSUE_COLUMNS as PLAN_ISSUE_COLUMNS,
 )
 from batch_scheduler.output.results import ISSUE_COLUMNS
 from batch_scheduler.output.templates import ALTERNATIVES, instruction_titles
