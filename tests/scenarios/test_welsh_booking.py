@@ -120,6 +120,12 @@ def test_a_welsh_sheet_validated_booked_and_cancelled_through_the_cli_in_welsh(
     again = invoke(env, "cancel", tmp_path / "canlyniadau.xlsx", "--out",
                    tmp_path / "canslo-eto.csv", *config)  # fmt: skip
     assert again.exit_code == 0 and counted(again.stdout) == {"wedi'i ganslo eisoes": rows}
+    # the Welsh results workbook is read the same by a run in English: its words are ours
+    english = invoke(env, "cancel", tmp_path / "canlyniadau.xlsx", "--out",
+                     tmp_path / "cancel-en.xlsx", "--lang", "en", *config)  # fmt: skip
+    assert english.exit_code == 0, english.output
+    assert counted(english.stdout) == {"already_cancelled": rows}
+    assert load_workbook(tmp_path / "cancel-en.xlsx").sheetnames == ["Results", "Summary", "Issues"]
     with (tmp_path / "canslo-eto.csv").open(encoding="utf-8-sig") as handle:
         header = handle.readline()
     assert header.rstrip().endswith("source_row,outcome,reference,appointment_id,status,"
