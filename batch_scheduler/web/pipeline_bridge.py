@@ -25,6 +25,7 @@ from batch_scheduler.errors import (
     OutputError,
     StateLockedError,
 )
+from batch_scheduler.i18n import _
 from batch_scheduler.intake import read_table, sheet_names
 from batch_scheduler.models import Issue, Outcome, RowResult, SheetKind
 from batch_scheduler.output import rows_to_fix, save, write_fix_sheet, write_template
@@ -99,7 +100,7 @@ def web_section(config_path: Path | None) -> dict[str, Any]:
     """The [web] table of the config file ({} when there is none)."""
     section = read_config_file(config_path).get("web", {})
     if not isinstance(section, dict):
-        raise ConfigError("Config file: [web] must be a table.")
+        raise ConfigError(_("Config file: {section} must be a table.").format(section="[web]"))
     return section
 
 

@@ -13,14 +13,16 @@ from typing import Any
 
 import click
 import pytest
+from click.testing import CliRunner
 
 from batch_scheduler import i18n
 from batch_scheduler.cli import cli
 from batch_scheduler.cli.language import help_texts, walk
 from batch_scheduler.sandbox import RunningSandbox
 from tests.cli.test_template import commands
-from tests.support.cli import invoke
+from tests.support.cli import NO_LANGUAGE, invoke
 from tests.support.sheets import book_row, book_sheet, write_xlsx
+from tests.support.welsh import english_left
 
 CONFIG = (
     "[departments]\nBenefits = 1\nHousing = 2\n\n"
@@ -255,3 +257,45 @@ def test_summary_json_and_csv_keep_the_stable_names_in_both_languages(
     assert [r[outcome] for r in tables["cy"][1:]] == ["already_exists", "already_exists", "invalid"]
     error = header.index("error")
     assert tables["en"][3][error] != tables["cy"][3][error]  # the reason is for people
+
+
+# ---------------------------------------------------------------- what the web's admin reads
+
+
+def test_the_web_page_s_accounts_and_settings_are_refused_in_welsh(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    """`users` and `serve` say what is wrong with an account or the [web] settings in the
+    language of the run (they are CLI errors like any other)."""
+    env = speaking({**NO_LANGUAGE, **env}, "cy")
+    state = ("--state-dir", tmp_path / "state")
+    said = []
+    stdin = ("--password-stdin",)
+    for args in (("remove", "bob"), ("set-password", "bob", *stdin), ("add", "bob bob", *stdin),
+                 ("add", "bob", *stdin)):  # fmt: skip
+        result = CliRunner().invoke(cli, ["users", *map(str, state), *args], env=env, input="byr\n")
+        assert result.exit_code == 2, result.output
+        said.append(result.output)
+    added = CliRunner().invoke(cli, ["users", *map(str, state), "add", "bob", "--password-stdin"],
+                               env=env, input="cyfrinair hir iawn\n")  # fmt: skip
+    assert added.exit_code == 0, added.output
+    again = CliRunner().invoke(cli, ["users", *map(str, state), "add", "bob", "--password-stdin"],
+                               env=env, input="cyfrinair hir iawn\n")  # fmt: skip
+    assert again.exit_code == 2
+    said.append(again.output)
+    for table in ("web = 3\n", "[web]\nfoo = 1\n", "[web]\nsecure_cookies = 3\n",
+                  "[web]\nmax_upload_mb = 0\n"):  # fmt: skip
+        (tmp_path / "c.toml").write_text(table)
+        served = invoke(
+            {**env, "BATCH_SCHEDULER_STATE_DIR": str(tmp_path / "state")},
+            "serve",
+            "--config",
+            tmp_path / "c.toml",
+        )
+        assert served.exit_code == 3, served.output
+        said.append(served.output)
+    for text in said:
+        assert text.startswith("Gwall: "), text
+        quoted = ["bob bob", "bob", "web.foo", "web.secure_cookies", "web.max_upload_mb",
+                  "[web]", "@", "true", "false"]  # fmt: skip
+        assert english_left(text, quoted) == set(), text
