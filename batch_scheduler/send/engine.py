@@ -38,6 +38,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from batch_scheduler.api import ApiClient
 from batch_scheduler.config import SendSettings
 from batch_scheduler.errors import AuthError, RunStopping
+from batch_scheduler.i18n import N_, _
 from batch_scheduler.ledger import EntryState, GroupCommit, LedgerBackend, LedgerUpdate
 from batch_scheduler.models import ApiResult, Appointment, ResultKind, RowResult
 from batch_scheduler.send.pacing import REAL_TIME, RateLimiter, RetryPolicy, Sleep, Timing
@@ -49,7 +50,7 @@ logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, RowResult], None]
 
-REFUSED = "The API refused the credentials."
+REFUSED = N_("The API refused the credentials.")  # translated where it is said
 # RETRY_LATER answers that concern the whole service: 429, and None (no connection at all).
 _SERVICE_WIDE = (429, None)
 
@@ -286,7 +287,7 @@ class Engine(Generic[R]):
     def halt(self, message: str | None) -> None:
         """The API refused the credentials: stop, and raise AuthError after the drain."""
         if self._fatal is None:
-            self._fatal = message or REFUSED
+            self._fatal = message or _(REFUSED)
         self._halted.set()
 
     def finalise(self, items: Sequence[tuple[int, R]]) -> dict[int, RowResult]:

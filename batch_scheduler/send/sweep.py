@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from batch_scheduler.api.classify import describe
+from batch_scheduler.i18n import _
 from batch_scheduler.models import Appointment, Page, ResultKind
 from batch_scheduler.send.engine import REFUSED, Engine
 
@@ -71,9 +72,10 @@ async def _page(engine: Engine[Any], number: int) -> Page | Swept:
         if result.kind is ResultKind.SUCCESS and result.value is not None:
             return result.value
         if result.kind is ResultKind.FATAL:
-            return Swept(refused=result.message or REFUSED)
+            return Swept(refused=result.message or _(REFUSED))
         if result.kind is ResultKind.REJECTED or retry > policy.max_retries:
-            return Swept(failed=f"page {number} of the list: {describe(result)}")
+            words = _("page {number} of the list: {answer}")
+            return Swept(failed=words.format(number=number, answer=describe(result)))
         if result.status_code == 429:
             engine.stats.throttled += 1
             wait = policy.throttle_wait(result.retry_after)
