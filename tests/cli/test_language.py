@@ -299,3 +299,14 @@ def test_the_web_page_s_accounts_and_settings_are_refused_in_welsh(
         quoted = ["bob bob", "bob", "web.foo", "web.secure_cookies", "web.max_upload_mb",
                   "[web]", "@", "true", "false"]  # fmt: skip
         assert english_left(text, quoted) == set(), text
+
+
+def test_the_sandbox_s_knobs_are_refused_in_welsh(env: dict[str, str]) -> None:
+    env = speaking(env, "cy")
+    for knob in (("--error-rate", "2"), ("--latency", "-1"), ("--rate-limit", "0")):
+        result = invoke(env, "sandbox", "--port", "0", *knob)
+        assert result.exit_code == 2, result.output
+        said = result.output.splitlines()[-1]
+        assert said.startswith("Gwall: "), said
+        quoted = ["error_rate", "latency", "rate_limit", "None", "2.0"]
+        assert english_left(said, quoted) == set(), said
