@@ -5,20 +5,24 @@ row was not booked or cancelled, the answers in words, the network's failures.""
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from multidict import CIMultiDict
 
 from batch_scheduler import i18n
+from batch_scheduler.api.auth import ClientCredentials
 from batch_scheduler.api.classify import classify, describe, transport_result
-from batch_scheduler.api.wire import _HTTPX_WORDS, Answer
-from batch_scheduler.config import load_settings
-from batch_scheduler.errors import AnswerLost, NotSent
+from batch_scheduler.api.wire import _HTTPX_WORDS, Answer, HttpxWire
+from batch_scheduler.config import ApiSettings, Secret, load_settings
+from batch_scheduler.errors import AnswerLost, LedgerError, NotSent, TokenUnavailable
+from batch_scheduler.ledger import Ledger
 from batch_scheduler.models import (
     ApiResult,
     Appointment,
@@ -160,3 +164,34 @@ def test_a_welsh_run_against_a_failing_api_writes_its_reasons_in_welsh(
             assert_welsh(str(reason), "HTTP", "500", "503", "NONE-1")
         else:  # the same run in English: English reasons, as before
             assert english_left(str(reason)), reason
+
+
+@pytest.mark.parametrize("status", [401, 503, 404, 200])
+def test_the_token_endpoint_s_refusals_are_welsh(welsh: None, status: int) -> None:
+    url = "http://127.0.0.1:9"
+    settings = ApiSettings(url, client_id="cleient", client_secret=Secret("cyfrinach-hir"),
+                           token_url=url + "/t")  # fmt: skip
+    provider = ClientCredentials(settings, HttpxWire(httpx.MockTransport(lambda r: None)), float)
+    with pytest.raises(TokenUnavailable) as refused:
+        provider._read(answer(status, b"{}"), 0.0)
+    quoted = ["HTTP", str(status), "BATCH_SCHEDULER_CLIENT_ID", "BATCH_SCHEDULER_CLIENT_SECRET",
+              "BATCH_SCHEDULER_TOKEN_URL", "ID"]  # fmt: skip
+    assert_welsh(str(refused.value.message), *quoted)
+
+
+def test_a_ledger_that_cannot_be_used_is_said_in_welsh(welsh: None, tmp_path: Path) -> None:
+    state = tmp_path / "cyflwr"
+    Ledger.open(state, base_url="http://127.0.0.1:9").close()
+    conn = sqlite3.connect(state / Ledger.FILE_NAME)
+    with conn:
+        conn.execute("UPDATE schema_version SET version = 99")
+    conn.close()
+    with pytest.raises(LedgerError) as newer:
+        Ledger.open(state, base_url="http://127.0.0.1:9")
+    assert_welsh(str(newer.value), state / Ledger.FILE_NAME, "batch-scheduler", "--state-dir")
+    (tmp_path / "ffeil").write_text("")
+    with pytest.raises(LedgerError) as blocked:
+        Ledger.open(tmp_path / "ffeil" / "cyflwr", base_url="http://127.0.0.1:9")
+    assert_welsh(
+        str(blocked.value), tmp_path / "ffeil" / "cyflwr", "--state-dir", "Not a directory"
+    )
