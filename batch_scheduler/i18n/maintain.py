@@ -110,9 +110,11 @@ def cli_messages() -> list[tuple[str, tuple[str, int]]]:
 
     found = []
     for command, ctx in walk(cli, "batch-scheduler"):
-        source = inspect.getsourcefile(command.callback) if command.callback else None
+        # the function as written: Click's @pass_context/@pass_obj wrap it in one of theirs
+        callback = inspect.unwrap(command.callback) if command.callback else None
+        source = inspect.getsourcefile(callback) if callback else None
         where = Path(source).resolve().relative_to(ROOT) if source else Path(PACKAGE)
-        line = inspect.getsourcelines(command.callback)[1] if command.callback else 0
+        line = inspect.getsourcelines(callback)[1] if callback else 0
         found += [(text, (where.as_posix(), line)) for _, text in help_texts(command, ctx)]
     return found
 
