@@ -190,8 +190,10 @@ def _act(ctx: _RunContext, checked: _Checked) -> tuple[Results, str | None]:
     """Every row's result, and why nothing was sent when --strict refused the run."""
     request, requests = ctx.request, checked.validation.requests
     results = dict(checked.settled)
-    if request.command == "validate":
-        return results | {pos: RowResult(Outcome.VALID) for pos in requests}, None
+    if request.command == "validate":  # a row never booked: what cancel will say of it
+        unbooked, valid = checked.unbooked, RowResult(Outcome.VALID)
+        return results | {pos: send.nothing_to_cancel(unbooked[pos]) if pos in unbooked
+                          else valid for pos in requests}, None  # fmt: skip
     if request.strict and checked.invalid:
         refused = report.strict_refusal(len(checked.invalid), len(checked.validation.table))
         return results | {pos: report.HELD_BY_STRICT for pos in requests}, refused
