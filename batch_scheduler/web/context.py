@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -30,7 +29,7 @@ class WebContext:
     secure_cookies: bool
     clock: Callable[[], datetime] = _utc_now  # wall clock: sessions, jobs, retention
     now: Callable[[], datetime] = _utc_now  # "now" for validation (BATCH_SCHEDULER_NOW)
-    monotonic: Callable[[], float] = time.monotonic
+    log_format: str | None = None  # `serve --log-format`: the children log the same way
     db: WebDb = field(init=False)
     accounts: Accounts = field(init=False)
     sessions: Sessions = field(init=False)
