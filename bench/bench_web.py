@@ -1,6 +1,9 @@
 """The web page for ops: upload-to-check time in a real browser, and page times under load.
 
-    .venv/bin/python -m bench.bench_web [--quick]
+    .venv/bin/python -m bench.bench_web [--quick] [--pages-only] [--compare-with CHECKOUT]
+
+`--compare-with /work/main` serves that checkout (with its own .venv) first, then this one,
+the same way: the page times before and after a change, in one run on the same machine.
 
 Targets (issue 14): the check page for a 10,000-row xlsx shows within 3 s of the CLI's
 `validate` on the same file (both wall time: the CLI's includes starting Python and its
