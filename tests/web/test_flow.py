@@ -3,7 +3,9 @@ ledger (not the page) keeps everything exactly once, jobs stop and resume cleanl
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +15,7 @@ from openpyxl import load_workbook
 from batch_scheduler.ledger import Ledger
 from batch_scheduler.pipeline import RunRequest, run
 from batch_scheduler.sandbox import RunningSandbox, SandboxConfig
+from batch_scheduler.web.context import WebContext
 from batch_scheduler.web.worker import interrupted_message
 from tests.support.samples_table import documented_invalid_rows, sample_settings
 from tests.support.sandbox import seed
@@ -146,6 +149,38 @@ def test_a_job_running_when_the_server_stopped_is_marked_and_resumes(
         job = context.jobs.get(job_id)
         assert (job.state.value, job.message) == ("stopped", interrupted_message())
         browser.post(f"/jobs/{job_id}/send")
+        assert wait_until_done(context, job_id).state.value == "finished"
+    assert len(one_per_reference(sandbox)) == SAMPLE_VALID
+
+
+def _rows_done(context: WebContext, job_id: int) -> int:
+    job = context.jobs.get(job_id)
+    return int(job.progress.get("done", 0)) if job else 0
+
+
+def test_stopping_the_server_mid_send_stops_the_job_gently_and_resume_finishes_it(
+    tmp_path: Path, sandbox: RunningSandbox
+) -> None:
+    """The send runs in a child process: stopping the server stops it the gentle way (the
+    requests in flight are answered, the rows done so far are counted), and the job waits
+    for Resume, which books the rest and nothing twice."""
+    context = make_context(tmp_path / "state", sandbox.base_url)
+    context.settings = dataclasses.replace(
+        context.settings, send=dataclasses.replace(context.settings.send, rate=8, concurrency=2)
+    )
+    with signed_in(context) as browser:
+        job_id = job_id_of(browser.upload(SAMPLE_BOOK))
+        browser.post(f"/jobs/{job_id}/send")
+        deadline = time.monotonic() + 30
+        while _rows_done(context, job_id) < 3:
+            assert time.monotonic() < deadline, "the job never got going"
+            time.sleep(0.05)
+    job = context.jobs.get(job_id)  # the server has stopped
+    assert job is not None and (job.state.value, job.message) == ("stopped", interrupted_message())
+    assert 0 < job.outcomes.get("created", 0) < SAMPLE_VALID
+    assert job.outcomes["created"] == len(sandbox.appointments())
+    with signed_in(context) as browser:
+        browser.post(f"/jobs/{job_id}/send")  # Resume
         assert wait_until_done(context, job_id).state.value == "finished"
     assert len(one_per_reference(sandbox)) == SAMPLE_VALID
 
