@@ -24,7 +24,7 @@ from batch_scheduler.api import ApiClient
 from batch_scheduler.config import Settings
 from batch_scheduler.errors import ApiUnreachable, InputError, StrictModeError
 from batch_scheduler.intake import NEVER_BOOKED, previous_outcomes, read_table
-from batch_scheduler.ledger import Ledger
+from batch_scheduler.ledger import IndexedLedger, open_ledger
 from batch_scheduler.models import (
     AppointmentRequest,
     CancelRequest,
@@ -262,7 +262,7 @@ def _dry_run(
             nothing = {pos: nothing_to_cancel(unbooked[pos]) for pos, _ in items if pos in unbooked}
             return {pos: nothing.get(pos, RowResult(Outcome.WOULD_CANCEL)) for pos, _ in items}
         return {pos: RowResult(Outcome.WOULD_CREATE) for pos, _ in items}
-    with Ledger.open_readonly(settings.state_dir, base_url=settings.api.base_url) as ledger:
+    with _ledger(settings, readonly=True) as ledger:
         if command == "cancel":
             cancel_triage = triage_cancels(_typed_cancels(items), ledger, unbooked)
             results = dict(cancel_triage.done)
@@ -276,6 +276,14 @@ def _dry_run(
         for pos, _ in (*create_triage.to_send, *create_triage.to_reconcile):
             results[pos] = RowResult(Outcome.WOULD_CREATE)
         return results
+
+
+def _ledger(settings: Settings, *, readonly: bool = False) -> IndexedLedger:
+    """The run's ledger: the shared database state_url names, else the state directory's."""
+    assert settings.api is not None
+    url = settings.state_url.reveal() if settings.state_url else None
+    return open_ledger(settings.state_dir, url, base_url=settings.api.base_url,
+                       readonly=readonly, lease=settings.send.claim_lease)  # fmt: skip
 
 
 def _zone(settings: Settings) -> ZoneInfo:
@@ -311,7 +319,7 @@ def _send(
     items = sorted(validation.requests.items())
     run_id = uuid.uuid4().hex
     with (
-        Ledger.open(settings.state_dir, base_url=settings.api.base_url) as ledger,
+        _ledger(settings) as ledger,
         heap_frozen(),  # the rows live through the run: no collection need walk them (runtime.py)
     ):
         return asyncio.run(
@@ -335,7 +343,7 @@ async def _send_async(
     command: str,
     items: list[tuple[int, Any]],
     settings: Settings,
-    ledger: Ledger,
+    ledger: IndexedLedger,
     progress: Progress,
     stats: SendStats,
     stopped: Stopped,
@@ -376,7 +384,9 @@ async def _send_async(
         if handle_signals:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
-    stopped.interrupted = stop.is_set() and not stopped.unreachable
+    if stats.ledger_lost:
+        stopped.ledger_lost = True
+    stopped.interrupted = stop.is_set() and not stopped.unreachable and not stopped.ledger_lost
     return results
 
 

@@ -15,7 +15,7 @@ import click
 
 from batch_scheduler.cli.console import Voice, dumps, error, error_json
 from batch_scheduler.cli.progress import CliProgress
-from batch_scheduler.config import Settings, load_settings
+from batch_scheduler.config import Settings, load_settings, state_url_secrets
 from batch_scheduler.errors import BatchSchedulerError, ConfigError
 from batch_scheduler.logs import add_secret, setup_logging
 from batch_scheduler.output import JSON_SUFFIXES, Output, check_outputs, write_bytes_atomic
@@ -43,6 +43,8 @@ class Session:
         for secret in (settings.api.token, settings.api.client_secret) if settings.api else ():
             if secret:
                 add_secret(secret.reveal())
+        for text in state_url_secrets(settings.state_url):
+            add_secret(text)
         return settings
 
     def progress(self) -> CliProgress:
@@ -81,6 +83,7 @@ def plain_settings(opts: Mapping[str, Any], *, need_api: bool) -> Settings:
     secrets = [s.reveal() for s in (settings.api.token, settings.api.client_secret) if s] if (
         settings.api
     ) else []  # fmt: skip
+    secrets += state_url_secrets(settings.state_url)
     setup_logging(
         verbose=bool(opts.get("verbose")),
         quiet=bool(opts.get("quiet")),
@@ -97,6 +100,7 @@ def _load_settings(opts: Mapping[str, Any], *, need_api: bool) -> Settings:
             "rate": opts.get("rate"),
             "concurrency": opts.get("concurrency"),
             "max_retries": opts.get("max_retries"),
+            "check_existing": opts.get("check_existing"),
         },
         "intake": {"timezone": opts.get("timezone")},
         "root": {"state_dir": opts.get("state_dir")},

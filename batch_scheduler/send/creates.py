@@ -13,6 +13,7 @@ slot or claimant) is a CONFLICT, never sent (matching.py).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 from collections.abc import Coroutine, Sequence
@@ -21,8 +22,8 @@ from typing import Any
 
 from batch_scheduler.api import ApiClient
 from batch_scheduler.config import SendSettings
-from batch_scheduler.errors import RunStopping
-from batch_scheduler.ledger import CREATE, EntryState, LedgerBackend
+from batch_scheduler.errors import LedgerUnavailable, RunStopping
+from batch_scheduler.ledger import CANCEL, CREATE, EntryState, LedgerBackend, LedgerEntry
 from batch_scheduler.models import (
     ApiResult,
     Appointment,
@@ -36,7 +37,7 @@ from batch_scheduler.send.matching import CANCELLED_STATUS, best_match, compare
 from batch_scheduler.send.pacing import REAL_TIME, Timing
 from batch_scheduler.send.rows import Row, rejection, repeat_of
 from batch_scheduler.send.sweep import sweep
-from batch_scheduler.send.triage import found_result, triage_creates
+from batch_scheduler.send.triage import booked_before, found_result, triage_creates
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +107,17 @@ class CreateRun(Engine[AppointmentRequest]):
         match = compare(row.request, found, self._zone)
         return repeat_of(result) if match.is_booking else found_result(match, self._zone)
 
+    def moved_on(self, row: Row[AppointmentRequest], entry: LedgerEntry) -> None:
+        """Another run booked the reference since our triage (done: already_exists, or a
+        conflict), or left it to be checked (check it: a sweep)."""
+        if entry.state is EntryState.DONE:
+            cancel = self.ledger.get(CANCEL, entry.appointment_id) if entry.appointment_id else None
+            self.finish(row, booked_before(row.request, entry, cancel, self._zone))
+        elif entry.state in (EntryState.SENDING, EntryState.UNKNOWN):
+            self._wait_for_sweep(row, settle=False)
+        else:  # sendable again by the time we look: ask again
+            self.queue.push(row)
+
     async def attempt(self, row: Row[AppointmentRequest]) -> None:
         request = row.request
         result = await self.send(row, lambda: self.client.create(request))
@@ -134,12 +146,17 @@ class CreateRun(Engine[AppointmentRequest]):
 
     # -------------------------------------------------------- reconciliation
 
-    def _wait_for_sweep(self, row: Row[AppointmentRequest], *, settle: bool) -> None:
+    def _wait_for_sweep(
+        self, row: Row[AppointmentRequest], *, settle: bool, delay: float = 0.0
+    ) -> None:
         row.waiting_check = True
         if row.started is None:  # an earlier run's row: its deadline starts with the check
             row.started = self.clock()
-        self._waiting[row.key] = (self.clock() + (SETTLE if settle else 0.0), row)
+        self._waiting[row.key] = (self.clock() + (SETTLE if settle else delay), row)
         self._arrived.set()
+
+    def _check_later(self, row: Row[AppointmentRequest], delay: float) -> None:
+        self._wait_for_sweep(row, settle=False, delay=delay)
 
     async def _reconciler(self) -> None:
         """Sweep for the waiting rows: each once it has settled, sweeps at most half the time."""
@@ -165,6 +182,21 @@ class CreateRun(Engine[AppointmentRequest]):
             self._sweep_gap = last_end - began
 
     async def _reconcile(self, batch: dict[str, Row[AppointmentRequest]]) -> None:
+        """Claim the rows' keys (no other run may check or send them meanwhile), then look
+        for them in one sweep."""
+        try:
+            refused = await self.writes.claim(CREATE, list(batch))
+        except LedgerUnavailable as exc:
+            self._write_failed(exc)
+            return  # the rows stay waiting: reported as not checked
+        for key, refusal in refused.items():
+            row = batch.pop(key)
+            if refusal.held:
+                self.wait_for_holder(row, refusal, then=functools.partial(self._check_later, row))
+            elif refusal.entry is not None:
+                self.moved_on(row, refusal.entry)
+        if not batch:
+            return
         try:
             swept = await sweep(self, batch)
         except RunStopping:

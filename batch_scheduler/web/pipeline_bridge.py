@@ -24,7 +24,6 @@ from batch_scheduler.errors import (
     ConfigError,
     InputError,
     OutputError,
-    StateLockedError,
 )
 from batch_scheduler.intake import read_table
 from batch_scheduler.models import Issue, Outcome, RowResult, SheetKind
@@ -43,7 +42,6 @@ __all__ = [
     "SendResult",
     "SendStats",
     "Settings",
-    "StateLockedError",
     "Unsaved",
     "check_upload",
     "in_order",
@@ -346,7 +344,7 @@ def send(
 ) -> SendResult:
     """Book or cancel for real (the ledger decides what is sent), then write the results,
     the summary JSON and the rows to fix; an output the job's folder cannot take goes to the
-    state directory (`unsaved`). Raises what stops a run (StateLockedError...)."""
+    state directory (`unsaved`). Raises what stops a run (OutputError...)."""
     request = RunRequest(
         command,
         path,

@@ -31,13 +31,6 @@ HOUSEKEEPING_EVERY = 3600.0  # seconds between retention sweeps
 # filter), in the language of whoever reads them, not of this thread.
 
 
-def locked_message() -> str:
-    return N_(
-        "Another run is using the state directory (a command-line run, most likely), so "
-        "nothing was sent. Press Resume when it has finished."
-    )
-
-
 def interrupted_message() -> str:
     return N_(
         "The server stopped while this job was running. Press Resume to finish it: rows "
@@ -177,9 +170,6 @@ class Worker:
                 progress=progress,
                 stats=stats,
             )
-        except bridge.StateLockedError:
-            jobs.stopped(job.id, locked_message())
-            return
         except bridge.OutputError as exc:
             log.error("job %d: its files cannot be written: %s", job.id, exc.message)
             # exit 2: refused before sending (check_outputs); exit 1: after, no fallback either

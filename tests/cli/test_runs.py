@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -173,13 +174,23 @@ def test_cancel_by_reference_on_a_new_state_dir(sandbox: Any, tmp_path: Path, en
     assert status == {"REF-00000": "scheduled", "REF-00001": "cancelled", "REF-00002": "scheduled"}
 
 
-def test_second_run_on_a_locked_state_dir_refuses(sandbox: Any, tmp_path: Path, env: Any) -> None:
+def test_a_second_run_on_the_same_state_dir_books_beside_the_first(
+    sandbox: Any, tmp_path: Path, env: Any
+) -> None:
+    """No lock on the whole state directory any more: a run beside another books what the
+    other does not hold, and says which run holds the rest (issue 13)."""
+    (tmp_path / "config.toml").write_text(CONFIG + "row_deadline = 1\n")
     sheet = book_sheet(tmp_path / "in.xlsx", 2)
-    with Ledger.open(Path(env["BATCH_SCHEDULER_STATE_DIR"]), base_url=sandbox.base_url):
+    with Ledger.open(Path(env["BATCH_SCHEDULER_STATE_DIR"]), base_url=sandbox.base_url) as other:
+        other.mark_sending("create", ["REF-00001"], "the-other-run")  # it is sending this one
         result = cli_book(env, tmp_path, sheet, sandbox.base_url)
-    assert result.exit_code == 3
-    assert "state directory" in result.output
-    assert sandbox.appointments() == []
+
+    assert result.exit_code == 1
+    lines = sheet_rows(tmp_path / "results.xlsx")
+    assert [line["outcome"] for line in lines] == ["created", "not_attempted"]
+    assert f"another run (process {os.getpid()} on " in lines[1]["error"]
+    assert "is booking reference REF-00001" in lines[1]["error"]
+    assert [a["reference"] for a in sandbox.appointments()] == ["REF-00000"]
 
 
 def test_bad_token_is_exit_3_and_sends_nothing(sandbox: Any, tmp_path: Path, env: Any) -> None:

@@ -113,8 +113,7 @@ def test_a_live_appointment_for_another_slot_left_by_a_crash_is_a_conflict(
 ) -> None:
     runner = runner_for()
     seed(runner.sandbox, "SQ-2", WHEN + timedelta(hours=2), name="Claimant SQ-2")
-    with runner.ledger() as ledger:  # a crashed run marked it, then died
-        ledger.mark_sending(CREATE, ["SQ-2"], "crashed-run")
+    runner.marked_by_a_dead_run(CREATE, ["SQ-2"])  # a crashed run marked it, then died
 
     result = runner.creates([(0, booking("SQ-2"))])[0]
 

@@ -112,8 +112,7 @@ def test_resume_after_a_crash_creates_exactly_the_missing_ones(
     runner = runner_for()
     items = bookings(20)
     crashed = [request.reference for _, request in items[:10]]
-    with runner.ledger() as ledger:  # the crashed run marked these, then died
-        ledger.mark_sending(CREATE, crashed, "crashed-run")
+    runner.marked_by_a_dead_run(CREATE, crashed)  # the crashed run marked these, then died
     stored_ids = runner.create_directly(*crashed[:5])  # half of them reached the server
     with runner.ledger() as ledger:
         triage = triage_creates(items, ledger)
@@ -135,8 +134,7 @@ def test_duplicates_already_on_the_server_are_reported_and_never_tripled(
 ) -> None:
     runner = runner_for(duplicate_references="allow")
     first_id, second_id = runner.create_directly("DUP-1", "DUP-1")
-    with runner.ledger() as ledger:
-        ledger.mark_sending(CREATE, ["DUP-1"], "crashed-run")
+    runner.marked_by_a_dead_run(CREATE, ["DUP-1"])
 
     results = runner.creates([(0, booking("DUP-1"))])
 
@@ -508,8 +506,7 @@ def test_a_cancel_left_in_flight_by_a_crash_is_checked_before_it_is_resent(
     Runner(runner.sandbox, runner.state_dir / "elsewhere").cancels(
         [(0, CancelRequest(done_id, None))]
     )
-    with runner.ledger() as ledger:  # the crashed run sent both; only one took
-        ledger.mark_sending(CANCEL, ids, "crashed-run")
+    runner.marked_by_a_dead_run(CANCEL, ids)  # the crashed run sent both; only one took
     before = posts(runner.sandbox, "/cancel")
 
     results = runner.cancels(
@@ -527,8 +524,7 @@ def test_stop_during_a_sweep_reports_the_rows_unchecked(runner_for: Callable[...
     runner = runner_for()
     items = bookings(3)
     runner.create_directly("REF-0000")
-    with runner.ledger() as ledger:
-        ledger.mark_sending(CREATE, [r.reference for _, r in items], "crashed-run")
+    runner.marked_by_a_dead_run(CREATE, [r.reference for _, r in items])
     runner.sandbox.reconfigure(latency=0.3)
     stop = asyncio.Event()
 
