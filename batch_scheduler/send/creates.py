@@ -32,12 +32,13 @@ from batch_scheduler.models import (
     ResultKind,
     RowResult,
 )
-from batch_scheduler.send.engine import Engine, ProgressCallback, SendStats, Setup, ledger_update
-from batch_scheduler.send.matching import CANCELLED_STATUS, best_match, compare
+from batch_scheduler.send.engine import Engine, ProgressCallback, SendStats, Setup
+from batch_scheduler.send.existing import check_existing, not_checked, settle_found
+from batch_scheduler.send.matching import compare
 from batch_scheduler.send.pacing import REAL_TIME, Timing
 from batch_scheduler.send.rows import Row, rejection, repeat_of
 from batch_scheduler.send.sweep import sweep
-from batch_scheduler.send.triage import booked_before, found_result, triage_creates
+from batch_scheduler.send.triage import CreateTriage, booked_before, found_result, triage_creates
 
 logger = logging.getLogger(__name__)
 
@@ -83,15 +84,44 @@ class CreateRun(Engine[AppointmentRequest]):
     async def execute(
         self, items: Sequence[tuple[int, AppointmentRequest]]
     ) -> dict[int, RowResult]:
+        started = self.clock()
         triage = triage_creates(items, self.ledger, zone=self._zone)
-        self.begin(items, triage.done)
+        done, to_send = await self._check_existing(triage, items)
+        self.begin(items, done)
+        self.stats.started = started
         for position, request in triage.to_reconcile:
             row = Row(position, request.reference, request)
             if self.adopt(row):
                 self._wait_for_sweep(row, settle=False)
-        fresh = (Row(position, request.reference, request) for position, request in triage.to_send)
+        fresh = (Row(position, request.reference, request) for position, request in to_send)
         await self.run(self.fresh(fresh))
         return self.finalise(items)
+
+    async def _check_existing(
+        self, triage: CreateTriage, items: Sequence[tuple[int, AppointmentRequest]]
+    ) -> tuple[dict[int, RowResult], list[tuple[int, AppointmentRequest]]]:
+        """Ask the account about the references the ledger has not seen (existing.py): the
+        rows settled so far, and the rows still to send."""
+        booked = (Outcome.ALREADY_EXISTS, Outcome.CONFLICT)
+        done = triage.done
+        recheck = [(position, request) for position, request in items
+                   if position in done and done[position].outcome in booked]  # fmt: skip
+        try:
+            check = await check_existing(self, triage.to_send, unseen=triage.unseen,
+                                         recheck=recheck, zone=self._zone)  # fmt: skip
+        except RunStopping:
+            return dict(triage.done), list(triage.to_send)  # the run stops: nothing is sent
+        self.stats.existing = check
+        done = {**triage.done, **check.results}
+        to_send = []
+        for position, request in triage.to_send:
+            if position in done:
+                continue
+            if check.failed is not None and position in triage.unseen:
+                done[position] = not_checked(check.failed)
+            else:
+                to_send.append((position, request))
+        return done, to_send
 
     def background(self) -> list[Coroutine[Any, Any, None]]:
         return [self._reconciler()]
@@ -217,35 +247,15 @@ class CreateRun(Engine[AppointmentRequest]):
     def _resolve_found(
         self, found: dict[str, list[Appointment]], batch: dict[str, Row[AppointmentRequest]]
     ) -> None:
-        """Rows whose reference is on the account: their booking (DONE), or a conflict.
-
-        A conflict stays UNKNOWN in the ledger: never sent blindly, checked again next run
-        (by then the sheet may have been fixed, or the appointment changed)."""
-        matches = {key: best_match(batch[key].request, items, self._zone)
+        """Rows whose reference is on the account: their booking (DONE), or a conflict."""
+        settled = {key: settle_found(batch[key].request, items, self._zone,
+                                     attempts=batch[key].attempts, sent=batch[key].unknown_sent)
                    for key, items in found.items()}  # fmt: skip
-        updates = [
-            ledger_update(CREATE, key, EntryState.DONE, match.appointment)
-            if match.is_booking
-            else ledger_update(CREATE, key, EntryState.UNKNOWN, None, "conflict")
-            for key, match in matches.items()
-        ]
-        if updates:
-            self.writes.record(updates)
-        for key, match in matches.items():
-            row = batch[key]
+        if settled:
+            self.writes.record([done.update for done in settled.values()])
+        for key, done in settled.items():
             self.stats.reconciled_found += 1
-            if not match.is_booking:
-                logger.info("reference %s is held by another appointment: conflict", key)
-                self.finish(row, found_result(match, self._zone, row.attempts))
-                continue
-            outcome = Outcome.CREATED if row.unknown_sent else Outcome.ALREADY_EXISTS
-            others = [item for item in found[key] if item is not match.appointment
-                      and item.status != CANCELLED_STATUS]  # fmt: skip
-            warning = _duplicates_warning(key, match.appointment, others) if others else None
-            if warning:
-                outcome = Outcome.ALREADY_EXISTS
-                logger.warning("reference %s: %d appointments on the server", key, len(others) + 1)
-            self.finish(row, RowResult(outcome, match.appointment, warning, attempts=row.attempts))
+            self.finish(batch[key], done.result)
 
     def _resolve_missing(self, row: Row[AppointmentRequest]) -> None:
         self.stats.reconciled_missing += 1
@@ -289,12 +299,3 @@ def _taken_but_missing(row: Row[AppointmentRequest]) -> RowResult:
         "is in the list; check it on the platform before booking it again."
     )
     return RowResult(Outcome.FAILED, error=text, attempts=row.attempts)
-
-
-def _duplicates_warning(reference: str, chosen: Appointment, others: list[Appointment]) -> str:
-    ids = ", ".join(item.id for item in others)
-    return (
-        f"Warning: the server holds {len(others) + 1} live appointments with reference "
-        f"{reference}: this row is matched to {chosen.id}; the duplicate(s) {ids} should be "
-        "checked and cancelled by hand."
-    )

@@ -39,7 +39,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from batch_scheduler.api import ApiClient
 from batch_scheduler.config import SendSettings
@@ -64,6 +64,9 @@ from batch_scheduler.send.rows import (
     repeat_of,
 )
 
+if TYPE_CHECKING:
+    from batch_scheduler.send.existing import ExistingCheck
+
 R = TypeVar("R")
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -87,6 +90,7 @@ class SendStats:
     reconciled_missing: int = 0
     sweeps: int = 0
     held_elsewhere: int = 0  # times a key was found held by another run
+    existing: ExistingCheck | None = None  # the check before the first create
     ledger_lost: str | None = None  # the ledger's database stopped answering: why
     started: float = 0.0  # the run's clock (time.monotonic unless a test's)
     finished: float = 0.0

@@ -30,6 +30,7 @@ class CreateTriage:
     to_send: tuple[tuple[int, AppointmentRequest], ...]
     to_reconcile: tuple[tuple[int, AppointmentRequest], ...]
     done: Mapping[int, RowResult]
+    unseen: frozenset[int] = frozenset()  # positions of to_send the ledger has never seen
 
 
 @dataclass(frozen=True)
@@ -51,9 +52,11 @@ def triage_creates(
     entries = ledger.get_many(CREATE, [request.reference for _, request in items])
     booked = [entry.appointment_id for entry in entries.values() if entry.appointment_id]
     cancels = ledger.get_many(CANCEL, booked)
-    to_send, to_reconcile, done = [], [], {}
+    to_send, to_reconcile, done, unseen = [], [], {}, set()
     for position, request in items:
         entry = entries.get(request.reference)
+        if entry is None:
+            unseen.add(position)
         if entry is None or entry.state in (EntryState.REJECTED, EntryState.NOT_APPLIED):
             to_send.append((position, request))
         elif entry.state is EntryState.DONE:
@@ -61,7 +64,7 @@ def triage_creates(
             done[position] = booked_before(request, entry, cancel, zone)
         else:
             to_reconcile.append((position, request))
-    return CreateTriage(tuple(to_send), tuple(to_reconcile), done)
+    return CreateTriage(tuple(to_send), tuple(to_reconcile), done, frozenset(unseen))
 
 
 def booked_before(
