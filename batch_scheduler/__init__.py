@@ -25,7 +25,35 @@ Shared by all: columns/ (the names every stage uses: the sheets' fields, our res
 columns, the API's names, column letters), config.py (settings), models.py (the data passed
 between stages), errors.py (what stops a run), issues.py (issue codes and their messages),
 logs.py (logging without personal data or secrets), runtime.py (process-wide switches: the
-garbage collector).
+garbage collector and the signals, flipped only by pipeline.run). docs/architecture.md
+draws all this in more detail.
+
+The library's face, for a script or another front end:
+
+    settings = load_settings(config_path=Path("config.toml"), need_api=True)
+    report = run(RunRequest("book", Path("week.xlsx"), Path("results.xlsx")), settings)
+    report.exit_code, report.outcomes, report.issues
 """
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # before the imports below: report.py and api/client.py read it
+
+from batch_scheduler.allocate import AllocateRequest, AllocationReport, Strategy, allocate
+from batch_scheduler.config import Settings, load_settings
+from batch_scheduler.errors import BatchSchedulerError
+from batch_scheduler.pipeline import Progress, RunRequest, run
+from batch_scheduler.report import RunReport
+
+__all__ = [
+    "AllocateRequest",
+    "AllocationReport",
+    "BatchSchedulerError",
+    "Progress",
+    "RunReport",
+    "RunRequest",
+    "Settings",
+    "Strategy",
+    "__version__",
+    "allocate",
+    "load_settings",
+    "run",
+]

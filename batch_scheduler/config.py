@@ -15,6 +15,7 @@ import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,6 @@ from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from batch_scheduler.errors import ConfigError
-from batch_scheduler.logs import add_secret
 
 PRODUCTION_TOKEN_URL = "https://auth.app.sqod.co.uk/oauth2/token"
 DEFAULT_STATE_DIR = Path.home() / ".batch_scheduler"
@@ -34,6 +34,7 @@ ENV_CLIENT_SECRET = "BATCH_SCHEDULER_CLIENT_SECRET"
 ENV_TOKEN_URL = "BATCH_SCHEDULER_TOKEN_URL"
 ENV_STATE_DIR = "BATCH_SCHEDULER_STATE_DIR"
 ENV_STATE_URL = "BATCH_SCHEDULER_STATE_URL"
+ENV_NOW = "BATCH_SCHEDULER_NOW"  # pins "now" (ISO time) for reproducible tests and replays
 SECRET_KEYS = ("token", "client_secret")  # [api] keys that make a config file sensitive
 STATE_URL_SCHEMES = ("postgresql", "postgres")
 CHECK_EXISTING = ("auto", "always", "never")
@@ -42,15 +43,14 @@ CHECK_EXISTING = ("auto", "always", "never")
 class Secret:
     """A string that never shows itself: repr and str are masked; `reveal()` gives it.
 
-    Making one also registers the value with the log mask (logs.add_secret), so even a
-    careless log line or traceback that holds it shows *** instead.
+    Plain data: making one changes nothing else. The log mask is given the secrets
+    explicitly, where a process starts (Settings.secrets(), logs.SECRETS).
     """
 
     __slots__ = ("_value",)
 
     def __init__(self, value: str) -> None:
         self._value = value
-        add_secret(value)
 
     def reveal(self) -> str:
         return self._value
@@ -132,6 +132,29 @@ class Settings:
     # SQLite file in state_dir; from the environment or the config file only (it may hold a
     # password), never the command line
     state_url: Secret | None = None
+
+    def secrets(self) -> tuple[str, ...]:
+        """The configured secrets, revealed: for the log mask (logs.setup_logging), only.
+        A state_url counts whole and by its password (as written and decoded)."""
+        api = self.api
+        held = (api.token, api.client_secret) if api else ()
+        revealed = tuple(secret.reveal() for secret in held if secret is not None)
+        return revealed + tuple(state_url_secrets(self.state_url))
+
+
+def pinned_now(env: Mapping[str, str] | None = None) -> datetime | None:
+    """The time BATCH_SCHEDULER_NOW pins (UTC when it names no zone), or None when unset.
+
+    Raises ConfigError when it is not an ISO date-time (the commands make that a usage error).
+    """
+    text = (os.environ if env is None else env).get(ENV_NOW)
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{ENV_NOW} must be an ISO date-time, not {text!r}.") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def is_loopback_url(url: str) -> bool:

@@ -2,9 +2,13 @@
 
 Modules log references, ids, codes and counts only: never names, dates of birth, phones,
 emails or credentials. The mask is a safety net for secrets, not a licence to log them: every
-value registered with `add_secret` (config.Secret registers itself, so the static token, the
-client secret and each access token issued to us are all covered) is replaced by *** in the
-finished log line, message, extra fields and traceback alike.
+value in `SECRETS` is replaced by *** in the finished log line, message, extra fields and
+traceback alike.
+
+`SECRETS` is filled explicitly, never as a side effect of making a `config.Secret`: where a
+process starts (the CLI's commands, `serve`), the boundary gives `setup_logging` the
+configured token and client secret (`Settings.secrets()`); api/auth.py adds each access
+token the API issues to us, as it arrives.
 """
 
 from __future__ import annotations
@@ -21,25 +25,30 @@ MASK = "***"
 MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words and numbers
 _RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
-_secrets: set[str] = set()
-_secrets_lock = threading.Lock()
+
+class SecretMask:
+    """The secret values this process's log lines never show (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._values: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, *values: str) -> None:
+        """Mask these values in every log line written from now on."""
+        with self._lock:
+            self._values.update(v for v in values if v and len(v) >= MIN_SECRET_LENGTH)
+
+    def mask(self, text: str) -> str:
+        """`text` with every secret replaced by ***."""
+        with self._lock:
+            known = sorted(self._values, key=len, reverse=True)  # longest first: no leftovers
+        for secret in known:
+            if secret in text:
+                text = text.replace(secret, MASK)
+        return text
 
 
-def add_secret(value: str) -> None:
-    """Mask `value` in every log line this process writes from now on."""
-    if value and len(value) >= MIN_SECRET_LENGTH:
-        with _secrets_lock:
-            _secrets.add(value)
-
-
-def mask_secrets(text: str) -> str:
-    """`text` with every registered secret replaced by ***."""
-    with _secrets_lock:
-        known = sorted(_secrets, key=len, reverse=True)  # longest first: no partial leftovers
-    for secret in known:
-        if secret in text:
-            text = text.replace(secret, MASK)
-    return text
+SECRETS = SecretMask()  # the process's one mask: its log handler reads it
 
 
 class JsonFormatter(logging.Formatter):
@@ -63,12 +72,13 @@ class JsonFormatter(logging.Formatter):
 class MaskingFormatter(logging.Formatter):
     """Wrap a formatter and mask secrets in its finished text (extras and tracebacks included)."""
 
-    def __init__(self, inner: logging.Formatter) -> None:
+    def __init__(self, inner: logging.Formatter, mask: SecretMask) -> None:
         super().__init__()
         self._inner = inner
+        self._mask = mask
 
     def format(self, record: logging.LogRecord) -> str:
-        return mask_secrets(self._inner.format(record))
+        return self._mask.mask(self._inner.format(record))
 
 
 class PlainFormatter(logging.Formatter):
@@ -85,14 +95,14 @@ LOG_LINE = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 def setup_logging(
     *, verbose: bool = False, quiet: bool = False, fmt: str = "text", secrets: Iterable[str] = ()
 ) -> None:
-    """Configure the package's logger once per process (the CLI calls this).
+    """Configure the package's logger once per process (the CLI and `serve` call this), its
+    lines masking `secrets` and whatever else SECRETS is given later.
 
     Default: for people, warnings and errors as plain sentences. --quiet: errors only.
     --verbose (debug detail) and --log-format json (info and up, debug with --verbose) are
     for logs: timestamps, levels, logger names. On stderr always: stdout is the report's.
     """
-    for secret in secrets:
-        add_secret(secret)
+    SECRETS.add(*secrets)
     for_logs = verbose or fmt == "json"
     if quiet:
         level = logging.ERROR
@@ -104,7 +114,7 @@ def setup_logging(
         inner = JsonFormatter()
     elif verbose:
         inner = logging.Formatter(LOG_LINE)
-    handler.setFormatter(MaskingFormatter(inner))
+    handler.setFormatter(MaskingFormatter(inner, SECRETS))
     logger = logging.getLogger(ROOT)
     for old in list(logger.handlers):
         logger.removeHandler(old)

@@ -12,6 +12,8 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any, Generic, TypeVar
 
+from batch_scheduler.i18n import _
+
 T = TypeVar("T")
 
 
@@ -47,14 +49,16 @@ class Issue:
 
     @property
     def where(self) -> str:
-        """'Row 14, column C (Appointment)', 'Column H ("Notes")' or 'The file'."""
+        """'Row 14, column C (Appointment)', 'Column H (Notes)' or 'The file' (in the current
+        language)."""
         parts = []
         if self.row is not None:
-            parts.append(f"Row {self.row}")
+            parts.append(_("Row {row}").format(row=self.row))
         if self.column is not None:
-            label = f"column {self.column}" if parts else f"Column {self.column}"
+            label = _("column {letter}") if parts else _("Column {letter}")
+            label = label.format(letter=self.column)
             parts.append(f"{label} ({self.header})" if self.header else label)
-        return ", ".join(parts) if parts else "The file"
+        return ", ".join(parts) if parts else _("The file")
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message}"
@@ -249,7 +253,9 @@ class SourceInfo:
     @property
     def where(self) -> str:
         """How messages name the input: 'in.xlsx (sheet "Book")', or 'in.csv'."""
-        return f'{self.name} (sheet "{self.sheet}")' if self.sheet else self.name
+        if not self.sheet:
+            return self.name
+        return _('{name} (sheet "{sheet}")').format(name=self.name, sheet=self.sheet)
 
 
 @dataclass(frozen=True)

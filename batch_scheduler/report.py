@@ -1,15 +1,22 @@
 """What a run hands back, built from what the stages returned: one result line per input
-row, the issues the sending found (422 field errors, references in use), and the summary."""
+row, the issues the sending found (422 field errors, references in use), the summary, and
+the RunReport that carries them to the CLI or the web page (which print it and map it to an
+exit code). Nothing here reads, sends or writes.
+"""
 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from batch_scheduler import __version__
 from batch_scheduler.config import Settings
+from batch_scheduler.errors import ApiUnreachable, StrictModeError
 from batch_scheduler.issues import make_issue
 from batch_scheduler.models import (
     AppointmentRequest,
@@ -21,10 +28,96 @@ from batch_scheduler.models import (
     RowResult,
     Severity,
 )
-from batch_scheduler.send import SendStats, conflict_code
+from batch_scheduler.output import Saved
+from batch_scheduler.send import SendStats, Stopped, conflict_code
 from batch_scheduler.validate import BookValidation, CancelValidation, cell_of
 
 Validation = BookValidation | CancelValidation
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """What happened, for the CLI to print and map to an exit code."""
+
+    command: str
+    rows: int
+    outcomes: Mapping[str, int]
+    issues: tuple[Issue, ...]
+    out_path: Path | None  # where the results (or report) went: as asked, or the fallback
+    summary: Mapping[str, object]
+    interrupted: bool = False
+    unreachable: bool = False  # the API stopped answering mid-run; partial results written
+    lines: tuple[ResultLine, ...] = field(default=(), repr=False)
+    source_rows: tuple[int, ...] = field(default=(), repr=False)  # lines[j] is this Excel row
+    saved: tuple[Saved, ...] = ()  # every file written, and where it went
+    refused: str | None = None  # why nothing was sent although some rows are valid (--strict)
+
+    @property
+    def exit_code(self) -> int:
+        if self.refused:
+            return StrictModeError.exit_code
+        if self.unreachable:
+            return ApiUnreachable.exit_code
+        if self.interrupted:
+            return 130
+        good = sum(n for name, n in self.outcomes.items() if Outcome(name).is_success)
+        # results that had to go to the fallback file are not where a scheduler looks
+        return 0 if good == self.rows and not self.unsaved else 1
+
+    @property
+    def unsaved(self) -> tuple[Saved, ...]:
+        """Outputs that could not be written where asked (they are in a fallback file)."""
+        return tuple(saved for saved in self.saved if saved.problem)
+
+    @property
+    def issue_codes(self) -> dict[str, int]:
+        return dict(Counter(issue.code for issue in self.issues))
+
+
+def build_report(
+    command: str,
+    validation: Validation,
+    results: Mapping[int, RowResult],
+    *,
+    issues: Sequence[Issue],
+    summary: Mapping[str, object],
+    stopped: Stopped,
+    refused: str | None,
+) -> RunReport:
+    """The run's report before its files are written: every row's line and every issue,
+    those the sending found (on the sheet's cells) beside the others of their row."""
+    table = validation.table
+    issues = sorted([*issues, *sending_issues(table, results)], key=lambda i: i.row or 0)
+    lines = result_lines(table, validation, results, issues)
+    return RunReport(
+        command=command,
+        rows=len(table),
+        outcomes=dict(Counter(line.outcome.value for line in lines)),
+        issues=tuple(issues),
+        out_path=None,
+        summary=summary,
+        interrupted=stopped.interrupted,
+        unreachable=stopped.unreachable,
+        lines=lines,
+        source_rows=table.source_rows,
+        refused=refused,
+    )
+
+
+# ---------------------------------------------------------------- --strict
+
+
+def strict_refusal(invalid: int, rows: int) -> str:
+    """Why nothing was sent: some rows are invalid and --strict was given."""
+    return f"{invalid} of {rows} rows are invalid and --strict was given: nothing was sent."
+
+
+HELD_BY_STRICT = RowResult(
+    Outcome.NOT_ATTEMPTED, error="Not sent: --strict was given and some rows are invalid."
+)
+
+
+# ---------------------------------------------------------------- result lines
 
 
 def result_lines(
@@ -112,17 +205,28 @@ def sending_issues(table: RawTable, results: Mapping[int, RowResult]) -> list[Is
 # ---------------------------------------------------------------- the summary
 
 
+@dataclass(frozen=True)
+class RunStart:
+    """When a run started: by the wall clock (for people) and the monotonic one (duration)."""
+
+    at: datetime
+    monotonic: float
+
+    @classmethod
+    def now(cls) -> RunStart:
+        return cls(datetime.now(UTC), time.monotonic())
+
+
 def run_summary(
-    *,
-    command: str,
     table: RawTable,
     settings: Settings,
-    stats: SendStats,
-    started: datetime,
-    clock0: float,
+    *,
+    command: str,
     dry_run: bool,
-    stopped_because: str | None,
     options_text: str,
+    stats: SendStats,
+    start: RunStart,
+    stopped: Stopped,
 ) -> dict[str, object]:
     """The Summary sheet's values (and --summary-json's): never secrets, never row data."""
     finished = datetime.now(UTC)
@@ -133,12 +237,12 @@ def run_summary(
         "input_sha256": table.source.sha256,
         "sheet": table.source.sheet or "",
         "rows_read": len(table),
-        "started_at": started.isoformat(timespec="seconds"),
+        "started_at": start.at.isoformat(timespec="seconds"),
         "finished_at": finished.isoformat(timespec="seconds"),
-        "duration_seconds": round(time.monotonic() - clock0, 3),
+        "duration_seconds": round(time.monotonic() - start.monotonic, 3),
         "dry_run": dry_run,
-        "interrupted": stopped_because is not None,
-        "stopped_because": stopped_because or "",
+        "interrupted": stopped.reason is not None,
+        "stopped_because": stopped.reason or "",
         "options": options_text,
     }
     if settings.api is not None and command != "validate":

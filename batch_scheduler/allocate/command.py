@@ -24,6 +24,7 @@ from batch_scheduler.allocate.sheets import (
 )
 from batch_scheduler.config import IntakeSettings, Settings
 from batch_scheduler.errors import InputError, OutputError
+from batch_scheduler.i18n import _
 from batch_scheduler.intake import read_table
 from batch_scheduler.models import Issue, RawTable, SheetKind
 from batch_scheduler.output import (
@@ -39,7 +40,8 @@ from batch_scheduler.output import (
     write_bytes_atomic,
     write_plan,
 )
-from batch_scheduler.pipeline import RunReport, RunRequest, run
+from batch_scheduler.pipeline import RunRequest, run
+from batch_scheduler.report import RunReport
 
 CLAIMANTS_SHEET, SLOTS_SHEET = "Claimants", "Slots"
 
@@ -102,7 +104,7 @@ def allocate(
     **book_options: Any,
 ) -> AllocationReport:
     """Plan, write the plan workbook, and book it when asked. `book_options` go to
-    `pipeline.run` (progress, handle_signals, transport)."""
+    `pipeline.run` (progress, handle_signals, wire)."""
     inputs = [p for p in (request.input_path, request.slots_path) if p is not None]
     check_outputs(_outputs(request), inputs=inputs)
     claimant_table, slot_table = read_sheets(request, settings.intake)
@@ -122,10 +124,8 @@ def allocate(
             summary=summary,
         )
     except OSError as exc:
-        raise OutputError(
-            f"Could not write the plan to {request.out_path} ({exc.strerror or exc}). "
-            "Nothing was booked."
-        ) from None
+        words = _("Could not write the plan to {path} ({error}). Nothing was booked.")
+        raise OutputError(words.format(path=request.out_path, error=exc.strerror or exc)) from None
     booking = None
     if request.book and result.placements:
         book_request = RunRequest(
@@ -155,16 +155,17 @@ def left_out_words(slots: SlotSheet) -> str | None:
         return None
     past = {i.row for i in slots.issues if i.code == "in-past"}
     total = len(slots.table)
-    which = (
-        f"all {total} slot rows" if len(bad) == total else f"{len(bad)} of the {total} slot rows"
-    )
-    if bad <= past:
-        why = "are in the past"
-    elif past & bad:
-        why = f"have errors ({len(past & bad)} in the past)"
+    if len(bad) == total:
+        which = _("all {total} slot rows").format(total=total)
     else:
-        why = "have errors"
-    return f"{which} on the Slots sheet {why}"
+        which = _("{bad} of the {total} slot rows").format(bad=len(bad), total=total)
+    if bad <= past:
+        why = _("are in the past")
+    elif past & bad:
+        why = _("have errors ({past} in the past)").format(past=len(past & bad))
+    else:
+        why = _("have errors")
+    return _("{which} on the Slots sheet {why}").format(which=which, why=why)
 
 
 def _outputs(request: AllocateRequest) -> list[Output]:
@@ -196,9 +197,11 @@ def read_sheets(request: AllocateRequest, settings: IntakeSettings) -> tuple[Raw
         )  # fmt: skip
         if claimants.source.format == "csv":
             raise InputError(
-                f"{claimants.source.name} is a CSV file, which holds one sheet: give the "
-                "slots in a second file with --slots SLOTS.csv (or use one .xlsx workbook "
-                "with a Claimants sheet and a Slots sheet)."
+                _(
+                    "{name} is a CSV file, which holds one sheet: give the slots in a second "
+                    "file with --slots SLOTS.csv (or use one .xlsx workbook with a Claimants "
+                    "sheet and a Slots sheet)."
+                ).format(name=claimants.source.name)
             )
         slots = read_table(
             path, kind=SheetKind.SLOTS, sheet=request.slots_sheet or SLOTS_SHEET, settings=settings
@@ -210,8 +213,11 @@ def read_sheets(request: AllocateRequest, settings: IntakeSettings) -> tuple[Raw
         slots = read_table(
             request.slots_path, kind=SheetKind.SLOTS, sheet=request.slots_sheet, settings=settings
         )
-    for table, what in ((claimants, "claimants"), (slots, "slots")):
+    empty = (
+        (claimants, _("{where} has a header row but no claimants: nothing to plan.")),
+        (slots, _("{where} has a header row but no slots: nothing to plan.")),
+    )
+    for table, words in empty:
         if len(table) == 0:
-            where = table.source.where
-            raise InputError(f"{where} has a header row but no {what}: nothing to plan.")
+            raise InputError(words.format(where=table.source.where))
     return claimants, slots

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
+from batch_scheduler.i18n import _
+
 ANY = None  # a pool key part that matches every department or language
 
 
@@ -85,7 +87,7 @@ class Unplaced:
     claimant: Claimant
     turn: int
     reason: Reason
-    words: str  # the reason in plain words, for the plan workbook
+    words: str  # the reason in plain words (the current language), for the plan workbook
 
 
 @dataclass(frozen=True)
@@ -232,61 +234,84 @@ class _Index:
     def why_not(self, claimant: Claimant, names: Mapping[int, str]) -> tuple[Reason, str]:
         department = claimant.department
         if not self.slots:
-            left_out = self.left_out or "the Slots sheet has none"
-            return (
-                Reason.NO_USABLE_SLOT,
-                f"No slot can be used: {left_out}. Give slots that can be booked (in the "
-                "future, without errors) and run again.",
+            left_out = self.left_out or _("the Slots sheet has none")
+            words = _(
+                "No slot can be used: {left_out}. Give slots that can be booked (in the "
+                "future, without errors) and run again."
             )
+            return Reason.NO_USABLE_SLOT, words.format(left_out=left_out)
+        label = _department_words(department, names)
         if department is not None and department not in self.departments:
-            label = names.get(department, f"department {department}")
             if self.left_out:  # some may have been for this department
-                words = f"There is no usable slot for {label}: {self.left_out}."
+                words = _("There is no usable slot for {department}: {left_out}.")
             else:
-                words = f"There is no slot for {label} on the Slots sheet."
-            return Reason.NO_DEPARTMENT_SLOT, words
-        of = f" for {names.get(department, f'department {department}')}" if department else ""
+                words = _("There is no slot for {department} on the Slots sheet.")
+            return Reason.NO_DEPARTMENT_SLOT, words.format(department=label, left_out=self.left_out)
+        of = " " + _("for {department}").format(department=label) if department else ""
+        language = claimant.language
         pool = self._pool(claimant)
         if pool is None:  # there are slots, and of this department: none has the language
-            return (
-                Reason.NO_LANGUAGE_SLOT,
-                f"No slot{of} offers an interpreter for {claimant.language}.",
-            )
-        kind = of + (f" with an interpreter for {claimant.language}" if claimant.language else "")
+            words = _("No slot{of} offers an interpreter for {language}.")
+            return Reason.NO_LANGUAGE_SLOT, words.format(of=of, language=language)
+        kind = of
+        if language:
+            kind += " " + _("with an interpreter for {language}").format(language=language)
         lo, hi = pool.window(claimant.earliest, claimant.latest)
         window = _window_words(claimant.earliest, claimant.latest)
         if lo >= hi:
+            words = _("No slot{kind} falls{window}.{nearest}")
+            any_day = " " + _("on any day")
             nearest = _nearest_words(pool, lo)
-            return (
-                Reason.NO_SLOT_IN_WINDOW,
-                f"No slot{kind} falls{window or ' on any day'}.{nearest}",
+            return Reason.NO_SLOT_IN_WINDOW, words.format(
+                kind=kind, window=window or any_day, nearest=nearest
             )
         count = hi - lo
         if count == 1:
-            words = f"The only slot{kind}{window} was already full"
+            words = _(
+                "The only slot{kind}{window} was already full when this claimant's turn came."
+            )
         else:
-            words = f"All {count} slots{kind}{window} were already full"
-        return Reason.ALL_FULL, f"{words} when this claimant's turn came."
+            words = _(
+                "All {count} slots{kind}{window} were already full when this claimant's turn came."
+            )
+        return Reason.ALL_FULL, words.format(count=count, kind=kind, window=window)
+
+
+def _department_words(department: int | None, names: Mapping[int, str]) -> str:
+    """A department as its configured name, else "department 3"."""
+    if department is None:
+        return ""
+    return names.get(department) or _("department {id}").format(id=department)
 
 
 def _window_words(earliest: date | None, latest: date | None) -> str:
     """ " between 01/12/2026 and 05/12/2026", " on 01/12/2026", ..., or "" for any day."""
+    first, last = (f"{day:%d/%m/%Y}" if day else "" for day in (earliest, latest))
     if earliest and latest and earliest == latest:
-        return f" on {earliest:%d/%m/%Y}"
-    if earliest and latest:
-        return f" between {earliest:%d/%m/%Y} and {latest:%d/%m/%Y}"
-    if earliest:
-        return f" on or after {earliest:%d/%m/%Y}"
-    if latest:
-        return f" on or before {latest:%d/%m/%Y}"
-    return ""
+        words = _("on {date}")
+    elif earliest and latest:
+        words = _("between {first} and {last}")
+    elif earliest:
+        words = _("on or after {first}")
+    elif latest:
+        words = _("on or before {last}")
+    else:
+        return ""
+    return " " + words.format(date=first, first=first, last=last)
 
 
 def _nearest_words(pool: _Pool, lo: int) -> str:
     """Where the nearest such slots are, so ops can widen the window or add a slot."""
     parts = []
     if lo > 0:
-        parts.append(f"{pool.slots[lo - 1].local:%d/%m/%Y %H:%M} (before)")
+        before = f"{pool.slots[lo - 1].local:%d/%m/%Y %H:%M}"
+        parts.append(_("{when} (before)").format(when=before))
     if lo < len(pool.slots):
-        parts.append(f"{pool.slots[lo].local:%d/%m/%Y %H:%M} (after)")
-    return f" The nearest are on {' and '.join(parts)}." if parts else ""
+        after = f"{pool.slots[lo].local:%d/%m/%Y %H:%M}"
+        parts.append(_("{when} (after)").format(when=after))
+    if not parts:
+        return ""
+    if len(parts) == 1:
+        return " " + _("The nearest are on {when}.").format(when=parts[0])
+    nearest = _("The nearest are on {before} and {after}.")
+    return " " + nearest.format(before=parts[0], after=parts[1])

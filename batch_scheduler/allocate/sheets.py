@@ -31,7 +31,7 @@ from batch_scheduler.validate.checks import check_stats
 from batch_scheduler.validate.readers import FieldReader
 from batch_scheduler.validate.references import fold_person_name
 from batch_scheduler.validate.requests import claimants, option_dicts, row_lists
-from batch_scheduler.validate.rules import duplicate_references
+from batch_scheduler.validate.rules import duplicate_references, row_list
 from batch_scheduler.validate.sheet import Found, Sheet
 
 MAX_CAPACITY = 1000
@@ -94,7 +94,7 @@ def validate_claimants(
     duplicate_references(found, values["reference"], given)
     repeats = _repeated_claimants(values, given, found.error_positions())
     for pos, first in repeats.items():
-        others = f"row {table.source_rows[first]}"
+        others = row_list([table.source_rows[first]])
         found.add_beside("duplicate-claimant", pos, "claimant_name", others=others)
     earliest, latest = (_dates(read, name, now) for name in ("earliest_date", "latest_date"))
     for pos, (low, high) in enumerate(zip(earliest, latest, strict=True)):

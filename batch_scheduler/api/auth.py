@@ -17,6 +17,7 @@ from batch_scheduler.api.classify import parse_retry_after
 from batch_scheduler.api.wire import Answer, Headers, Wire, encoded_url
 from batch_scheduler.config import ApiSettings, Secret
 from batch_scheduler.errors import TokenUnavailable, WireError
+from batch_scheduler.logs import SECRETS
 from batch_scheduler.models import ResultKind
 
 logger = logging.getLogger(__name__)
@@ -185,4 +186,5 @@ class ClientCredentials:
                 response.status_code,
             )
         seconds = float(lifetime) if isinstance(lifetime, int | float) and lifetime > 0 else None
+        SECRETS.add(token)  # a secret from now on: no log line may show it (logs.py)
         return _Cached(Secret(token), renew_at(started, seconds, self._margin))

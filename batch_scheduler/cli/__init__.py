@@ -1,7 +1,7 @@
 """The command line: a thin translator from options to library calls and exit codes.
 
 Takes argv; calls the library (pipeline.run, allocate, templates, the demo); prints what
-came back and exits with its code. Library errors (errors.py) become a one-line message on
+it returns and exits with its code. Library errors (errors.py) become a one-line message on
 stderr and their exit code; the library never prints, this package does.
 
     app.py       the `batch-scheduler` group and main(): every command, gathered
@@ -10,12 +10,11 @@ stderr and their exit code; the library never prints, this package does.
     template.py  template: an empty sheet to fill in
     demo.py      demo: the sandbox in-process, a sample sheet booked
     options.py   the options several commands share, and the options as text
-    session.py   settings, logging, the pinned clock (BATCH_SCHEDULER_NOW), errors -> exit codes
+    session.py   settings, logging, the clock (BATCH_SCHEDULER_NOW pins it), errors -> exit codes
     console.py   what is printed, for people (-q) and scripts (JSON), and where
     progress.py  the progress bar, or progress log records
 """
 
 from batch_scheduler.cli.app import cli, main
-from batch_scheduler.cli.session import ENV_NOW
 
-__all__ = ["ENV_NOW", "cli", "main"]
+__all__ = ["cli", "main"]

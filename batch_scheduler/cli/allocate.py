@@ -10,7 +10,7 @@ import click
 
 from batch_scheduler.cli.console import print_allocation
 from batch_scheduler.cli.options import options_text
-from batch_scheduler.cli.session import Session, pinned_now
+from batch_scheduler.cli.session import Session, now
 
 
 @click.command()
@@ -70,9 +70,9 @@ def allocate(**opts: Any) -> None:
         include_host_links=bool(opts.get("include_host_links")),
         summary_json=opts.get("summary_json"),
     )  # fmt: skip
-    now = pinned_now()
+    at = now()
     report = session.guard(lambda: allocate_plan(
-        request, settings, now=now, progress=session.progress(), handle_signals=True
+        request, settings, now=at, progress=session.progress(), handle_signals=True
     ))  # fmt: skip
     print_allocation(report, session.voice)
     sys.exit(report.exit_code)

@@ -20,7 +20,7 @@ from batch_scheduler.allocate import AllocationReport
 from batch_scheduler.errors import BatchSchedulerError, StrictModeError
 from batch_scheduler.i18n import gettext as _
 from batch_scheduler.models import Issue
-from batch_scheduler.pipeline import RunReport
+from batch_scheduler.report import RunReport
 
 FIRST_ISSUES = 20
 log = logging.getLogger("batch_scheduler.cli")

@@ -8,7 +8,7 @@ import click
 
 from batch_scheduler.cli.console import Voice, print_report
 from batch_scheduler.cli.progress import CliProgress
-from batch_scheduler.cli.session import guard, pinned_now, write_or_fail
+from batch_scheduler.cli.session import guard, now, write_or_fail
 from batch_scheduler.logs import setup_logging
 
 
@@ -26,28 +26,33 @@ from batch_scheduler.logs import setup_logging
 )
 def demo(out_dir: Path, samples_dir: Path | None, web: bool, port: int) -> None:
     """Start the sandbox in-process, book a fresh sample sheet, write out/results.xlsx."""
-    from batch_scheduler.demo import CONFIG_NAME, demo_input, run_demo, write_fresh_samples
+    from batch_scheduler.demo import (
+        CONFIG_NAME,
+        DEMO_FAULTS,
+        demo_input,
+        run_demo,
+        write_fresh_samples,
+    )
 
     if samples_dir is not None:
-        paths = write_or_fail(lambda: write_fresh_samples(samples_dir, pinned_now()), samples_dir)
+        paths = write_or_fail(lambda: write_fresh_samples(samples_dir, now()), samples_dir)
         click.echo(f"Wrote {', '.join(paths)} to {samples_dir}. Try:")
         click.echo(f"  batch-scheduler validate {paths['book.xlsx']} "
                    f"--config {paths[CONFIG_NAME]}")  # fmt: skip
         return
+    setup_logging(quiet=True, secrets=[DEMO_FAULTS.static_token])  # the sandbox's token
     if web:
         from batch_scheduler.web.commands import run_web_demo
 
-        setup_logging(quiet=True)
         run_web_demo(out_dir, port)
         return
 
-    setup_logging(quiet=True)
     click.echo(
         f"Demo: books the sample sheet {demo_input(out_dir)} (a few rows have deliberate\n"
         "mistakes, listed in sample_data/README.md) on a local stand-in for the SQOD API that\n"
         "is slow and fails now and then on purpose, so retries show.\n"
     )
-    report, path = guard(lambda: run_demo(out_dir, progress=CliProgress(), now=pinned_now()))
+    report, path = guard(lambda: run_demo(out_dir, progress=CliProgress(), now=now()))
     print_report(report, Voice())
     invalid = report.outcomes.get("invalid", 0)
     if invalid:

@@ -15,13 +15,13 @@ import click
 
 from batch_scheduler.cli.console import Voice, dumps, error, error_json
 from batch_scheduler.cli.progress import CliProgress
-from batch_scheduler.config import Settings, load_settings, state_url_secrets
+from batch_scheduler.config import Settings, load_settings, pinned_now
 from batch_scheduler.errors import BatchSchedulerError, ConfigError
-from batch_scheduler.logs import add_secret, setup_logging
+from batch_scheduler.logs import SECRETS, setup_logging
 from batch_scheduler.output import JSON_SUFFIXES, Output, check_outputs, write_bytes_atomic
-from batch_scheduler.pipeline import RunReport, RunRequest, run
+from batch_scheduler.pipeline import RunRequest, run
+from batch_scheduler.report import RunReport
 
-ENV_NOW = "BATCH_SCHEDULER_NOW"  # pins "now" (ISO time) for reproducible tests and replays
 T = TypeVar("T")
 
 
@@ -40,11 +40,7 @@ class Session:
 
     def settings(self, *, need_api: bool) -> Settings:
         settings = self.guard(lambda: _load_settings(self.opts, need_api=need_api))
-        for secret in (settings.api.token, settings.api.client_secret) if settings.api else ():
-            if secret:
-                add_secret(secret.reveal())
-        for text in state_url_secrets(settings.state_url):
-            add_secret(text)
+        SECRETS.add(*settings.secrets())  # logging was set up before the settings were known
         return settings
 
     def progress(self) -> CliProgress:
@@ -53,8 +49,8 @@ class Session:
         return CliProgress(bar=None if people else False)
 
     def run(self, request: RunRequest, settings: Settings, **kwargs: Any) -> RunReport:
-        now = pinned_now()
-        return self.guard(lambda: run(request, settings, now=now, **kwargs))
+        at = now()
+        return self.guard(lambda: run(request, settings, now=at, **kwargs))
 
     def guard(self, action: Callable[[], T]) -> T:
         try:
@@ -80,15 +76,11 @@ class Session:
 def plain_settings(opts: Mapping[str, Any], *, need_api: bool) -> Settings:
     """Settings and logging for a command that has no Session (template)."""
     settings = guard(lambda: _load_settings(opts, need_api=need_api))
-    secrets = [s.reveal() for s in (settings.api.token, settings.api.client_secret) if s] if (
-        settings.api
-    ) else []  # fmt: skip
-    secrets += state_url_secrets(settings.state_url)
     setup_logging(
         verbose=bool(opts.get("verbose")),
         quiet=bool(opts.get("quiet")),
         fmt=opts.get("log_format") or "text",
-        secrets=secrets,
+        secrets=settings.secrets(),
     )
     return settings
 
@@ -119,16 +111,13 @@ def _load_settings(opts: Mapping[str, Any], *, need_api: bool) -> Settings:
     return settings
 
 
-def pinned_now() -> datetime:
-    """Now, or the time BATCH_SCHEDULER_NOW pins."""
-    pinned = os.environ.get(ENV_NOW)
-    if not pinned:
-        return datetime.now(UTC)
+def now() -> datetime:
+    """Now, or the time BATCH_SCHEDULER_NOW pins (config.pinned_now); a usage error (exit 2)
+    when it is not a time."""
     try:
-        value = datetime.fromisoformat(pinned)
-    except ValueError:
-        raise click.UsageError(f"{ENV_NOW} must be an ISO date-time, not {pinned!r}.") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+        return pinned_now() or datetime.now(UTC)
+    except ConfigError as exc:
+        raise click.UsageError(exc.message) from None
 
 
 def guard(action: Callable[[], T]) -> T:

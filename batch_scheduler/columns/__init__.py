@@ -5,7 +5,8 @@ read by intake, checked by validate, written by the templates and the plan; our 
 columns, written by output and read back by intake (cancel from results); the API's names
 for the fields; and Excel's column letters. Data and small pure functions only.
 
-    fields.py     Field, Kind, the field list of each SheetKind, fold_label (header matching)
+    fields.py     Field, Kind, the field list of each SheetKind (English and Welsh headers),
+                  fold_label (header matching)
     results.py    our result columns' names; where they start in a sheet's headers
     api_names.py  the API's name for each field, in both body formats
     letters.py    column letters <-> indexes

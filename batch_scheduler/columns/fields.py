@@ -2,7 +2,8 @@
 
 One list per kind of sheet, used by the reader (header matching), validation (rules by
 kind) and the templates (friendly headers, Instructions sheet). Headers are matched after
-`fold_label`.
+`fold_label`. Every field also answers to its Welsh headers (i18n/welsh_input.py, the words
+of each language kept in one place), in either language mode: a sheet is read as written.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from batch_scheduler.i18n import current_language, welsh_input
 from batch_scheduler.models import SheetKind
 
 
@@ -39,6 +41,16 @@ class Field:
     aliases: tuple[str, ...] = ()
     required: bool = False
     max_length: int | None = None
+    welsh: tuple[str, ...] = ()  # its Welsh headers as written: the Welsh template's first
+
+    def spellings(self) -> tuple[str, ...]:
+        """Every header accepted for this field: its name, its English headers, its Welsh
+        ones (each also without accents)."""
+        return (self.name, self.header, *self.aliases, *welsh_input.with_plain(self.welsh))
+
+    def shown_header(self) -> str:
+        """The header a person reading the current language knows the field by."""
+        return self.welsh[0] if self.welsh and current_language() == "cy" else self.header
 
 
 _NON_ALNUM = re.compile(r"[\W_]+", re.UNICODE)
@@ -358,6 +370,17 @@ SLOT_FIELDS: tuple[Field, ...] = (
         aliases=("Places", "Spaces", "Seats", "Max claimants"),
     ),
 )
+
+
+def _with_welsh(fields: tuple[Field, ...], kind: SheetKind) -> tuple[Field, ...]:
+    welsh = welsh_input.written(kind)
+    return tuple(replace(f, welsh=welsh[f.name]) for f in fields)
+
+
+BOOK_FIELDS = _with_welsh(BOOK_FIELDS, SheetKind.BOOK)
+CANCEL_FIELDS = _with_welsh(CANCEL_FIELDS, SheetKind.CANCEL)
+CLAIMANT_FIELDS = _with_welsh(CLAIMANT_FIELDS, SheetKind.CLAIMANTS)
+SLOT_FIELDS = _with_welsh(SLOT_FIELDS, SheetKind.SLOTS)
 
 _FIELDS: dict[SheetKind, tuple[Field, ...]] = {
     SheetKind.BOOK: BOOK_FIELDS,

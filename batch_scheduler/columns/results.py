@@ -5,7 +5,8 @@ letter), then source_row and ours (older ones put source_row first). It is recog
 set of our core column names (not by where they stand), and the last `outcome` column starts
 our block: the columns of an earlier run echoed as input come first. When a results workbook
 is itself the input, its result columns are echoed with a `previous_` prefix, so no header is
-written twice.
+written twice. Our columns are known by their names in either language: a Welsh results
+workbook heads them in Welsh (i18n/welsh_input.py's RESULT_HEADERS).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from batch_scheduler.columns.fields import fold_label
+from batch_scheduler.i18n.welsh_input import RESULT_HEADERS
 
 SOURCE_ROW = "source_row"
 # The links come last: they are for clicking, not for paper, so the sheet prints up to
@@ -29,19 +31,28 @@ RESULT_COLUMNS: tuple[str, ...] = (
 )
 HOST_COLUMN = "host_url"
 PREVIOUS = "previous_"
+_OURS = (SOURCE_ROW, *RESULT_COLUMNS, HOST_COLUMN)
+
+
+def _names(column: str) -> frozenset[str]:
+    """A result column's folded names: its own, and its Welsh header."""
+    return frozenset({fold_label(column), fold_label(RESULT_HEADERS[column])})
+
+
 # The names that make a sheet one of our results sheets (a trimmed copy may lack the others).
-_CORE = frozenset(
-    fold_label(n) for n in (SOURCE_ROW, "outcome", "reference", "appointment_id", "status")
-)
-_OUTCOME = fold_label("outcome")
+_CORE = tuple(_names(n) for n in (SOURCE_ROW, "outcome", "reference", "appointment_id", "status"))
+_OUTCOME = _names("outcome")
+_SHOWN_OURS = frozenset(name for column in _OURS for name in (column, RESULT_HEADERS[column]))
 
 
 def results_start(headers: Sequence[str]) -> int | None:
-    """Where our columns start (the last `outcome`) if these are a results sheet's headers."""
+    """Where our columns start (the last `outcome`) if these are a results sheet's headers,
+    in either language."""
     folded = [fold_label(h) for h in headers]
-    if not set(folded) >= _CORE:
+    present = set(folded)
+    if not all(names & present for names in _CORE):
         return None
-    return len(folded) - 1 - folded[::-1].index(_OUTCOME)
+    return max(i for i, name in enumerate(folded) if name in _OUTCOME)
 
 
 def echoed_headers(headers: Sequence[str]) -> tuple[str, ...]:
@@ -50,11 +61,11 @@ def echoed_headers(headers: Sequence[str]) -> tuple[str, ...]:
     the Results sheet never shows a header twice; any other input is echoed as it is."""
     if results_start(headers) is None:
         return tuple(headers)
-    taken = {*headers, SOURCE_ROW, *RESULT_COLUMNS, HOST_COLUMN}
+    taken = {*headers, *_SHOWN_OURS}
     shown = []
     for header in headers:
         name = header
-        if name.strip() in (SOURCE_ROW, *RESULT_COLUMNS, HOST_COLUMN):
+        if name.strip() in _SHOWN_OURS:
             while name in taken:
                 name = PREVIOUS + name.strip()
             taken.add(name)

@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 from batch_scheduler.config import ApiSettings, IntakeSettings, Secret, SendSettings, Settings
 from batch_scheduler.demo.samples import SAMPLE_DEPARTMENTS, write_samples
-from batch_scheduler.pipeline import Progress, RunReport, RunRequest, run
+from batch_scheduler.pipeline import Progress, RunRequest, run
+from batch_scheduler.report import RunReport
 from batch_scheduler.sandbox import SandboxConfig, start_sandbox
 
 DEMO_FAULTS = SandboxConfig(

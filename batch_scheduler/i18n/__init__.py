@@ -10,9 +10,12 @@ read at run time: catalogue.py says why). Which one is in force:
   web page renders each request in its user's language while a job runs in another thread.
 
 Look a message up once and format it after: `_("Row %(row)d is empty") % {"row": n}`, never
-per cell of a sheet. `lazy_gettext` is for strings defined at import time (module
-constants), translated when they are shown, in the language in force then. `N_` only marks
-a message for extraction (stored in English, translated when shown).
+per cell of a sheet. Each message is looked up in a language's catalogue once per process
+and remembered (`gettext`, `ngettext`, `pgettext`), so a message made for every bad cell of
+a sheet (an issue, a reason) costs one catalogue lookup, not one per cell. `lazy_gettext`
+is for strings defined at import time (module constants), translated when they are shown,
+in the language in force then. `N_` only marks a message for extraction (stored in English,
+translated when shown).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import lru_cache
 
 from batch_scheduler.i18n.catalogue import translations
 
@@ -106,16 +110,40 @@ def translations_for(language: str) -> _gettext.NullTranslations:
 
 
 def gettext(message: str) -> str:
-    return translations_for(current_language()).gettext(message)
+    return _looked_up(current_language(), None, message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
-    return translations_for(current_language()).ngettext(singular, plural, n)
+    return _plural_looked_up(current_language(), singular, plural, n)
 
 
 def pgettext(context: str, message: str) -> str:
     """For a word whose translation depends on where it stands ("Book" the verb)."""
-    return translations_for(current_language()).pgettext(context, message)
+    return _looked_up(current_language(), context, message)
+
+
+_REMEMBERED = 8192  # messages (and counts) remembered per process: ours are a few hundred
+
+
+@lru_cache(maxsize=_REMEMBERED)
+def _looked_up(language: str, context: str | None, message: str) -> str:
+    """A message in `language`, looked up in its catalogue once and remembered after."""
+    catalogue = translations_for(language)
+    if context is None:
+        return catalogue.gettext(message)
+    return catalogue.pgettext(context, message)
+
+
+@lru_cache(maxsize=_REMEMBERED)
+def _plural_looked_up(language: str, singular: str, plural: str, n: int) -> str:
+    return translations_for(language).ngettext(singular, plural, n)
+
+
+def forget_lookups() -> None:
+    """Forget the messages remembered, so the next use of each looks it up again (for the
+    tests that count catalogue lookups)."""
+    _looked_up.cache_clear()
+    _plural_looked_up.cache_clear()
 
 
 def N_(message: str) -> str:
@@ -160,6 +188,7 @@ __all__ = [
     "UnknownLanguage",
     "_",
     "current_language",
+    "forget_lookups",
     "gettext",
     "language_code",
     "lazy_gettext",

@@ -1,6 +1,7 @@
 """Welsh as it is written in sheets: the headers of every field, yes/no answers, dropdown
-values and sheet names. Data for the reader and the validator to accept (wired in later),
-kept apart from fields.py so each language's words are in one place.
+values and sheet names, which the reader and the validator accept in either language mode
+(columns/fields.py, validate/values.py, intake/xlsx.py), kept apart from fields.py so each
+language's words are in one place.
 
 Headers are matched after columns.fold_label, which keeps accents ("Ffôn" and "Ffon" fold
 differently), so `spellings` adds each header without its accents too: people type Welsh
@@ -149,10 +150,12 @@ RESULT_HEADERS: dict[str, str] = {
     "host_url": "Dolen y gwesteiwr",
 }
 
-# The sheets an allocation workbook must have, by their English names.
+# Our sheets found by name, by their English names: the two an allocation workbook must
+# have, and the results workbook's that `cancel` reads.
 SHEET_NAMES: dict[str, tuple[str, ...]] = {
     "Claimants": ("Hawlwyr",),
     "Slots": ("Slotiau",),
+    "Results": ("Canlyniadau",),
 }
 
 
@@ -166,15 +169,21 @@ def _is_mark(character: str) -> bool:
     return unicodedata.category(character) == "Mn"
 
 
+def written(kind: str) -> dict[str, tuple[str, ...]]:
+    """Field -> the Welsh headers of a sheet of `kind` (book, cancel, claimants, slots) as
+    written: the template's header first, then the aliases."""
+    return {name: (welsh.header, *welsh.aliases) for name, welsh in HEADERS[kind].items()}
+
+
+def with_plain(headers: tuple[str, ...]) -> tuple[str, ...]:
+    """The headers, then each without its accents (once): "Ffôn" is typed "Ffon" too."""
+    return tuple(dict.fromkeys((*headers, *map(without_accents, headers))))
+
+
 def spellings(kind: str) -> dict[str, tuple[str, ...]]:
-    """Field -> every Welsh header accepted for it in a sheet of `kind` (book, cancel,
-    claimants, slots): the template's header first, then aliases, each also unaccented."""
-    out: dict[str, tuple[str, ...]] = {}
-    for name, welsh in HEADERS[kind].items():
-        written = (welsh.header, *welsh.aliases)
-        plain = (without_accents(s) for s in written)
-        out[name] = tuple(dict.fromkeys((*written, *plain)))
-    return out
+    """Field -> every Welsh header accepted for it in a sheet of `kind`: the template's
+    header first, then aliases, each also unaccented."""
+    return {name: with_plain(headers) for name, headers in written(kind).items()}
 
 
 # ---------------------------------------------------------------- answers

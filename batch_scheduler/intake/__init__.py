@@ -9,7 +9,7 @@ validate's. The columns it looks for are batch_scheduler.columns'.
 
     table.py             read_table: bytes -> format -> grid -> RawTable
     guard.py             is this zip a whole, safe xlsx (sizes, zip bombs, encryption)
-    xlsx.py              the xlsx half: which sheet, and its cells (calamine)
+    xlsx.py              the xlsx half: which sheet, and its cells (calamine); sheet_names
     sheet_xml.py         what calamine cannot see: error values, uncalculated formulas,
                          hidden rows and columns, merged cells (the sheet's XML)
     delimited.py         CSV text -> grid (delimiter, quotes, one-column files)
@@ -22,5 +22,6 @@ validate's. The columns it looks for are batch_scheduler.columns'.
 
 from batch_scheduler.intake.previous_results import NEVER_BOOKED, previous_outcomes
 from batch_scheduler.intake.table import read_table
+from batch_scheduler.intake.xlsx import sheet_names
 
-__all__ = ["NEVER_BOOKED", "previous_outcomes", "read_table"]
+__all__ = ["NEVER_BOOKED", "previous_outcomes", "read_table", "sheet_names"]

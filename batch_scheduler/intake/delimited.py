@@ -18,19 +18,20 @@ import numpy as np
 import pandas as pd
 
 from batch_scheduler.errors import InputError
+from batch_scheduler.i18n import N_, _
 from batch_scheduler.intake.encoding import decode
 from batch_scheduler.intake.grids import as_grid
-from batch_scheduler.intake.guard import SAVE_AS
+from batch_scheduler.intake.guard import save_again
 
 _HEAD = 65_536  # characters of a CSV looked at to find its delimiter and width
 _DELIMITERS = (",", ";", "\t", "|")
 _LOOKED_AT = 10  # records with text that may decide the delimiter
-_DELIMITER_NAMES = "commas, semicolons, tabs or pipes (|)"
 _SEP_LINE = re.compile(r"sep=(.)\r?\n")  # Excel's hint line: it uses the delimiter, hides the line
-# A CSV whose header row holds none of the delimiters reads as one column.
-ONE_COLUMN = (
-    f"Its header row reads as one column: we looked for {_DELIMITER_NAMES} between the "
-    "headers and found none. Save it from Excel as CSV (comma delimited)."
+# A CSV whose header row holds none of the delimiters reads as one column (translated when
+# shown).
+ONE_COLUMN = N_(
+    "Its header row reads as one column: we looked for commas, semicolons, tabs or pipes (|) "
+    "between the headers and found none. Save it from Excel as CSV (comma delimited)."
 )
 
 
@@ -72,15 +73,17 @@ def _grid(
         if unclosed:
             row = int(unclosed.group(1)) + 1
             raise InputError(
-                f'{name}: a quote (") opened in row {row} is never closed, so the rest of the '
-                "file would be one cell. Fix the quotes in that row and try again."
+                _(
+                    '{name}: a quote (") opened in row {row} is never closed, so the rest of '
+                    "the file would be one cell. Fix the quotes in that row and try again."
+                ).format(name=name, row=row)
             ) from None
     # A row further down has more cells than any before it: the csv module copes with any
     # shape (pandas would need the width up front).
     try:
         return as_grid(list(csv.reader(io.StringIO(body, newline=""), delimiter=delimiter)))
     except csv.Error:
-        raise InputError(f"{name} is not a CSV file we can read. {SAVE_AS}") from None
+        raise save_again(N_("{name} is not a CSV file we can read."), name=name) from None
 
 
 def _swallowing_cells(grid: np.ndarray, delimiter: str, enough: int) -> list[tuple[int, int]]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 
 from batch_scheduler.errors import InputError
-from batch_scheduler.intake.guard import SAVE_AS
+from batch_scheduler.i18n import N_, _
+from batch_scheduler.intake.guard import save_again
 
 _HEAD = 65_536  # bytes looked at to decide a file is text
 
@@ -24,12 +25,15 @@ def decode(name: str, data: bytes) -> tuple[str, str]:
             pass
     head = data[:_HEAD]
     if head.startswith(b"%PDF"):
-        raise InputError(f"{name} is a PDF, not a spreadsheet. {SAVE_AS}")
+        raise save_again(N_("{name} is a PDF, not a spreadsheet."), name=name)
     controls = sum(head.count(bytes([b])) for b in (*range(0, 9), *range(14, 32)))
     if b"\x00" in head or controls > 2 + len(head) // 100:
-        raise InputError(
-            f"{name} is neither an Excel .xlsx file nor a CSV text file (its contents look "
-            f"like binary data). {SAVE_AS}"
+        raise save_again(
+            N_(
+                "{name} is neither an Excel .xlsx file nor a CSV text file (its contents look "
+                "like binary data)."
+            ),
+            name=name,
         )
     try:
         text, encoding = data.decode("utf-8-sig"), "utf-8-sig"
@@ -55,18 +59,24 @@ def _not_utf8(name: str, data: bytes, bad: int) -> str:
     line = data.count(b"\n", 0, bad) + 1
     if _UTF8_LETTER.search(data):
         raise InputError(
-            f"{name} mixes two text encodings: it is UTF-8, but line {line} is not (perhaps "
-            "text pasted from an older program), so some letters would come out wrong. Open "
-            'it in Excel and save it as "CSV UTF-8 (Comma delimited)", or retype the accented '
-            f"letters on line {line}, then try again."
+            _(
+                "{name} mixes two text encodings: it is UTF-8, but line {line} is not (perhaps "
+                "text pasted from an older program), so some letters would come out wrong. "
+                'Open it in Excel and save it as "CSV UTF-8 (Comma delimited)", or retype the '
+                "accented letters on line {line}, then try again."
+            ).format(name=name, line=line)
         )
     try:
         text = data.decode("cp1252")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise InputError(
-            f"{name} is not a CSV text file in UTF-8 or Windows-1252 (line {line} holds bytes "
-            f"that are neither). {SAVE_AS}"
+        raise save_again(
+            N_(
+                "{name} is not a CSV text file in UTF-8 or Windows-1252 (line {line} holds "
+                "bytes that are neither)."
+            ),
+            name=name,
+            line=line,
         ) from None
     _check_cp1252_reading(name, data)
     return text
@@ -84,15 +94,15 @@ _SAMPLE = 32_768
 _WORD = re.compile(r"[^\W\d_]+")
 # Single-byte code pages of other scripts, and what to call them (Latin ones, such as
 # Windows-1250, mostly read as plausible Latin letters and are not told apart here).
-_OTHER_SCRIPTS = {
-    "cp1253": "Greek (Windows-1253)",
-    "iso8859_7": "Greek (ISO-8859-7)",
-    "cp1251": "Cyrillic (Windows-1251)",
-    "koi8_r": "Cyrillic (KOI8-R)",
-    "cp866": "Cyrillic (DOS 866)",
-    "cp1255": "Hebrew (Windows-1255)",
-    "cp1256": "Arabic (Windows-1256)",
-    "cp874": "Thai (Windows-874)",
+_OTHER_SCRIPTS = {  # translated when shown
+    "cp1253": N_("Greek (Windows-1253)"),
+    "iso8859_7": N_("Greek (ISO-8859-7)"),
+    "cp1251": N_("Cyrillic (Windows-1251)"),
+    "koi8_r": N_("Cyrillic (KOI8-R)"),
+    "cp866": N_("Cyrillic (DOS 866)"),
+    "cp1255": N_("Hebrew (Windows-1255)"),
+    "cp1256": N_("Arabic (Windows-1256)"),
+    "cp874": N_("Thai (Windows-874)"),
 }
 
 
@@ -114,9 +124,11 @@ def _check_cp1252_reading(name: str, data: bytes) -> None:
     line = data.count(b"\n", 0, first_odd) + 1
     likely = _likely_encoding(b"\n".join(raw for _, raw in sample))
     raise InputError(
-        f"{name} is not in UTF-8, and read as Windows-1252 (older Excel) its letters come out "
-        f"wrong (from line {line}): it looks like {likely}. Open it in Excel and save it as "
-        '"CSV UTF-8 (Comma delimited)", then try again.'
+        _(
+            "{name} is not in UTF-8, and read as Windows-1252 (older Excel) its letters come "
+            "out wrong (from line {line}): it looks like {likely}. Open it in Excel and save it "
+            'as "CSV UTF-8 (Comma delimited)", then try again.'
+        ).format(name=name, line=line, likely=likely)
     )
 
 
@@ -140,15 +152,19 @@ def _likely_encoding(sample: bytes) -> str:
 
     best = from_bytes(sample, cp_isolation=list(_OTHER_SCRIPTS)).best()
     named = _OTHER_SCRIPTS.get(best.encoding) if best else None
-    return f"{named} text" if named else "text in another encoding"
+    if named is None:
+        return _("text in another encoding")
+    return _("{encoding} text").format(encoding=_(named))
 
 
 def _reject_markup(name: str, text: str) -> None:
     start = text[:200].lstrip().lower()
     if start.startswith(("<!doctype html", "<html", "<table")):
         raise InputError(
-            f"{name} is a web page (HTML) with a spreadsheet's name, not a real workbook. "
-            f"Open it in Excel and {SAVE_AS[0].lower()}{SAVE_AS[1:]}"
+            _(
+                "{name} is a web page (HTML) with a spreadsheet's name, not a real workbook. "
+                "Open it in Excel and save it as .xlsx (Excel Workbook) or .csv and try again."
+            ).format(name=name)
         )
     if start.startswith("<?xml"):
-        raise InputError(f"{name} is an XML file, not an .xlsx or CSV file. {SAVE_AS}")
+        raise save_again(N_("{name} is an XML file, not an .xlsx or CSV file."), name=name)

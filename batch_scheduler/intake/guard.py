@@ -20,8 +20,9 @@ from defusedxml import DefusedXmlException, ElementTree
 
 from batch_scheduler.config import IntakeSettings
 from batch_scheduler.errors import InputError
+from batch_scheduler.i18n import N_, _
 
-SAVE_AS = "Save it as .xlsx (Excel Workbook) or .csv and try again."
+SAVE_AS = N_("Save it as .xlsx (Excel Workbook) or .csv and try again.")
 ZIP_MAGIC = b"PK\x03\x04"
 _MAX_RATIO = 100
 _RATIO_GRACE = 1 << 20
@@ -31,6 +32,12 @@ _STEP = 1 << 20
 
 def mb(size: int) -> str:
     return f"{size / 1_048_576:,.1f} MB"
+
+
+def save_again(problem: str, **values: object) -> InputError:
+    """A file we cannot read: `problem` (marked with N_, with {placeholders}) in the current
+    language, then the advice to save it again as .xlsx or .csv."""
+    return InputError(f"{_(problem).format(**values)} {_(SAVE_AS)}")
 
 
 def check_xlsx_zip(name: str, data: bytes, settings: IntakeSettings) -> None:
@@ -53,15 +60,20 @@ def check_xlsx_zip(name: str, data: bytes, settings: IntakeSettings) -> None:
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError):
         raise InputError(_damaged(name)) from None
     except DefusedXmlException:
-        raise InputError(f"{name} contains unsafe XML (entity declarations). {SAVE_AS}") from None
+        raise save_again(UNSAFE_XML, name=name) from None
     if workbook is None:
         if b"opendocument.spreadsheet" in mimetype:
-            looks = "an OpenDocument spreadsheet (.ods)"
+            looks = _("an OpenDocument spreadsheet (.ods)")
         elif parts.member("xl/workbook.bin"):
-            looks = "an Excel binary workbook (.xlsb)"
+            looks = _("an Excel binary workbook (.xlsb)")
         else:
-            looks = "a zip file that holds no workbook, or one that is damaged"
-        raise InputError(f"{name} is not an Excel .xlsx file (it looks like {looks}). {SAVE_AS}")
+            looks = _("a zip file that holds no workbook, or one that is damaged")
+        raise save_again(
+            N_("{name} is not an Excel .xlsx file (it looks like {looks})."), name=name, looks=looks
+        )
+
+
+UNSAFE_XML = N_("{name} contains unsafe XML (entity declarations).")
 
 
 class Parts:
@@ -140,19 +152,19 @@ def _normal(name: str) -> str:
 
 
 def _damaged(name: str) -> str:
-    return (
-        f"{name} is damaged: it is a zip file (as .xlsx files are) but parts of it are missing "
+    return _(
+        "{name} is damaged: it is a zip file (as .xlsx files are) but parts of it are missing "
         "or do not unpack, perhaps from an incomplete download or copy. Copy or download it "
         "again, or if it opens in Excel, save it as .xlsx again, then try again."
-    )
+    ).format(name=name)
 
 
 def _bomb(name: str, why: str) -> str:
-    return (
-        f'{name} {why}, far more than a real workbook of its size (this is how a "zip bomb" '
+    return _(
+        '{name} {why}, far more than a real workbook of its size (this is how a "zip bomb" '
         "looks), so it was not opened. If it is a real workbook, open it in Excel and save it "
         "again as .xlsx, or split it into smaller files, then try again."
-    )
+    ).format(name=name, why=why)
 
 
 def _check_declared_sizes(
@@ -161,11 +173,13 @@ def _check_declared_sizes(
     """Refuse on what the zip's index declares, before inflating anything."""
     total = sum(info.file_size for info in infos)
     if total > _XML_PER_ROW * settings.max_rows:
-        raise InputError(_bomb(name, f"says it unpacks to {mb(total)} from {mb(size)}"))
+        says = _("says it unpacks to {size} from {packed}")
+        raise InputError(_bomb(name, says.format(size=mb(total), packed=mb(size))))
     for info in infos:
         if info.file_size > max(_RATIO_GRACE, _MAX_RATIO * info.compress_size):
-            says = f"has a part that says it unpacks to {mb(info.file_size)}"
-            raise InputError(_bomb(name, f"{says} from {mb(info.compress_size)}"))
+            says = _("has a part that says it unpacks to {size} from {packed}")
+            sizes = {"size": mb(info.file_size), "packed": mb(info.compress_size)}
+            raise InputError(_bomb(name, says.format(**sizes)))
 
 
 def _inflate_checked(name: str, data: bytes, info: zipfile.ZipInfo) -> None:
@@ -174,8 +188,8 @@ def _inflate_checked(name: str, data: bytes, info: zipfile.ZipInfo) -> None:
     The bytes are counted and dropped, so memory stays at one step whatever it holds.
     """
     if info.flag_bits & 1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        raise InputError(
-            f"{name} uses zip encryption or compression that Excel never writes. {SAVE_AS}"
+        raise save_again(
+            N_("{name} uses zip encryption or compression that Excel never writes."), name=name
         )
     start = info.header_offset + 30
     if data[info.header_offset : start][:4] != ZIP_MAGIC or start > len(data):
@@ -200,7 +214,8 @@ def _inflate_checked(name: str, data: bytes, info: zipfile.ZipInfo) -> None:
                 piece = inflater.unconsumed_tail
             size += len(out)
             if size > info.file_size:
-                raise InputError(_bomb(name, "unpacks to more than its own index says"))
+                why = _("unpacks to more than its own index says")
+                raise InputError(_bomb(name, why))
             crc = zlib.crc32(out, crc)
     if size != info.file_size or crc != info.CRC or (inflater and not inflater.eof):
         raise InputError(_damaged(name))

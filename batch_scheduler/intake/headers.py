@@ -3,7 +3,9 @@ sheet cannot be used when a required column is missing or two columns mean the s
 
 A sheet refused for a missing column says first what is missing and the likely fix (a
 misspelt header, the other kind of sheet), then the headers it found, and only last the
-full list of headers accepted.
+full list of headers accepted. Headers in English or Welsh are matched alike, in either
+language mode; the messages are in the current language, and name each field by its header
+in that language.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Collection, Sequence
 
 from batch_scheduler.columns import Field, fields_for, fold_label, results_start
 from batch_scheduler.errors import InputError
+from batch_scheduler.i18n import N_, _, current_language, pgettext
 from batch_scheduler.issues import make_issue, unknown_column
 from batch_scheduler.models import Issue, SheetKind
 
@@ -30,8 +33,12 @@ _REQUIRED: dict[SheetKind, tuple[tuple[tuple[str, ...], ...], ...]] = {
 }
 _OTHER_KIND = {SheetKind.BOOK: SheetKind.CANCEL, SheetKind.CANCEL: SheetKind.BOOK}
 _KIND_HINT = {
-    SheetKind.CANCEL: 'It looks like a cancel sheet: use "cancel", or "validate --kind cancel".',
-    SheetKind.BOOK: 'It looks like a book sheet: use "book", or "validate" without --kind cancel.',
+    SheetKind.CANCEL: N_(
+        'It looks like a cancel sheet: use "cancel", or "validate --kind cancel".'
+    ),
+    SheetKind.BOOK: N_(
+        'It looks like a book sheet: use "book", or "validate" without --kind cancel.'
+    ),
 }
 HEADER_SEARCH = 10  # rows with text in which the header row is looked for
 _SHOWN_HEADERS = 12
@@ -41,10 +48,11 @@ _DATA_LIKE = re.compile(r"@|\d{4}|\d{1,2}[/.:-]\d{1,2}")  # an email, a year or 
 
 
 def alias_index(fields: tuple[Field, ...]) -> dict[str, str]:
-    """Folded header -> canonical field name, over names, friendly headers and aliases."""
+    """Folded header -> canonical field name, over names, headers and aliases in English and
+    Welsh (Field.spellings)."""
     index: dict[str, str] = {}
     for f in fields:
-        for spelling in (f.name, f.header, *f.aliases):
+        for spelling in f.spellings():
             index.setdefault(fold_label(spelling), f.name)
     return index
 
@@ -125,10 +133,17 @@ def _clash(
     letters: Sequence[str],
 ) -> str:
     field = next(f for f in fields if f.name == name)
-    return (
-        f'{where}: columns {letters[first]} ("{headers[first]}") and {letters[second]} '
-        f'("{headers[second]}") both mean "{field.header}" ({name}); keep one and rename '
-        "or delete the other."
+    return _(
+        '{where}: columns {first} ("{first_header}") and {second} ("{second_header}") both '
+        'mean "{header}" ({name}); keep one and rename or delete the other.'
+    ).format(
+        where=where,
+        first=letters[first],
+        first_header=headers[first],
+        second=letters[second],
+        second_header=headers[second],
+        header=field.shown_header(),
+        name=name,
     )
 
 
@@ -149,42 +164,52 @@ def _missing(
     """What is missing; did you mean; the other kind of sheet; the headers found; what to
     do; and last, every header accepted for what is missing."""
     by_name = {f.name: f for f in fields}
-    wanted = [_requirement_text(r, by_name) for r in unmet]
-    count = "a required column" if len(wanted) == 1 else "required columns"
-    parts = [f"{where} is missing {count}: {'; and '.join(wanted)}."]
+    wanted = _("; and ").join(_requirement_text(r, by_name) for r in unmet)
+    if len(unmet) == 1:
+        parts = [_("{where} is missing a required column: {wanted}.")]
+    else:
+        parts = [_("{where} is missing required columns: {wanted}.")]
+    parts[0] = parts[0].format(where=where, wanted=wanted)
     needed = tuple(by_name[name] for r in unmet for option in r for name in option)
     for i in unknown:
         nearest = _nearest(fold_label(headers[i]), needed)
         if nearest:
-            parts.append(f"Did you mean “{nearest}” for column {letters[i]}, “{headers[i]}”?")
+            mean = _("Did you mean “{nearest}” for column {letter}, “{header}”?")
+            parts.append(mean.format(nearest=nearest, letter=letters[i], header=headers[i]))
     other = _OTHER_KIND.get(kind)
     if other and _fits_better(other, kind, headers):
-        parts.append(_KIND_HINT[other])
+        parts.append(_(_KIND_HINT[other]))
     if advice:
         parts.append(advice)
     parts.append(_found(headers, letters, row))
-    parts.append("Rename your header or add the column, then try again.")
+    parts.append(_("Rename your header or add the column, then try again."))
     accepted = "; ".join(_accepts(by_name[name]) for r in unmet for o in r for name in o)
-    parts.append(f"(The headers accepted: {accepted}.)")
+    parts.append(_("(The headers accepted: {accepted}.)").format(accepted=accepted))
     return " ".join(parts)
 
 
 def _requirement_text(requirement: tuple[tuple[str, ...], ...], by_name: dict[str, Field]) -> str:
     """'Claimant name', 'Appointment (or two columns, Appointment date and Appointment
     time)', 'Appointment id or Reference'."""
-    options = [" and ".join(by_name[name].header for name in option) for option in requirement]
+    both = pgettext("columns", " and ")
+    options = [both.join(by_name[name].shown_header() for name in o) for o in requirement]
     if len(requirement) == 2 and len(requirement[1]) == 2:
-        return f"{options[0]} (or two columns, {options[1]})"
-    return " or ".join(options)
+        two = _("{first} (or two columns, {second})")
+        return two.format(first=options[0], second=options[1])
+    text, *others = options
+    for other in others:
+        text = _("{first} or {second}").format(first=text, second=other)
+    return text
 
 
 def _nearest(folded: str, fields: Sequence[Field]) -> str | None:
-    """The accepted spelling closest to a folded header that matched none, if close."""
+    """The accepted spelling (English or Welsh) closest to a folded header that matched
+    none, if close."""
     if not folded:
         return None
     spellings: dict[str, str] = {}
     for field in fields:
-        for spelling in (field.header, *field.aliases):
+        for spelling in _written(field):
             spellings.setdefault(fold_label(spelling), spelling)
     close = difflib.get_close_matches(folded, list(spellings), n=1, cutoff=_CLOSE)
     return spellings[close[0]] if close else None
@@ -204,16 +229,18 @@ def _found(headers: Sequence[str], letters: Sequence[str], row: int) -> str:
     looks like data (a date, an email, a phone) is described, not quoted."""
     named = [(letter, h) for letter, h in zip(letters, headers, strict=True) if h.strip()]
     if not named:
-        return f"Row {row}, read as the header row, has no headers."
+        return _("Row {row}, read as the header row, has no headers.").format(row=row)
     if any(_DATA_LIKE.search(h) for _, h in named):
-        return (
-            f"Row {row}, read as the header row, looks like data (dates, numbers or emails), "
+        return _(
+            "Row {row}, read as the header row, looks like data (dates, numbers or emails), "
             "not headers: add a header row above it."
-        )
-    shown = [f"{letter} “{_shortened(h)}”" for letter, h in named[:_SHOWN_HEADERS]]
-    more = len(named) - len(shown)
-    tail = f" and {more} more" if more else ""
-    return f"The headers found in row {row}: {', '.join(shown)}{tail}."
+        ).format(row=row)
+    shown = ", ".join(f"{letter} “{_shortened(h)}”" for letter, h in named[:_SHOWN_HEADERS])
+    more = len(named) - _SHOWN_HEADERS
+    if more > 0:
+        found = _("The headers found in row {row}: {headers} and {more} more.")
+        return found.format(row=row, headers=shown, more=more)
+    return _("The headers found in row {row}: {headers}.").format(row=row, headers=shown)
 
 
 def _shortened(text: str) -> str:
@@ -221,6 +248,15 @@ def _shortened(text: str) -> str:
     return text if len(text) <= _SHOWN_CHARACTERS else text[: _SHOWN_CHARACTERS - 1] + "…"
 
 
+def _written(field: Field) -> tuple[str, ...]:
+    """The headers people write for `field`, those of the current language first."""
+    english, welsh = (field.header, *field.aliases), field.welsh
+    return (*welsh, *english) if current_language() == "cy" else (*english, *welsh)
+
+
 def _accepts(field: Field) -> str:
-    spellings = ", ".join(f"“{s}”" for s in (field.header, *field.aliases) if "[" not in s)
-    return f"{field.header}: {spellings}"
+    """'Phone: “Phone”, “Mobile”, ...': the headers of the current language (Welsh mode: the
+    Welsh ones, then the English), never the API's bracketed names."""
+    shown = _written(field) if current_language() == "cy" else (field.header, *field.aliases)
+    spellings = ", ".join(f"“{s}”" for s in shown if "[" not in s)
+    return f"{field.shown_header()}: {spellings}"

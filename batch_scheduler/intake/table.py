@@ -23,6 +23,7 @@ import pandas as pd
 from batch_scheduler.columns import Field, Kind, column_letter, fields_for
 from batch_scheduler.config import IntakeSettings
 from batch_scheduler.errors import InputError
+from batch_scheduler.i18n import _, pgettext
 from batch_scheduler.intake.delimited import ONE_COLUMN, csv_grid
 from batch_scheduler.intake.grids import (
     blank_rows,
@@ -90,19 +91,24 @@ def _read_bytes(path: Path, settings: IntakeSettings) -> bytes:
         size = path.stat().st_size
         if size > settings.max_file_bytes:
             raise InputError(
-                f"{name} is {mb(size)}; the limit is {mb(settings.max_file_bytes)} "
-                "(intake max_file_bytes). Split it into smaller files, or raise the limit in "
-                "the [intake] section of the config file."
+                _(
+                    "{name} is {size}; the limit is {limit} (intake max_file_bytes). Split it "
+                    "into smaller files, or raise the limit in the [intake] section of the "
+                    "config file."
+                ).format(name=name, size=mb(size), limit=mb(settings.max_file_bytes))
             )
         data = path.read_bytes()
     except FileNotFoundError:
-        raise InputError(f"{name} does not exist (looked for {path}).") from None
+        missing = _("{name} does not exist (looked for {path}).")
+        raise InputError(missing.format(name=name, path=path)) from None
     except IsADirectoryError:
-        raise InputError(f"{path} is a folder, not a file.") from None
+        raise InputError(_("{path} is a folder, not a file.").format(path=path)) from None
     except PermissionError:
-        raise InputError(f"{name} cannot be read: permission denied.") from None
+        denied = _("{name} cannot be read: permission denied.")
+        raise InputError(denied.format(name=name)) from None
     if not data:
-        raise InputError(f"{name} is empty. Save the sheet with its header row and try again.")
+        empty = _("{name} is empty. Save the sheet with its header row and try again.")
+        raise InputError(empty.format(name=name))
     if data.startswith(_OLE2_MAGIC):
         raise InputError(_old_office_message(name, data))
     return data
@@ -114,21 +120,23 @@ def _old_office_message(name: str, data: bytes) -> str:
     Its directory names its streams in UTF-16; finding the name is enough to tell them apart.
     """
     if "EncryptedPackage".encode("utf-16-le") in data:
-        return (
-            f"{name} is protected with a password (encrypted), so it cannot be read. Open it "
+        message = _(
+            "{name} is protected with a password (encrypted), so it cannot be read. Open it "
             "in Excel, remove the password (File > Info > Protect Workbook > Encrypt with "
             "Password, clear the box), save it as .xlsx and try again."
         )
-    if any(s.encode("utf-16-le") + b"\0\0" in data for s in ("Workbook", "Book")):
-        return (
-            f"{name} is an old Excel 97-2003 workbook (.xls), which we do not read. Open it "
+    elif any(s.encode("utf-16-le") + b"\0\0" in data for s in ("Workbook", "Book")):
+        message = _(
+            "{name} is an old Excel 97-2003 workbook (.xls), which we do not read. Open it "
             "in Excel and save it as .xlsx (Excel Workbook) or .csv, then try again."
         )
-    return (
-        f"{name} is not an Excel .xlsx file: it is an old Excel 97-2003 .xls file, or a "
-        "workbook protected with a password. Remove any password, then save it as .xlsx "
-        "(Excel Workbook) or .csv and try again."
-    )
+    else:
+        message = _(
+            "{name} is not an Excel .xlsx file: it is an old Excel 97-2003 .xls file, or a "
+            "workbook protected with a password. Remove any password, then save it as .xlsx "
+            "(Excel Workbook) or .csv and try again."
+        )
+    return message.format(name=name)
 
 
 # ---------------------------------------------------------------- grid -> table
@@ -147,7 +155,7 @@ def _build_table(
     where = source.where
     filled = np.flatnonzero(~blank_rows(grid))
     if not filled.size:
-        raise InputError(f"{where} has no header row: every row is empty.")
+        raise InputError(_("{where} has no header row: every row is empty.").format(where=where))
     texts = [[header_text(v) for v in grid[r]] for r in filled[:HEADER_SEARCH]]
     pick = header_row(texts, kind)
     head, body_rows = int(filled[pick]), filled[pick + 1 :]
@@ -155,16 +163,18 @@ def _build_table(
         issues.append(_rows_above(filled[:pick] + origin[0] + 1, head + origin[0] + 1))
     if body_rows.size > settings.max_rows:
         raise InputError(
-            f"{where} has {body_rows.size:,} rows; the limit is {settings.max_rows:,} "
-            "(intake max_rows). Split it into files of at most that many rows and run each, "
-            "or raise max_rows in the [intake] section of the config file."
+            _(
+                "{where} has {rows:,} rows; the limit is {limit:,} (intake max_rows). Split it "
+                "into files of at most that many rows and run each, or raise max_rows in the "
+                "[intake] section of the config file."
+            ).format(where=where, rows=body_rows.size, limit=settings.max_rows)
         )
     body = grid[body_rows]
     columns = kept_columns(grid[head], body)
     letters = tuple(column_letter(origin[1] + c) for c in columns)
     headers = tuple(header_text(grid[head, c]) for c in columns)
     keys = unique_keys(headers, letters)
-    advice = ONE_COLUMN if source.format == "csv" and len(headers) == 1 else ""
+    advice = _(ONE_COLUMN) if source.format == "csv" and len(headers) == 1 else ""
     row = head + origin[0] + 1
     found, found_issues = match_fields(
         where, kind, fields, headers, keys, letters, row=row, advice=advice
@@ -189,8 +199,12 @@ def _build_table(
 
 def _rows_above(rows: np.ndarray, header: int) -> Issue:
     """The rows with text above the header row found below them (a title, notes)."""
-    above = f"row {rows[0]}" if rows.size == 1 else f"rows {rows[0]} to {rows[-1]}"
-    verb = "is" if rows.size == 1 else "are"
+    if rows.size == 1:
+        above = _("row {row}").format(row=rows[0])
+        verb = pgettext("rows-above-header: row 2 ... is not read", "is")
+    else:
+        above = _("rows {first} to {last}").format(first=rows[0], last=rows[-1])
+        verb = pgettext("rows-above-header: rows 1 to 3 ... are not read", "are")
     return make_issue("rows-above-header", row=None, header_row=header, above=above, verb=verb)
 
 
@@ -221,9 +235,10 @@ class _Place:
             return make_issue(code, row=row, **values)
         field = next((f for f, key in self.found.items() if key == self.keys[j]), None)
         header = self.headers[j] or None
+        label = header or _("Column {letter}").format(letter=self.letters[j])
         return make_issue(
-            code, row=row, column=self.letters[j], header=header, field=field,
-            label=header or f"Column {self.letters[j]}", **values,
+            code, row=row, column=self.letters[j], header=header, field=field, label=label,
+            **values,
         )  # fmt: skip
 
 

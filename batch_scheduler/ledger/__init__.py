@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Protocol
 
 from batch_scheduler.ledger.account import Cursor, IndexedLedger
-from batch_scheduler.ledger.claims import DEFAULT_LEASE, Owner, Refusal
+from batch_scheduler.ledger.claims import DEFAULT_LEASE, Refusal
 from batch_scheduler.ledger.entries import CANCEL, CREATE, EntryState, LedgerEntry, LedgerUpdate
 from batch_scheduler.ledger.group_commit import GroupCommit
 from batch_scheduler.ledger.sql import utc_now
@@ -115,7 +115,6 @@ def open_ledger(
 __all__ = [
     "CANCEL",
     "CREATE",
-    "DEFAULT_LEASE",
     "Cursor",
     "EntryState",
     "GroupCommit",
@@ -124,7 +123,6 @@ __all__ = [
     "LedgerBackend",
     "LedgerEntry",
     "LedgerUpdate",
-    "Owner",
     "Refusal",
     "open_ledger",
 ]

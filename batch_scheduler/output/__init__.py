@@ -11,9 +11,8 @@ directory's fallback folder instead, so results are never lost.
     fix_sheet.py      the failed and invalid rows only, in the input's own columns
     allocation.py     the allocation workbook (Book, Unplaced, Slots, Issues, Summary)
     templates.py      the empty sheets to fill in, with their Instructions
-    xlsx_writer.py    the streaming xlsx writer behind the big workbooks
-    xlsx_cells.py     what a cell can hold, Excel's limits, xlsxwriter helpers
-    xlsx_layout.py    fonts, widths, heights and print layout
+    xlsx/             writing .xlsx: the streaming writer behind the big workbooks, cell
+                      formats, notes, page setup; xlsxwriter helpers for the small ones
     atomic.py         write-then-rename, private (0600) files
     paths.py          output paths checked before sending; the fallback after
 """
@@ -30,7 +29,12 @@ from batch_scheduler.output.paths import (
     check_outputs,
     save,
 )
-from batch_scheduler.output.results import summary_counts, write_results, write_summary_json
+from batch_scheduler.output.results import (
+    save_outputs,
+    summary_counts,
+    write_results,
+    write_summary_json,
+)
 from batch_scheduler.output.templates import write_template
 
 __all__ = [
@@ -44,6 +48,7 @@ __all__ = [
     "plan_summary",
     "rows_to_fix",
     "save",
+    "save_outputs",
     "summary_counts",
     "write_bytes_atomic",
     "write_fix_sheet",

@@ -6,7 +6,7 @@ department ids, Yes/No), so `book` reads back exactly what was planned. Appointm
 are local wall-clock date cells; a time the clocks show twice (autumn) is written as ISO
 text with its offset, so it still means one instant. Written atomically, owner-only (the
 sheets hold personal data); strings are never formulas. Every sheet is laid out to read and
-print like the results workbook (xlsx_cells.write_table).
+print like the results workbook (xlsx/cells.py: write_table).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from zoneinfo import ZoneInfo
 from batch_scheduler.columns import BOOK_FIELDS
 from batch_scheduler.models import Issue, RawTable
 from batch_scheduler.output.atomic import atomic_path
-from batch_scheduler.output.xlsx_cells import Formats, open_book, write_table
-from batch_scheduler.output.xlsx_layout import Page
+from batch_scheduler.output.xlsx.cells import Formats, open_book, write_table
+from batch_scheduler.output.xlsx.layout import Page
 from batch_scheduler.validate import claimant_reference
 from batch_scheduler.validate.cells import as_text
 

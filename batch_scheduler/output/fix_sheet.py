@@ -17,7 +17,7 @@ from pathlib import Path
 
 from batch_scheduler.models import RawTable, ResultLine
 from batch_scheduler.output.atomic import atomic_path
-from batch_scheduler.output.xlsx_writer import StreamBook
+from batch_scheduler.output.xlsx.writer import StreamBook
 
 SHEET = "Rows to fix"
 REASONS_SHEET = "Reasons"

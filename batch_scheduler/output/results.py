@@ -4,13 +4,14 @@ Sheets: Results (every input row echoed exactly, at its own row and column lette
 happened: results_sheet.py), Summary, Issues. A path ending in .csv gets the Results sheet
 alone as CSV (see results_csv.py). Input is never turned into a formula, files are written
 atomically and readable by the owner only (they hold personal data). The xlsx is streamed by
-xlsx_writer.py (100,000 rows in a few seconds, flat memory) and prints on A4, one page wide,
-header row on every page (xlsx_layout.py). Templates live in `templates.py`.
+xlsx/writer.py (100,000 rows in a few seconds, flat memory) and prints on A4, one page wide,
+header row on every page (xlsx/layout.py). Templates live in `templates.py`.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -21,15 +22,16 @@ from typing import Any
 from batch_scheduler.columns import RESULT_COLUMNS
 from batch_scheduler.models import Issue, Outcome, RawTable, ResultLine, Severity
 from batch_scheduler.output.atomic import atomic_path, write_bytes_atomic
+from batch_scheduler.output.paths import Saved, save
 from batch_scheduler.output.results_csv import write_csv
 from batch_scheduler.output.results_sheet import HEADER_FILL, PROBLEM_FILL, Results
-from batch_scheduler.output.xlsx_cells import MAX_COLUMNS, MAX_LINKS, MAX_ROWS, display_width, fit
-from batch_scheduler.output.xlsx_layout import (
+from batch_scheduler.output.xlsx.cells import MAX_COLUMNS, MAX_LINKS, MAX_ROWS, display_width, fit
+from batch_scheduler.output.xlsx.layout import (
     RESULTS_PAGE,
     Page,
     column_widths,
 )
-from batch_scheduler.output.xlsx_writer import StreamBook
+from batch_scheduler.output.xlsx.writer import StreamBook
 
 ISSUE_COLUMNS = ("source_row", "column", "header", "value", "code", "severity", "message")
 _ISSUE_CAPS = (12, 10, 24, 30, 28, 10, 60)  # widest each Issues column gets; text wraps
@@ -48,10 +50,43 @@ _SAMPLE = 2_000  # issues looked at to size the Issues columns
 # about Zip64, so it is used only then; the default intake limit, 200,000 rows, stays under).
 _ZIP64_CELLS = 20_000_000
 
-__all__ = ["summary_counts", "write_results", "write_summary_json"]
+log = logging.getLogger(__name__)
+
+__all__ = ["save_outputs", "summary_counts", "write_results", "write_summary_json"]
 
 
 # ---------------------------------------------------------------- public API
+
+
+def save_outputs(
+    table: RawTable,
+    lines: Sequence[ResultLine],
+    issues: Sequence[Issue],
+    summary: Mapping[str, object],
+    *,
+    results_path: Path | None,
+    summary_json: Path | None,
+    include_host_links: bool,
+    state_dir: Path,
+) -> tuple[Saved, ...]:
+    """Write the results (or report) and the summary JSON where asked; a file that cannot be
+    written there goes to the state directory's fallback folder instead (paths.py)."""
+    saved: list[Saved] = []
+    if results_path is not None:
+        saved.append(save(lambda path: write_results(
+            path, table=table, lines=lines, issues=issues, summary=summary,
+            include_host_links=include_host_links,
+        ), results_path, state_dir))  # fmt: skip
+    if summary_json is not None:
+        saved.append(save(
+            lambda path: write_summary_json(path, summary, lines=lines, issues=issues),
+            summary_json, state_dir,
+        ))  # fmt: skip
+    for problem in saved:
+        if problem.problem:  # the CLI says so to people; this is for the logs
+            log.info("could not write %s (%s); written to %s instead",
+                     problem.asked, problem.problem, problem.path)  # fmt: skip
+    return tuple(saved)
 
 
 def write_results(

@@ -20,7 +20,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 
 from batch_scheduler.output.atomic import atomic_path
-from batch_scheduler.output.xlsx_cells import FORMULA_START, value_kind
+from batch_scheduler.output.xlsx.cells import FORMULA_START, value_kind
 
 # A plain number (optional sign, digits, optional decimals and exponent); this includes
 # E.164 phone numbers, "+" then up to 15 digits.

@@ -25,7 +25,7 @@ from batch_scheduler.columns import (
     echoed_headers,
 )
 from batch_scheduler.models import Issue, Outcome, RawTable, ResultLine, Severity
-from batch_scheduler.output.xlsx_cells import (
+from batch_scheduler.output.xlsx.cells import (
     MAX_COLUMNS,
     MAX_LINKS,
     MAX_ROWS,
@@ -33,12 +33,12 @@ from batch_scheduler.output.xlsx_cells import (
     fit,
     is_web_link,
 )
-from batch_scheduler.output.xlsx_layout import (
+from batch_scheduler.output.xlsx.layout import (
     RESULTS_PAGE,
     column_cap,
     column_widths,
 )
-from batch_scheduler.output.xlsx_writer import StreamBook, StreamSheet
+from batch_scheduler.output.xlsx.writer import StreamBook, StreamSheet
 
 _LINKS = ("meeting_url", HOST_COLUMN)
 SHEET = "Results"

@@ -21,14 +21,14 @@ from xlsxwriter.worksheet import Worksheet
 from batch_scheduler.columns import Field, Kind, fields_for
 from batch_scheduler.config import IntakeSettings
 from batch_scheduler.output.atomic import atomic_path
-from batch_scheduler.output.xlsx_cells import (
+from batch_scheduler.output.xlsx.cells import (
     HEADER_FILL,
     MAX_ROWS,
     Formats,
     open_book,
     write_row,
 )
-from batch_scheduler.output.xlsx_layout import apply_page, line_count, row_height
+from batch_scheduler.output.xlsx.layout import apply_page, line_count, row_height
 from batch_scheduler.validate import describe_rules
 
 DOCUMENT_DATE = datetime(2026, 1, 1)  # fixed, so regenerating gives the same file

@@ -21,6 +21,7 @@ import pandera.pandas as pa
 
 from batch_scheduler.columns import FEATURE_FLAGS
 from batch_scheduler.config import IntakeSettings
+from batch_scheduler.i18n import welsh_input
 from batch_scheduler.models import AppointmentRequest, Issue, RawTable
 from batch_scheduler.validate.cells import positions, python_values
 from batch_scheduler.validate.checks import too_long
@@ -126,7 +127,7 @@ def needs_values(read: FieldReader) -> dict[str, pd.Series]:
         **{name: read.flag(name) for name in BOOLEAN_FIELDS},
         "interpreter_language": read.free_text("interpreter_language"),
         "department": read.department("department"),
-        "features_bandwidth": read.choice("features_bandwidth"),
+        "features_bandwidth": read.choice("features_bandwidth", welsh_input.BANDWIDTHS),
         **{name: read.url(name) for name in REDIRECT_URLS},
     }
 

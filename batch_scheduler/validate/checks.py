@@ -5,7 +5,8 @@ pandera schema per sheet kind (book.py, cancel.py; allocate adds capacity). A sc
 lazily and every failure case becomes (position, field, code): a check's name is its issue
 code (issues.py), so pandera's own words never reach anyone. The same checks, read back
 through their statistics, give the messages their limits and the template its "Allowed
-values" text, so a rule cannot say one thing and check another.
+values" text, so a rule cannot say one thing and check another. The words are in the
+current language; the checks' names (the issue codes) never change.
 """
 
 from __future__ import annotations
@@ -16,15 +17,33 @@ from typing import Any
 import pandas as pd
 import pandera.pandas as pa
 
+from batch_scheduler.i18n import N_, _, pgettext
 from batch_scheduler.validate.date_problems import spoken
 
-# How a field's rule reads in a message and in the template ("{}" is the rule's range).
+# How a field's rule reads in a message and in the template ({rule} is the rule's range);
+# translated when shown (rule_words).
 RULE_WORDS = {
-    "duration_in_minutes": "the duration must be whole minutes {}",
-    "claimant_date_of_birth": "a date of birth must be {}",
-    "department": "a department id must be {}",
-    "capacity": "a slot takes {} claimants",
+    "duration_in_minutes": N_("the duration must be whole minutes {rule}"),
+    "claimant_date_of_birth": N_("a date of birth must be {rule}"),
+    "department": N_("a department id must be {rule}"),
+    "capacity": N_("a slot takes {rule} claimants"),
 }
+
+
+def rule_words(field: str, rule: str) -> str:
+    """The field's rule as a sentence's words: "the duration must be whole minutes from 1 to
+    1440"; the rule alone for a field with no words of its own."""
+    words = RULE_WORDS.get(field)
+    return _(words).format(rule=rule) if words else rule
+
+
+def choice_words() -> dict[str, str]:
+    """The API's choices as a person reads them (the Welsh template's dropdown words)."""
+    return {
+        "low": pgettext("bandwidth", "low"),
+        "medium": pgettext("bandwidth", "medium"),
+        "high": pgettext("bandwidth", "high"),
+    }
 
 
 def too_long(limit: int) -> pa.Check:
@@ -68,24 +87,28 @@ def rule_text(schema: pa.DataFrameSchema, field: str, code: str) -> str:
     """The rule a check enforces, in words, from the check's own statistics."""
     stats = check_stats(schema, field, code)
     if "include_min" in stats:  # in_range
-        return f"from {stats['min_value']} to {stats['max_value']}"
+        return _("from {low} to {high}").format(low=stats["min_value"], high=stats["max_value"])
     if "exact_value" in stats:  # str_length
-        return f"at most {stats['max_value']} characters"
+        return _("at most {limit} characters").format(limit=stats["max_value"])
     if "min_value" in stats:  # ge
         low = stats["min_value"]
-        return f"on or after {low:%d/%m/%Y}" if isinstance(low, datetime) else f"{low} or more"
+        if isinstance(low, datetime):
+            return _("on or after {date}").format(date=f"{low:%d/%m/%Y}")
+        return _("{low} or more").format(low=low)
     if "allowed_values" in stats:
-        return ", ".join(stats["allowed_values"])
+        words = choice_words()
+        return ", ".join(words.get(value, value) for value in stats["allowed_values"])
     return ""
 
 
 def failure_values(schema: pa.DataFrameSchema, code: str, field: str, value: Any) -> dict[str, Any]:
     """Message values for a failure of `field`'s check `code` on the normalised `value`."""
     if code == "dob-in-future":
-        return {"read": f" (we read it as {spoken(value.date())})"}  # a Timestamp
+        read = _("we read it as {date}").format(date=spoken(value.date()))  # a Timestamp
+        return {"read": f" ({read})"}
     if code in ("out-of-range", "not-in-list"):
         rule = rule_text(schema, field, code)
-        return {"rule": RULE_WORDS.get(field, "{}").format(rule), "allowed": rule}
+        return {"rule": rule_words(field, rule), "allowed": rule}
     if code == "too-long":
         return {"limit": check_stats(schema, field, code)["max_value"], "length": len(str(value))}
     return {}

@@ -4,7 +4,8 @@ The libraries (phonenumbers, email_validator) are slow per value: each distinct 
 asked about once, after an exact fast path for the common shapes has answered the rest
 (tests prove the fast paths agree with the libraries). A phone number Excel turned into a
 number (the leading 0 lost, scientific notation) is caught as such, with what it probably
-was.
+was. An address refused by email_validator says why in the library's words, which the
+message gives in the current language (`reason_words`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 import phonenumbers
 
+from batch_scheduler.i18n import DEFAULT_LANGUAGE, N_, _, current_language
 from batch_scheduler.issues import phone_mangled
 from batch_scheduler.validate.cells import (
     MISSING,
@@ -174,6 +176,32 @@ def fast_email(text: str) -> str | None:
 
 
 _ADDRESS = re.compile(r"^(?:the|an) email address ", re.IGNORECASE)
+# email_validator's reasons, as library_email phrases them, that we can say in every language;
+# ": {chars}" stands for the characters a reason lists.
+_REASONS = frozenset(
+    {
+        N_("it must have an @-sign"),
+        N_("there must be something before the @-sign"),
+        N_("there must be something after the @-sign"),
+        N_("it cannot have two periods in a row"),
+        N_("it cannot start with a period"),
+        N_("it cannot end with a period"),
+        N_("it cannot end with a hyphen"),
+        N_("it cannot have a period immediately before the @-sign"),
+        N_("it cannot have a period immediately after the @-sign"),
+        N_("it cannot have a hyphen immediately after the @-sign"),
+        N_("it cannot have a period and a hyphen next to each other"),
+        N_("the part after the @-sign is not valid. It should have a period"),
+        N_("the part after the @-sign is not valid. It is not within a valid top-level domain"),
+        N_(
+            "the part after the @-sign is a special-use or reserved name that cannot be used "
+            "with email"
+        ),
+        N_("it contains invalid characters before the @-sign: {chars}"),
+        N_("the part after the @-sign contains invalid characters: {chars}"),
+        N_("it contains unsafe characters: {chars}"),
+    }
+)
 
 
 def library_email(text: str) -> tuple[str | None, str | None]:
@@ -187,12 +215,25 @@ def library_email(text: str) -> tuple[str | None, str | None]:
     return found.normalized, None
 
 
+def reason_words(reason: str) -> str | None:
+    """library_email's reason in the current language; None (the message's general reason)
+    for one we have no words for, in a language other than the library's English."""
+    head, _colon, chars = reason.partition(": ")
+    listing = head + ": {chars}"
+    if reason in _REASONS:
+        return _(reason)
+    if listing in _REASONS:
+        return _(listing).format(chars=chars)
+    return reason if current_language() == DEFAULT_LANGUAGE else None
+
+
 def _email(text: str) -> tuple[str | None, dict[str, str] | None]:
     fast = fast_email(text)
     if fast:
         return fast, None
     address, reason = library_email(text)
-    return address, {"reason": reason} if reason else None
+    words = reason_words(reason) if reason else None
+    return address, {"reason": words} if words else None
 
 
 def parse_email(raw: pd.Series) -> Parsed:

@@ -1,21 +1,28 @@
 """Dates and times read from cells: day first, as people in the UK write them, or Excel's own.
 
 Text like 03/12/2026 14:30, 2026-12-03 14:30, 3 Dec 2026 2:30pm, with an optional offset;
-date, time and datetime cells; Excel serial numbers. Wall-clock times are then placed in the
-sheet's time zone, where a time the clocks skip or repeat gets its own code. Which part of
-a cell could not be read, in words, is date_problems.py's.
+date, time and datetime cells; Excel serial numbers. Dates and times written in Welsh ("19eg
+o Awst 2027 14:30", "dydd Iau 19 Awst 2027", "2:30yh") are read in either language mode: a
+text the English patterns refuse is rewritten (i18n/welsh_dates.py) and read again, once per
+distinct text, so a sheet without Welsh pays nothing. Wall-clock times are then placed in
+the sheet's time zone, where a time the clocks skip or repeat gets its own code. Which part
+of a cell could not be read, in words, is date_problems.py's.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
+from batch_scheduler.i18n import _
+from batch_scheduler.i18n.welsh_dates import welsh_date_to_english, welsh_time_to_english
 from batch_scheduler.validate.cells import (
     DATE,
     DATETIME,
@@ -135,6 +142,31 @@ def parse_text_datetimes(text: pd.Series, pivot_year: int) -> pd.DataFrame:
     )
 
 
+def _with_welsh(
+    text: pd.Series,
+    parse: Callable[[pd.Series], pd.DataFrame],
+    read: str,
+    rewrite: Callable[[str], str],
+) -> pd.DataFrame:
+    """`parse` (distinct texts -> a row of answers each; column `read` NaT where refused),
+    then the refused texts that the Welsh `rewrite` changes, parsed again in English."""
+    got = parse(text)
+    refused = text[got[read].isna().to_numpy()]
+    if refused.empty:
+        return got
+    english = refused.map(rewrite)
+    changed = english[english != refused]
+    if not changed.empty:
+        got.loc[changed.index] = parse(changed)
+    return got
+
+
+def _text_moments(text: pd.Series, pivot_year: int) -> pd.DataFrame:
+    """parse_text_datetimes, English or Welsh ("19eg o Awst 2027 14:30")."""
+    english = partial(parse_text_datetimes, pivot_year=pivot_year)
+    return _with_welsh(text, english, "local", welsh_date_to_english)
+
+
 def _offset_minutes(tz: pd.Series) -> pd.Series:
     tz = tz.str.lower()
     zero = tz.isin(["z", "utc", "gmt"])
@@ -172,7 +204,7 @@ def read_moments(raw: pd.Series, *, serials: tuple[float, float], pivot_year: in
     has_time = pd.Series(False, index=idx)
     is_text = c.kind == TEXT
     if is_text.any():
-        got = distinct_rows(c.text[is_text], lambda u: parse_text_datetimes(u, pivot_year))
+        got = distinct_rows(c.text[is_text], lambda u: _text_moments(u, pivot_year))
         given = got.offset.notna()
         local[got.index[~given]] = got.local[~given]
         shift = pd.to_timedelta(got.offset[given], unit="min")
@@ -214,7 +246,9 @@ def read_times(raw: pd.Series) -> Parsed:
         out[fractions.index] = pd.to_timedelta((fractions.where(ok) * 86400).round(), unit="s")
     texts = c.text[c.kind == TEXT]
     if len(texts):
-        out[texts.index] = distinct_rows(texts, _text_times).delta
+        out[texts.index] = distinct_rows(
+            texts, lambda u: _with_welsh(u, _text_times, "delta", welsh_time_to_english)
+        ).delta
     bad = ~c.missing & out.isna()
     return Parsed(out, c.missing, codes_where(bad, "invalid-time"))
 
@@ -268,7 +302,8 @@ def explain_local_time(local: datetime, tz: str) -> dict[str, str]:
         for key, moment in (("first", early), ("second", late)):
             utc = moment.astimezone(UTC).strftime("%H:%M UTC")
             values[key] = f"{local:%H:%M} {moment.tzname()} ({utc})"
-        values["example"] = f"{stamp}{_offset_text(early.utcoffset())} for the first"
+        first = f"{stamp}{_offset_text(early.utcoffset())}"
+        values["example"] = _("{written} for the first").format(written=first)
         return values
     start = local
     while not _exists(start - timedelta(minutes=1), zone):

@@ -12,7 +12,7 @@ from batch_scheduler.columns import CANCEL_FIELDS, OPTION_FIELDS, Field, Kind
 from batch_scheduler.config import IntakeSettings
 from batch_scheduler.validate.book import BOOLEAN_FIELDS, book_schema
 from batch_scheduler.validate.cancel import cancel_schema
-from batch_scheduler.validate.checks import RULE_WORDS, rule_text
+from batch_scheduler.validate.checks import rule_text, rule_words
 from batch_scheduler.validate.readers import NO_WHEN_BLANK
 from batch_scheduler.validate.rules import REDIRECT_URLS
 
@@ -58,7 +58,7 @@ def describe_rules(field: Field, settings: IntakeSettings) -> str:
     for check in column.checks if column is not None else ():
         if check.name in ("out-of-range", "too-long"):
             rule = rule_text(schema, field.name, str(check.name))
-            parts.append(f"{RULE_WORDS.get(field.name, '{}').format(rule)}.".capitalize())
+            parts.append(f"{rule_words(field.name, rule)}.".capitalize())
     parts.extend(_cancel_notes(field) if cancel else _extra_notes(field, settings))
     return " ".join(parts)
 

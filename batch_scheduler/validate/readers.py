@@ -9,7 +9,7 @@ Series by frame position); a cell it cannot read gets its code and message value
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,6 +19,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from batch_scheduler.config import IntakeSettings
+from batch_scheduler.i18n import _, pgettext
 from batch_scheduler.validate import contacts, datetimes, values
 from batch_scheduler.validate.cells import Parsed, as_text, cell_text, coded, positions
 from batch_scheduler.validate.checks import failure_values, failures
@@ -99,9 +100,10 @@ class FieldReader:
 
     def _blank_means(self, field: str) -> str:
         default = self.settings.defaults.get(field)
+        yes, no = pgettext("answer", "Yes"), pgettext("answer", "No")
         if isinstance(default, bool):
-            return "Yes" if default else "No"
-        return "No" if field in NO_WHEN_BLANK else "the platform's default"
+            return yes if default else no
+        return no if field in NO_WHEN_BLANK else _("the platform's default")
 
     def department(self, field: str) -> pd.Series:
         """A department id or a configured name -> the id; an unknown one's message names the
@@ -114,9 +116,10 @@ class FieldReader:
             self.found.add(code, pos, field, **values.unknown_department(cell, known))
         return parsed.values
 
-    def choice(self, field: str) -> pd.Series:
-        """One of a few words, lower-cased (the schema checks which)."""
-        return values.parse_choice(self.sheet.raw(field)).values
+    def choice(self, field: str, words: Mapping[str, str] | None = None) -> pd.Series:
+        """One of a few words, lower-cased (the schema checks which); `words` in another
+        language read as the choice they stand for."""
+        return values.parse_choice(self.sheet.raw(field), words).values
 
     def url(self, field: str) -> pd.Series:
         return self._parsed(field, values.parse_url)
@@ -210,5 +213,5 @@ def _time_values(code: str, when: When, pos: int) -> dict[str, str]:
     if code == "in-past":
         return {"local": when.shown(pos), "tz": when.timezone}
     if code == "required":
-        return {"label": "The appointment date and time"}
+        return {"label": _("The appointment date and time")}
     return {}

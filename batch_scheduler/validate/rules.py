@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from batch_scheduler.i18n import _
 from batch_scheduler.validate.cells import positions
 from batch_scheduler.validate.sheet import Found
 
@@ -52,10 +53,11 @@ def duplicate_references(found: Found, given: pd.Series, references: list[str | 
 
 
 def row_list(rows: list[int], shown: int = 5) -> str:
-    """'row 4', 'rows 4 and 9', 'rows 4, 9, 12, 15, 20 and 3 more'."""
+    """'row 4', 'rows 4 and 9', 'rows 4, 9, 12, 15, 20 and 3 more' (in the current language)."""
     words = [str(r) for r in rows[:shown]]
     if len(rows) > shown:
-        return f"rows {', '.join(words)} and {len(rows) - shown} more"
+        more = _("rows {rows} and {more} more")
+        return more.format(rows=", ".join(words), more=len(rows) - shown)
     if len(words) == 1:
-        return f"row {words[0]}"
-    return f"rows {', '.join(words[:-1])} and {words[-1]}"
+        return _("row {row}").format(row=words[0])
+    return _("rows {rows} and {last}").format(rows=", ".join(words[:-1]), last=words[-1])

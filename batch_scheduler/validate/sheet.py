@@ -49,8 +49,10 @@ class Sheet:
         return self.table.letter_of(key), self.table.headers[self.table.keys.index(key)]
 
     def friendly(self, field: str) -> str:
-        """The header the templates give `field` on a sheet of this kind."""
-        return next((f.header for f in fields_for(self.table.kind) if f.name == field), field)
+        """The header the templates give `field` on a sheet of this kind, in the current
+        language."""
+        fields = fields_for(self.table.kind)
+        return next((f.shown_header() for f in fields if f.name == field), field)
 
     def issue(self, code: str, pos: int, field: str, **values: Any) -> Issue:
         """An issue about the cell of `field` at frame position `pos`: its value is the

@@ -2,7 +2,8 @@
 appointment ids and departments.
 
 Each parser takes one column and returns a `cells.Parsed`; each distinct text is looked at
-once.
+once. Welsh answers and dropdown values (i18n/welsh_input.py) are read in either language
+mode, looked for only in the texts the English words did not match.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import numpy as np
 import pandas as pd
 
 from batch_scheduler.columns import fold_label
+from batch_scheduler.i18n import _
+from batch_scheduler.i18n.welsh_input import welsh_answer
 from batch_scheduler.validate import mojibake
 from batch_scheduler.validate.cells import (
     BOOL,
@@ -68,8 +71,16 @@ FALSE_WORDS = ("no", "n", "false", "f", "0")
 _BOOL_WORDS = {w: True for w in TRUE_WORDS} | {w: False for w in FALSE_WORDS}
 
 
+def answer(text: str) -> bool | None:
+    """A yes/no answer in English (yes, n, true, 0...) or Welsh (Ie, Nac oes, Do, Gwir...),
+    in any case; None for anything else."""
+    english = _BOOL_WORDS.get(text.lower())
+    return english if english is not None else welsh_answer(text)
+
+
 def parse_boolean(raw: pd.Series) -> Parsed:
-    """yes/no/true/false/y/n/1/0 in any case, real booleans, and the numbers 1 and 0."""
+    """yes/no/true/false/y/n/1/0 and the Welsh answers in any case, real booleans, and the
+    numbers 1 and 0."""
     c = cells(raw)
     kind, values = c.kind.to_numpy(), c.raw.to_numpy()
     answers = np.full(len(values), None, dtype=object)
@@ -79,7 +90,7 @@ def parse_boolean(raw: pd.Series) -> Parsed:
             answers[at] = [read(v) for v in values[at].tolist()]
     at = np.flatnonzero(kind == TEXT)
     if at.size:
-        answers[at] = each_distinct(c.text.to_numpy()[at], lambda t: _BOOL_WORDS.get(t.lower()))
+        answers[at] = each_distinct(c.text.to_numpy()[at], answer)
     out = pd.Series(pd.array(answers, dtype="boolean"), index=raw.index)
     bad = ~c.missing & out.isna()
     return Parsed(out, c.missing, codes_where(bad, "invalid-boolean"))
@@ -88,13 +99,15 @@ def parse_boolean(raw: pd.Series) -> Parsed:
 _NUMBER_WORDS = {1.0: True, 0.0: False}
 
 
-def parse_choice(raw: pd.Series) -> Parsed:
-    """Enum text: trimmed and lower-cased (the schema checks it is one of the choices)."""
+def parse_choice(raw: pd.Series, words: Mapping[str, str] | None = None) -> Parsed:
+    """Enum text: trimmed and lower-cased (the schema checks it is one of the choices); a
+    text that lower-cased is one of `words` (e.g. Welsh "isel") reads as its choice ("low")."""
     text = as_text(raw)
     lowered = text.values.to_numpy(copy=True)
     at = np.flatnonzero(~text.missing.to_numpy())
+    other = words or {}
     if at.size:
-        lowered[at] = each_distinct(lowered[at], str.lower)
+        lowered[at] = each_distinct(lowered[at], lambda t: other.get(t.lower(), t.lower()))
     return Parsed(pd.Series(lowered, index=raw.index, dtype=object), text.missing, text.codes)
 
 
@@ -198,18 +211,19 @@ def unknown_department(cell: str, departments: Mapping[str, int]) -> dict[str, s
     """unknown-department's values: the known names closest to `cell`, else all of them when
     they are few; nothing to list when no names are set up."""
     if not departments:
-        return {"known": " No department names are set up."}
+        return {"known": " " + _("No department names are set up.")}
 
     def listed(names: Iterable[str]) -> str:
         return ", ".join(f"{name} ({departments[name]})" for name in names)
 
     close = closest_departments(cell, departments)
     if len(close) == 1:
-        known = f" The closest known name is {listed(close)}."
+        known = _("The closest known name is {names}.").format(names=listed(close))
     elif close:
-        known = f" The closest known names are {listed(close)}."
+        known = _("The closest known names are {names}.").format(names=listed(close))
     elif len(departments) <= _LISTED_DEPARTMENTS:
-        known = f" Known departments: {listed(departments)}."
+        known = _("Known departments: {names}.").format(names=listed(departments))
     else:
-        known = f" None of the {len(departments)} names set up is close."
-    return {"known": known, "or_name": " or a known name"}
+        none = _("None of the {count} names set up is close.")  # more than ten
+        known = none.format(count=len(departments))
+    return {"known": " " + known, "or_name": " " + _("or a known name")}

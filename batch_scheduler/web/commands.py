@@ -18,23 +18,14 @@ import uvicorn
 from batch_scheduler.web.accounts import AccountError
 from batch_scheduler.web.context import WebContext, accounts_for, web_folder
 from batch_scheduler.web.db import WebDb
-from batch_scheduler.web.pipeline_bridge import ConfigError, load_library_settings, web_section
+from batch_scheduler.web.pipeline_bridge import (
+    ConfigError,
+    load_library_settings,
+    pinned_now,
+    web_section,
+)
 from batch_scheduler.web.server import RunningWeb, ServeOptions, build_context, uvicorn_config
 from batch_scheduler.web.settings import WebSettings, web_settings
-
-ENV_NOW = "BATCH_SCHEDULER_NOW"
-
-
-def pinned_now(env: dict[str, str] | None = None) -> datetime | None:
-    """BATCH_SCHEDULER_NOW, for reproducible tests and replays (as the CLI reads it)."""
-    text = (env if env is not None else os.environ).get(ENV_NOW)
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise click.UsageError(f"{ENV_NOW} must be an ISO date-time, not {text!r}.") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _fail(message: str, code: int) -> None:
@@ -64,7 +55,10 @@ def serve_command(host: str, port: int, config_path: Path | None, log_format: st
     """Serve the web page for ops: upload, check, book, watch, download (sign-in required)."""
     from batch_scheduler.logs import setup_logging
 
-    now = pinned_now()
+    try:
+        now = pinned_now()
+    except ConfigError as exc:  # as the CLI's commands say it
+        raise click.UsageError(exc.message) from None
     try:
         context = build_context(
             ServeOptions(host, port, config_path), now=(lambda: now) if now else None
@@ -72,9 +66,7 @@ def serve_command(host: str, port: int, config_path: Path | None, log_format: st
     except ConfigError as exc:
         _fail(exc.message, exc.exit_code)
         return
-    api = context.settings.api
-    hidden = [s.reveal() for s in (api.token, api.client_secret) if s] if api else []
-    setup_logging(fmt=log_format, secrets=hidden)
+    setup_logging(fmt=log_format, secrets=context.settings.secrets())
     if not context.accounts.names():
         click.echo("No accounts yet: add one with `batch-scheduler users add NAME`.", err=True)
     if context.booking_off:

@@ -15,20 +15,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
-
 from batch_scheduler.allocate import AllocateRequest, allocate
-from batch_scheduler.config import Settings, load_settings, read_config_file
+from batch_scheduler.config import Settings, load_settings, pinned_now, read_config_file
 from batch_scheduler.errors import (
     BatchSchedulerError,
     ConfigError,
     InputError,
     OutputError,
 )
-from batch_scheduler.intake import read_table
+from batch_scheduler.intake import read_table, sheet_names
 from batch_scheduler.models import Issue, Outcome, RowResult, SheetKind
 from batch_scheduler.output import rows_to_fix, save, write_fix_sheet, write_template
-from batch_scheduler.pipeline import RunReport, RunRequest, run
+from batch_scheduler.pipeline import RunRequest, run
+from batch_scheduler.report import RunReport
 from batch_scheduler.send import SendStats
 
 __all__ = [
@@ -46,6 +45,7 @@ __all__ = [
     "check_upload",
     "in_order",
     "load_library_settings",
+    "pinned_now",
     "preview",
     "send",
     "template_bytes",
@@ -152,18 +152,6 @@ class CheckResult:
         }
 
 
-def visible_sheets(path: Path) -> list[str]:
-    """The visible worksheets of an .xlsx (after read_table has let the file in), else []."""
-    if path.suffix.lower() != ".xlsx":
-        return []
-    book = CalamineWorkbook.from_path(str(path))
-    return [
-        meta.name
-        for meta in book.sheets_metadata
-        if meta.visible == SheetVisibleEnum.Visible and meta.typ == SheetTypeEnum.WorkSheet
-    ]
-
-
 def check_upload(
     kind: str, path: Path, folder: Path, *, sheet: str | None, settings: Settings, now: datetime
 ) -> CheckResult:
@@ -188,7 +176,7 @@ def check_upload(
         invalid=_not_ok(report.outcomes),
         issues=[_issue_dict(issue) for issue in report.issues],
         sheet=str(report.summary.get("sheet") or "") or None,
-        sheets=visible_sheets(path),
+        sheets=sheet_names(path),
         report_name="report.xlsx",
         outcomes=dict(in_order(report.outcomes)),
     )

@@ -211,11 +211,12 @@ def test_slots_need_a_start(tmp_path: Path) -> None:
 
 
 def test_claimant_and_slot_spellings_do_not_clash() -> None:
+    """Every spelling, English or Welsh, finds its own field."""
     for fields in (CLAIMANT_FIELDS, SLOT_FIELDS):
-        spellings = [fold_label(s) for f in fields for s in (f.name, f.header, *f.aliases)]
+        spellings = [fold_label(s) for f in fields for s in f.spellings()]
         index = alias_index(fields)
         for f in fields:
-            for s in (f.name, f.header, *f.aliases):
+            for s in f.spellings():
                 assert index[fold_label(s)] == f.name, s
         assert len(index) <= len(spellings)
 

@@ -1,6 +1,7 @@
 """Welsh headers, answers and dropdown values: every field has its Welsh header, and folding
 (columns.fold_label, as the reader matches headers) keeps each Welsh spelling apart from every
-English one and from the other fields' Welsh ones."""
+English one and from the other fields' Welsh ones; the reader's own index (alias_index, over
+the fields as wired) finds each Welsh spelling's field."""
 
 from __future__ import annotations
 
@@ -29,8 +30,9 @@ def english_spellings() -> dict[str, set[tuple[str, str]]]:
     """Folded English spelling -> the (kind, field) pairs it names, over every kind."""
     found: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for kind in KINDS:
-        for folded, name in alias_index(fields_for(kind)).items():
-            found[folded].add((kind, name))
+        for f in fields_for(kind):
+            for spelling in (f.name, f.header, *f.aliases):
+                found[fold_label(spelling)].add((kind, f.name))
     return found
 
 
@@ -53,6 +55,21 @@ def test_welsh_spellings_fold_apart_from_each_other_and_from_every_english_one(
             assert seen.setdefault(folded, name) == name, (
                 f"{spelling!r} ({name}) folds like a header of {seen[folded]}"
             )
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_reader_matches_every_welsh_spelling_to_its_field(kind: str) -> None:
+    """The wiring: the fields carry their Welsh headers, and the reader's index (English and
+    Welsh together) sends each spelling, with or without its accents, to its own field."""
+    index = alias_index(fields_for(kind))
+    for f in fields_for(kind):
+        assert f.welsh == (HEADERS[kind][f.name].header, *HEADERS[kind][f.name].aliases)
+    for name, written in spellings(kind).items():
+        for spelling in written:
+            assert index[fold_label(spelling)] == name, spelling
+    for f in fields_for(kind):  # and the English ones are not disturbed
+        for spelling in (f.name, f.header, *f.aliases):
+            assert index[fold_label(spelling)] == f.name, spelling
 
 
 def test_the_issue_s_headers_name_the_right_fields() -> None:

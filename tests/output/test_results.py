@@ -22,8 +22,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from python_calamine import CalamineWorkbook
 
-from batch_scheduler.cli import ENV_NOW
 from batch_scheduler.columns import RESULT_COLUMNS
+from batch_scheduler.config import ENV_NOW
 from batch_scheduler.models import Issue, Outcome, RawTable, ResultLine, Severity
 from batch_scheduler.output import summary_counts, write_results, write_summary_json
 from tests.support.cli import invoke

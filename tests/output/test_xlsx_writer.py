@@ -14,8 +14,9 @@ from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
 from batch_scheduler.columns import column_letter
-from batch_scheduler.output.xlsx_layout import Page
-from batch_scheduler.output.xlsx_writer import StreamBook, excel_serial, is_dangerous
+from batch_scheduler.output.xlsx.layout import Page
+from batch_scheduler.output.xlsx.writer import StreamBook
+from batch_scheduler.output.xlsx.xml_text import excel_serial, is_dangerous
 
 HOSTILE = (
     '=HYPERLINK("http://evil.example","click")',

@@ -18,11 +18,12 @@ from typing import Any
 
 import pytest
 
-from batch_scheduler.config import load_settings
-from batch_scheduler.pipeline import RunReport, RunRequest, run
+from batch_scheduler.pipeline import RunRequest, run
+from batch_scheduler.report import RunReport
 from batch_scheduler.sandbox import RunningSandbox, SandboxConfig
 from tests.support.cli import invoke, run_env
 from tests.support.sandbox import SandboxFactory, seed_appointments
+from tests.support.settings import run_settings
 from tests.support.sheets import NOW, book_row, sheet_rows, write_xlsx
 
 ROWS = 1000
@@ -282,16 +283,8 @@ def _start(
     command: str, sheet: Path, folder: Path, base_url: str
 ) -> tuple[threading.Thread, dict[str, Any]]:
     """Run `command` through pipeline.run in a thread, with the default retry settings."""
-    (folder / "config.toml").write_text("[departments]\nBenefits = 1\n")
-    settings = load_settings(
-        config_path=folder / "config.toml",
-        env={"BATCH_SCHEDULER_TOKEN": "sandbox-token"},
-        overrides={
-            "api": {"base_url": base_url, "timeout": 5.0},
-            "send": {"rate": 5000.0, "concurrency": 8},
-            "root": {"state_dir": folder / "state"},
-        },
-        need_api=True,
+    settings = run_settings(
+        folder, base_url, api={"timeout": 5.0}, send={"rate": 5000.0, "concurrency": 8}
     )
     request = RunRequest(command, sheet, folder / "out.xlsx", reason=REASON)
     box: dict[str, Any] = {}

@@ -35,7 +35,7 @@ from batch_scheduler.api import ApiClient
 from batch_scheduler.cli import cli
 from batch_scheduler.config import ApiSettings, Secret, check_base_url, load_settings
 from batch_scheduler.errors import ConfigError
-from batch_scheduler.logs import setup_logging
+from batch_scheduler.logs import SECRETS, setup_logging
 from tests.support.cli import invoke, run_env
 from tests.support.sheets import NOW, sheet_rows, slot, write_xlsx
 
@@ -430,7 +430,8 @@ def test_a_config_file_holding_a_secret_must_be_private(tmp_path: Path) -> None:
 
 def test_a_secret_is_masked_in_every_part_of_a_log_line(capsys: pytest.CaptureFixture[str]) -> None:
     """The last line of defence: messages, extra fields and tracebacks of text and JSON lines."""
-    issued = Secret("issued-access-token-0c41d2")  # made by auth.py for each token it gets
+    issued = Secret("issued-access-token-0c41d2")
+    SECRETS.add(issued.reveal())  # as auth.py does for each token it gets
     log = logging.getLogger("batch_scheduler.test")
     for fmt in ("json", "text"):
         setup_logging(verbose=True, fmt=fmt)
@@ -442,6 +443,46 @@ def test_a_secret_is_masked_in_every_part_of_a_log_line(capsys: pytest.CaptureFi
     assert "issued-access-token" not in err
     # JSON: message and extra field; text: message and the traceback's exception line
     assert err.count("***") == 4 and "Traceback" in err
+
+
+def test_an_access_token_the_api_issues_is_masked_from_then_on(
+    sandbox: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """auth.py gives the log mask every token it is issued (the configured secrets are given
+    by the CLI and `serve` at start-up): a careless line that holds one shows ***."""
+    issued: list[str] = []
+    issue = sandbox.state.issue_token
+    monkeypatch.setattr(sandbox.state, "issue_token", lambda: issued.append(issue()) or issued[-1])
+    settings = ApiSettings(
+        base_url=sandbox.base_url,
+        client_id="sandbox-client",
+        client_secret=Secret("sandbox-secret"),
+        token_url=sandbox.token_url,
+    )
+
+    async def first_call() -> None:
+        async with ApiClient(settings) as client:
+            assert (await client.check_access()).ok
+
+    asyncio.run(first_call())
+    setup_logging(fmt="text")
+    logging.getLogger("batch_scheduler.test").error("careless %s", issued[0])
+
+    assert len(issued) == 1 and capsys.readouterr().err == "Error: careless ***\n"
+
+
+def test_making_a_secret_is_plain_data_the_mask_is_given_its_values_explicitly(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """No side effect: a Secret made in passing (a test, a library caller) masks nothing; the
+    boundary that sets up logging names the secrets it loaded."""
+    Secret("made-in-passing-7f01")
+    settings = load_settings(env={"BATCH_SCHEDULER_BASE_URL": "https://api.example.com",
+                                  "BATCH_SCHEDULER_TOKEN": TOKEN}, need_api=True)  # fmt: skip
+    setup_logging(fmt="text", secrets=settings.secrets())
+    logging.getLogger("batch_scheduler.test").error("%s %s", "made-in-passing-7f01", TOKEN)
+
+    assert capsys.readouterr().err == "Error: made-in-passing-7f01 ***\n"
 
 
 # ---------------------------------------------------------------------- TLS

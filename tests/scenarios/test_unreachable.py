@@ -14,10 +14,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from batch_scheduler.config import load_settings
-from batch_scheduler.pipeline import RunReport, RunRequest, run
+from batch_scheduler.pipeline import RunRequest, run
+from batch_scheduler.report import RunReport
 from tests.support.cli import cli_env, invoke
 from tests.support.sandbox import SandboxFactory
+from tests.support.settings import run_settings
 from tests.support.sheets import NOW, book_sheet, sheet_rows
 
 FAST = "[departments]\nBenefits = 1\n\n[send]\nbackoff_initial = 0.02\nbackoff_max = 0.2\n"
@@ -47,17 +48,10 @@ def test_an_unreachable_api_stops_the_run_before_anything_is_sent(tmp_path: Path
 
 
 def _settings(folder: Path, base_url: str) -> Any:
-    (folder / "config.toml").write_text(FAST + "unreachable_after = 1.5\n")
-    return load_settings(
-        config_path=folder / "config.toml",
-        env={"BATCH_SCHEDULER_TOKEN": "sandbox-token"},
-        overrides={
-            "api": {"base_url": base_url, "timeout": 2.0},
-            "send": {"rate": 200.0, "concurrency": 4},
-            "root": {"state_dir": folder / "state"},
-        },
-        need_api=True,
-    )
+    return run_settings(
+        folder, base_url, FAST + "unreachable_after = 1.5\n",
+        api={"timeout": 2.0}, send={"rate": 200.0, "concurrency": 4},
+    )  # fmt: skip
 
 
 def test_a_server_lost_mid_run_stops_it_with_partial_results_and_a_rerun_finishes(

@@ -8,7 +8,7 @@ it with Liberation Sans, which has the same metrics, so a sheet prints the same 
 (Calibri without Microsoft's fonts becomes a much wider DejaVu Sans, and nothing fits).
 
 Every sheet prints landscape on A4, one page wide, with its header row repeated on each
-page (`Page`); both writers take it: xlsx_writer.py (results, report) and xlsxwriter
+page (`Page`); both writers take it: writer.py (results, report) and xlsxwriter
 (`apply_page`: templates and plan).
 """
 

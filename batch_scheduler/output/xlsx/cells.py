@@ -1,7 +1,7 @@
 """What a cell can hold: value classification, Excel's limits, and xlsxwriter helpers.
 
 `value_kind` decides how any value is written (text, number, bool, date) for both the
-streamed results workbook (xlsx_writer.py) and the CSV output (results_csv.py). The
+streamed results workbook (writer.py) and the CSV output (results_csv.py). The
 xlsxwriter helpers (`open_book`, `Formats`, `write_table`) serve the smaller workbooks
 (templates.py, allocation.py); with `strings_to_formulas` off a string is never a
 formula there either.
@@ -22,7 +22,7 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from batch_scheduler.output.xlsx_layout import (
+from batch_scheduler.output.xlsx.layout import (
     FONT_NAME,
     FONT_SIZE,
     LINE_HEIGHT,
@@ -191,13 +191,13 @@ def value_kind(value: object) -> tuple[str | None, object]:
         return "str", value
     if isinstance(value, bool):
         return "bool", value
+    if isinstance(value, datetime | date | time):  # before the (slower) numbers.Real check
+        return _date_kind(value)
     if isinstance(value, numbers.Real):
         number = float(value) if not isinstance(value, int) else value
         if isinstance(number, float) and not math.isfinite(number):
             return (None, None) if math.isnan(number) else ("str", str(number))
         return "num", number
-    if isinstance(value, datetime | date | time):
-        return _date_kind(value)
     if hasattr(value, "item") and callable(value.item):  # numpy scalars
         return value_kind(value.item())
     if isinstance(value, timedelta):
