@@ -3,12 +3,13 @@ all of it again to learn whether a reference is already booked.
 
 The API has no filter by reference, so the only way to learn which references the account
 holds is to page through its whole list. The index keeps, for every appointment seen there,
-what matching a row needs (reference, start, duration, claimant's name, status) and what a
-result shows (id, link); the cursor says how far the list was read: how many items, the id
-of the last one, and the list's total then. A later run reads only what was created since
-(send/existing.py), which works because the list is ordered by created_at, then id (an
-assumption: docs/api-contract.md). The index holds personal data (claimants' names), like
-the entries' stored answers, and is pruned with them (housekeeping.py).
+its id, reference, status and creation time; the cursor says how far the list was read: how
+many items, the id of the last one, and the list's total then. A later run reads only what
+was created since (send/existing.py), which works because the list is ordered by created_at,
+then id (an assumption: docs/api-contract.md). A reference found in the index is fetched
+again before it counts (it may have been cancelled since), so the index needs nothing that
+matching a row needs, and keeps no claimant's personal data: it is a list of references,
+and retention (housekeeping.py) leaves it alone.
 """
 
 from __future__ import annotations
@@ -20,19 +21,11 @@ from datetime import UTC, datetime
 from batch_scheduler.ledger.sql import SqlLedger, chunks, marks
 from batch_scheduler.models import Appointment
 
-_ITEM_COLUMNS = (
-    "id, reference, appointment_at, duration_in_minutes, claimant_name, status, url, created_at"
-)
-
-_ADD = f"""
-INSERT INTO account_items (base_url, {_ITEM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+_ADD = """
+INSERT INTO account_items (base_url, id, reference, status, created_at) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (base_url, id) DO UPDATE SET
     reference = excluded.reference,
-    appointment_at = excluded.appointment_at,
-    duration_in_minutes = excluded.duration_in_minutes,
-    claimant_name = excluded.claimant_name,
     status = excluded.status,
-    url = excluded.url,
     created_at = excluded.created_at
 """
 
@@ -70,11 +63,12 @@ class IndexedLedger(SqlLedger):
     """A ledger with the account index beside its entries (both backends are one)."""
 
     def indexed(self, references: Iterable[str]) -> dict[str, list[Appointment]]:
-        """The appointments the index holds under each of `references` (absent: left out)."""
+        """The appointments the index holds under each of `references` (absent: left out),
+        as last seen: id, reference, status and creation time only."""
         out: dict[str, list[Appointment]] = {}
         for chunk in chunks(sorted(set(references))):
             for row in self.rows(
-                f"SELECT {_ITEM_COLUMNS} FROM account_items "
+                "SELECT id, reference, status, created_at FROM account_items "
                 f"WHERE base_url = ? AND reference IN ({marks(len(chunk))}) ORDER BY created_at",
                 (self.base_url, *chunk),
             ):
@@ -87,8 +81,7 @@ class IndexedLedger(SqlLedger):
         self._check_writable()
         params = [
             (self.base_url, item.id, None if item.reference is None else str(item.reference),
-             stamp_text(item.appointment_at), item.duration_in_minutes, item.claimant_name,
-             item.status, item.url, stamp_text(item.created_at))
+             item.status, stamp_text(item.created_at))
             for item in appointments
         ]  # fmt: skip
         if params:
@@ -118,15 +111,14 @@ class IndexedLedger(SqlLedger):
 
 
 def _appointment(row: tuple[object, ...]) -> Appointment:
-    ident, reference, at, minutes, name, status, url, created = row
+    ident, reference, status, created = row
     return Appointment(
         id=str(ident),
         reference=None if reference is None else str(reference),
-        appointment_at=_time(at),
-        duration_in_minutes=None if minutes is None else int(str(minutes)),
+        appointment_at=None,
+        duration_in_minutes=None,
         status=None if status is None else str(status),
-        url=None if url is None else str(url),
-        claimant_name=None if name is None else str(name),
+        url=None,
         created_at=_time(created),
     )
 

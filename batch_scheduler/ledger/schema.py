@@ -7,8 +7,8 @@ a new one are the same.
 
     1  entries: one row per (base URL, operation, key): state, attempts, the last answer
     2  entries gain `owner` and `lease_until` (per-key claims: claims.py); the account index
-       (`account_items`, what matching needs of every appointment seen in the account's
-       list) and `account_cursor` (how far that list has been read)
+       (`account_items`: the id, reference, status and creation time of every appointment
+       seen in the account's list) and `account_cursor` (how far that list has been read)
 
 The two dialects differ only in the types below; the statements are the same.
 """
@@ -59,11 +59,7 @@ _STEPS: dict[int, tuple[str, ...]] = {
             base_url TEXT NOT NULL,
             id TEXT NOT NULL,
             reference TEXT,
-            appointment_at TEXT,
-            duration_in_minutes INTEGER,
-            claimant_name TEXT,
             status TEXT,
-            url TEXT,
             created_at TEXT,
             PRIMARY KEY (base_url, id)
         )""",

@@ -658,12 +658,8 @@ def test_the_account_index_finds_references_and_keeps_the_cursor(opener: Opener)
         "R-2": ["id-2"],
     }
     first = found["R-0"][0]
-    assert (first.status, first.appointment_at, first.claimant_name) == (
-        "cancelled",
-        at,
-        "Siân Jones",
-    )
-    assert (first.duration_in_minutes, first.url, first.created_at) == (30, "https://x.test/0", at)
+    assert (first.status, first.created_at) == ("cancelled", at)
+    assert first.claimant_name is None  # no personal data: a hit is fetched again to match
     assert cursor == Cursor(items_read=5, last_id="id-4", total=5, per_page=100)
     assert forgotten == ({}, None)
 
