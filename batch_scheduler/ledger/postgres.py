@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -46,6 +47,10 @@ _TCP = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
         "keepalives_count": 3, "tcp_user_timeout": 30_000}  # fmt: skip
 _MIGRATION_LOCK = 7_216_425_001  # pg_advisory_xact_lock key: one schema change at a time
 _LOST = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
+
+# the pool's own attempts to reconnect to a database that went away would repeat, line after
+# line, what LedgerUnavailable says once (and it names the host, port and database anyway)
+logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
 
 _pools: dict[str, ConnectionPool[psycopg.Connection[Any]]] = {}
 _pools_lock = threading.Lock()

@@ -2,7 +2,9 @@
 
 `Cluster.start()` makes a new cluster (Debian's initdb and pg_ctl, found by system.py) in a
 temporary directory, listening on a free loopback port only, with password authentication
-over TCP, and tuned for speed (fsync off: it is thrown away). PostgreSQL refuses to run as
+over TCP, and tuned for speed: fsync off (it is thrown away, and this machine does not
+crash under it), but synchronous_commit on, as in production: a commit the client saw is
+in the server's WAL, so it survives the server being killed (`stop_immediately`). PostgreSQL refuses to run as
 root, so as root it runs as the `postgres` system user the Debian package creates, in a
 directory that user owns. `stop()` removes it all.
 
@@ -68,7 +70,7 @@ class Cluster:
         port = free_port()
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories='{root}' "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+            "-c fsync=off -c full_page_writes=off "
             "-c max_connections=200 -c shared_buffers=32MB"
         )
         cluster = cls(
