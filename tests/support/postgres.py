@@ -4,9 +4,9 @@
 temporary directory, listening on a free loopback port only, with password authentication
 over TCP, and tuned for speed: fsync off (it is thrown away, and this machine does not
 crash under it), but synchronous_commit on, as in production: a commit the client saw is
-in the server's WAL, so it survives the server being killed (`stop_immediately`). PostgreSQL refuses to run as
-root, so as root it runs as the `postgres` system user the Debian package creates, in a
-directory that user owns. `stop()` removes it all.
+in the server's WAL, so it survives the server being killed (`stop_immediately`).
+PostgreSQL refuses to run as root, so as root it runs as the `postgres` system user the
+Debian package creates, in a directory that user owns. `stop()` removes it all.
 
 Each test gets its own database (`fresh_database`, a CREATE DATABASE, ~20 ms), so tests never
 see each other's rows; one cluster serves a whole test session (or xdist worker).
