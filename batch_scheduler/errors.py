@@ -35,6 +35,8 @@ What never reaches the user (raised and caught inside the library):
                                    to go out is not sent; ends that row's attempt quietly
     NotClaimed                     send/engine.py: the ledger would not let this run send the
                                    key now (another run holds it, or finished it)
+    LedgerContention               ledger: two runs' transactions waited on each other and
+                                   the database undid one (a deadlock): it is tried again
     ConnectionDropped              sandbox/drop.py: the sandbox drops a connection on purpose
                                    (a fault it injects); uvicorn closes it, unlogged
 
@@ -188,6 +190,11 @@ class NotClaimed(Exception):
     def __init__(self, refusal: Refusal) -> None:
         super().__init__(refusal.key)
         self.refusal = refusal
+
+
+class LedgerContention(Exception):
+    """Two runs' transactions on a shared ledger waited on each other and the database undid
+    this one (PostgreSQL's deadlock detection): nothing of it was written; try it again."""
 
 
 class ConnectionDropped(Exception):

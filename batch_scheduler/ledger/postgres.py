@@ -29,7 +29,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from batch_scheduler.errors import LedgerError, LedgerUnavailable
+from batch_scheduler.errors import LedgerContention, LedgerError, LedgerUnavailable
 from batch_scheduler.ledger.account import IndexedLedger
 from batch_scheduler.ledger.claims import DEFAULT_LEASE
 from batch_scheduler.ledger.schema import (
@@ -47,6 +47,7 @@ _TCP = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
         "keepalives_count": 3, "tcp_user_timeout": 30_000}  # fmt: skip
 _MIGRATION_LOCK = 7_216_425_001  # pg_advisory_xact_lock key: one schema change at a time
 _LOST = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
+_CONTENTION = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
 
 # the pool's own attempts to reconnect to a database that went away would repeat, line after
 # line, what LedgerUnavailable says once (and it names the host, port and database anyway)
@@ -116,6 +117,14 @@ class PostgresLedger(IndexedLedger):
         return cls(pool, base_url=normalise_base_url(base_url), location=location,
                    clock=clock, readonly=readonly, lease=lease)  # fmt: skip
 
+    def writer(self) -> PostgresLedger:
+        """The same ledger on a connection of its own: the group commit's thread commits
+        on it while this one serves the event loop's reads."""
+        return PostgresLedger(
+            self._pool, base_url=self.base_url, location=self.location, clock=self._clock,
+            readonly=self._readonly, lease=self.lease,
+        )  # fmt: skip
+
     def close(self) -> None:
         if self._conn is not None:
             conn, self._conn = self._conn, None
@@ -165,9 +174,13 @@ class PostgresLedger(IndexedLedger):
 
     @contextlib.contextmanager
     def _lost(self) -> Iterator[None]:
-        """A connection lost (or never had) is LedgerUnavailable: the run stops cleanly."""
+        """A connection lost (or never had) is LedgerUnavailable: the run stops cleanly. A
+        transaction the server undoes to break a deadlock with another run's is
+        LedgerContention: it is tried again."""
         try:
             yield
+        except _CONTENTION as exc:
+            raise LedgerContention(_first_line(exc)) from None
         except _LOST as exc:
             raise LedgerUnavailable(_lost_words(self.location, _first_line(exc))) from None
 
