@@ -409,6 +409,17 @@ def test_the_list_is_ordered_by_created_at_then_id_whatever_changes_later(
     assert [i["id"] for i in listed] == [m["id"] for m in made]
 
 
+def test_seed_stores_many_appointments_behind_the_apis_back(sandbox: RunningSandbox) -> None:
+    with httpx.Client(base_url=sandbox.base_url) as helper:
+        answer = helper.post("/_sandbox/seed", json={"count": 3, "prefix": "BIG"})
+        refused = helper.post("/_sandbox/seed", json={"count": "many"})
+
+    assert answer.json() == {"created": 3} and refused.status_code == 422
+    assert [a["reference"] for a in sandbox.appointments()] == ["BIG-00000", "BIG-00001",
+                                                                "BIG-00002"]  # fmt: skip
+    assert sandbox.requests() == []  # a helper: neither logged nor counted
+
+
 def test_listing_100_000_appointments_reads_only_the_page_asked_for(
     sandbox: RunningSandbox, api: httpx.Client
 ) -> None:
