@@ -149,9 +149,12 @@ def test_b_two_processes_share_one_postgresql_ledger_at_once(
     assert_exactly_once(sandbox, range(ROWS + ROWS // 2))
     a = assert_agrees(sandbox, one / "results.xlsx", first)
     b = assert_agrees(sandbox, two / "results.xlsx", second)
-    created = a["created"] + b["created"]
-    assert created == len([i for i in range(ROWS + ROWS // 2) if i not in INVALID])
-    assert sandbox.stats()["dropped"] >= 50
+    # each reference created by one of them; a create whose answer was dropped while the
+    # other run found it on the account reads already_exists in both (either is true)
+    valid = len([i for i in range(ROWS + ROWS // 2) if i not in INVALID])
+    dropped = sandbox.stats()["dropped"]
+    assert valid - dropped <= a["created"] + b["created"] <= valid
+    assert dropped >= 50
 
 
 def test_c_one_killed_mid_send_and_the_other_finishes_after_the_lease(
