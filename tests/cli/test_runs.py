@@ -244,3 +244,37 @@ def test_every_command_has_help() -> None:
     for name, command in cli.commands.items():
         assert command.help, f"{name} has no help text"
         assert invoke({}, name, "--help", catch_exceptions=True).exit_code == 0
+
+
+def test_a_second_state_directory_finds_the_booking_on_the_account_and_says_how(
+    sandbox_factory: Any, tmp_path: Path, env: Any
+) -> None:
+    """Issue 13: two laptops, two state directories, an API that accepts a repeated
+    reference. The second run asks the account first (its Summary says how); the config's
+    send.check_existing = "never" books them twice, and --check-existing overrides it."""
+    sandbox = sandbox_factory(duplicate_references="allow")
+    sheet = book_sheet(tmp_path / "in.xlsx", 4)
+    summary = tmp_path / "summary.json"
+    first = cli_book(env, tmp_path, sheet, sandbox.base_url, "--state-dir", tmp_path / "A",
+                     "--summary-json", summary)  # fmt: skip
+    fresh = json.loads(summary.read_text())
+    second = cli_book(env, tmp_path, sheet, sandbox.base_url, "--state-dir", tmp_path / "B",
+                      "--summary-json", summary)  # fmt: skip
+    found = json.loads(summary.read_text())
+    lines = sheet_rows(tmp_path / "results.xlsx")
+
+    assert (first.exit_code, second.exit_code) == (0, 0), second.output
+    assert fresh["existing_check"] == "full" and fresh["existing_check_rows_found"] == 0
+    assert (found["existing_check"], found["existing_check_pages"],
+            found["existing_check_rows_found"]) == ("full", 1, 4)  # fmt: skip
+    assert found["existing_check_seconds"] >= 0
+    assert {line["outcome"] for line in lines} == {"already_exists"}
+    assert by_reference(sandbox.appointments()) == Counter(f"REF-{i:05d}" for i in range(4))
+
+    (tmp_path / "config.toml").write_text(CONFIG + 'check_existing = "never"\n')
+    checked = cli_book(env, tmp_path, sheet, sandbox.base_url, "--state-dir", tmp_path / "C",
+                       "--check-existing", "auto")  # fmt: skip
+    unsafe = cli_book(env, tmp_path, sheet, sandbox.base_url, "--state-dir", tmp_path / "D")
+
+    assert (checked.exit_code, unsafe.exit_code) == (0, 0), unsafe.output
+    assert set(by_reference(sandbox.appointments()).values()) == {2}  # "never": twice
