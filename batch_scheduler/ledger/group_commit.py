@@ -17,21 +17,13 @@ What exactly-once needs from it, and tests/ledger/test_group_commit.py checks on
 `record` does not wait: an answer not yet committed when the process dies leaves the key
 SENDING, and the next run checks it with the server, as after any crash. `flush` writes
 what is queued now (the sender calls it when the run ends and before it reads the ledger).
-
-Where the ledger is a database over the network (PostgreSQL: `ledger.writer()` gives a
-second connection), a commit is a round trip the event loop should not wait out: commits
-then run one at a time in a thread of their own, on that connection, while the loop keeps
-sending; what is queued meanwhile becomes the next commit. The promises are the same: a
-waiter is released only once its commit is done.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from batch_scheduler.errors import LedgerContention
@@ -74,7 +66,6 @@ class _Mark:
 
 
 _Write = _Mark | LedgerUpdate
-_Outcome = list[tuple[_Mark, "Refusal | None"]] | BaseException  # a commit's, see _apply
 
 
 class GroupCommit:
@@ -83,19 +74,13 @@ class GroupCommit:
     def __init__(
         self, ledger: LedgerBackend, run_id: str, on_error: Callable[[BaseException], None]
     ) -> None:
+        self._ledger = ledger
         self._run_id = run_id
         self._on_error = on_error  # a failed commit stops the run (disk full, ...)
         self._queue: list[_Write] = []
         self._soon = False  # a flush is due at the next turn of the loop
         self._later = False  # a flush is due after RECORD_DELAY
         self.commits = 0  # transactions committed, for the statistics
-        # a database over the network commits on a connection and thread of its own, so
-        # the event loop goes on while a commit travels (see the module docstring)
-        writer = ledger.writer()
-        self._ledger = writer or ledger
-        self._thread = ThreadPoolExecutor(1, "ledger-commit") if writer is not None else None
-        self._busy = False  # a commit is under way in the thread
-        self._again = False  # more was queued meanwhile: commit it when that one ends
 
     async def mark_sending(
         self, operation: str, key: str, reference: str | None = None
@@ -144,51 +129,32 @@ class GroupCommit:
         self._flush_reporting()
 
     def _flush_reporting(self) -> None:
-        """Commit what is queued: here, or in the writer's thread (one commit at a time)."""
-        if self._thread is None:
-            try:
-                self.flush()
-            except Exception as exc:  # reported to the run, which stops and raises it
-                self._on_error(exc)
-            return
-        if self._busy:
-            self._again = True
-            return
-        writes, self._queue = self._queue, []
-        if not writes:
-            return
-        self._busy = True
-        done = asyncio.get_running_loop().run_in_executor(self._thread, self._apply, writes)
-        done.add_done_callback(functools.partial(self._committed, writes))
-
-    def _committed(self, writes: list[_Write], done: asyncio.Future[_Outcome]) -> None:
-        """The writer's thread finished a commit: release its waiters, start the next."""
-        self._busy = False
         try:
-            self._settle(writes, done.result())
-        except Exception as exc:
+            self.flush()
+        except Exception as exc:  # reported to the run, which stops and raises it
             self._on_error(exc)
-        if self._again:
-            self._again = False
-            self._flush_reporting()
 
     def flush(self) -> None:
-        """Apply every queued write, in order, in one transaction; then release the waiters.
-        With a writer's thread, after the commit under way there (the thread takes them in
-        turn)."""
+        """Apply every queued write, in order, in one transaction; then release the waiters."""
         writes, self._queue = self._queue, []
         if not writes:
             return
-        if self._thread is None:
-            outcome = self._apply(writes)
-        else:
-            outcome = self._thread.submit(self._apply, writes).result()
-        self._settle(writes, outcome)
+        try:
+            marks = self._apply(writes)
+        except BaseException as exc:
+            for write in writes:
+                if isinstance(write, _Mark) and not write.done.done():
+                    write.done.set_exception(exc)
+            raise
+        self.commits += 1
+        for mark, refusal in marks:
+            if not mark.done.done():
+                mark.done.set_result(refusal)
 
-    def _apply(self, writes: list[_Write]) -> _Outcome:
-        """The writes in one transaction (in the writer's thread, if any): each mark's
-        refusal, or the error that undid them all. Touches no future (not thread-safe). A
-        transaction undone by a deadlock with another run's is tried again."""
+    def _apply(self, writes: list[_Write]) -> list[tuple[_Mark, Refusal | None]]:
+        """The writes in one transaction: each mark's refusal. A transaction the database
+        undid to break a deadlock with another run's (nothing of it was written) is tried
+        again, a few times, after a short pause."""
         for attempt in range(1, CONTENTION_TRIES + 1):
             marks: list[tuple[_Mark, Refusal | None]] = []
             try:
@@ -198,27 +164,13 @@ class GroupCommit:
                             self._ledger.record(group, self._run_id)  # type: ignore[arg-type]
                         else:
                             marks += self._mark(group)  # type: ignore[arg-type]
-            except LedgerContention as exc:
+            except LedgerContention:
                 if attempt == CONTENTION_TRIES:
-                    return exc
-                time.sleep(0.005 * attempt)  # in the writer's thread: the loop goes on
+                    raise
+                time.sleep(0.005 * attempt)  # rare: two runs' transactions crossed
                 continue
-            except Exception as exc:
-                return exc
-            self.commits += 1
             return marks
         raise AssertionError("unreachable")
-
-    def _settle(self, writes: list[_Write], outcome: _Outcome) -> None:
-        """Release the waiters: each mark its refusal, or every mark the error (raised)."""
-        if isinstance(outcome, BaseException):
-            for write in writes:
-                if isinstance(write, _Mark) and not write.done.done():
-                    write.done.set_exception(outcome)
-            raise outcome
-        for mark, refusal in outcome:
-            if not mark.done.done():
-                mark.done.set_result(refusal)
 
     def _mark(self, group: list[_Mark]) -> list[tuple[_Mark, Refusal | None]]:
         """Marks (and claims) sharing one operation, each kind in one statement; a key asked
@@ -243,26 +195,12 @@ class GroupCommit:
     def renew(self) -> None:
         """Extend this run's claims by a lease (committed now, between batches)."""
         self.flush()
-        self._in_turn(lambda: self._ledger.renew(self._run_id))
+        self._ledger.renew(self._run_id)
 
     def release(self) -> None:
-        """Give up this run's claims (the run ends): what is queued is written first. The
-        writer's connection and thread, if any, are closed."""
-        try:
-            self.flush()
-            self._in_turn(lambda: self._ledger.release(self._run_id))
-        finally:
-            if self._thread is not None:
-                self._in_turn(self._ledger.close)
-                self._thread.shutdown(wait=True)
-                self._thread = None
-
-    def _in_turn(self, action: Callable[[], None]) -> None:
-        """Run `action` on the writer's connection: in its thread, after what is under way."""
-        if self._thread is None:
-            action()
-        else:
-            self._thread.submit(action).result()
+        """Give up this run's claims (the run ends): what is queued is written first."""
+        self.flush()
+        self._ledger.release(self._run_id)
 
 
 def _distinct(marks: list[_Mark]) -> list[list[_Mark]]:

@@ -117,14 +117,6 @@ class PostgresLedger(IndexedLedger):
         return cls(pool, base_url=normalise_base_url(base_url), location=location,
                    clock=clock, readonly=readonly, lease=lease)  # fmt: skip
 
-    def writer(self) -> PostgresLedger:
-        """The same ledger on a connection of its own: the group commit's thread commits
-        on it while this one serves the event loop's reads."""
-        return PostgresLedger(
-            self._pool, base_url=self.base_url, location=self.location, clock=self._clock,
-            readonly=self._readonly, lease=self.lease,
-        )  # fmt: skip
-
     def close(self) -> None:
         if self._conn is not None:
             conn, self._conn = self._conn, None

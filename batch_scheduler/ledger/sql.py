@@ -170,11 +170,6 @@ class SqlLedger:
     def close(self) -> None:
         raise NotImplementedError
 
-    def writer(self) -> Self | None:
-        """A second handle on its own connection, for the group commit's thread (None: the
-        commits are quick enough on this one, as a local file's are)."""
-        return None
-
     def __enter__(self) -> Self:
         return self
 

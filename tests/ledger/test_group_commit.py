@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 
 from batch_scheduler.ledger import (
@@ -163,3 +167,55 @@ def test_a_failed_commit_fails_every_waiter_and_is_reported(
     assert [str(error) for error in reported] == ["database or disk is full"]
     assert reported[0] is outcomes[0]
     assert committed(outside, "OLD", "REF-0", "REF-1", "REF-2") == {}  # all rolled back
+
+
+def test_a_transaction_undone_by_a_deadlock_with_another_run_is_tried_again(
+    tmp_path: Path, state_url: str
+) -> None:
+    """Another run's transaction holds REF-2 and then wants REF-1, which this commit (keys
+    in sorted order) has just locked: PostgreSQL undoes one of the two, here ours (it has
+    waited longest, so its deadlock check runs first). The commit is tried again and goes
+    through once the other run has committed: the marks are not lost to a crossing."""
+    with open_ledger(tmp_path, state_url, base_url=BASE) as ledger:
+        ledger.record([LedgerUpdate(CREATE, key, EntryState.NOT_APPLIED) for key in KEYS])
+        other = psycopg.connect(state_url)
+        other.execute("SELECT 1 FROM entries WHERE key = 'REF-2' FOR UPDATE")
+        crossing = threading.Thread(target=_cross, args=(other, state_url))
+        crossing.start()
+
+        async def mark_both() -> list[object]:
+            writes = GroupCommit(ledger, "run-1", on_error=UNEXPECTED.append)
+            marks = [writes.mark_sending(CREATE, key) for key in KEYS]
+            refusals = await asyncio.gather(*marks, return_exceptions=True)
+            writes.release()
+            return list(refusals)
+
+        refusals = asyncio.run(mark_both())
+        crossing.join(timeout=30)
+        other.close()
+
+        assert refusals == [None, None]
+        assert committed(ledger, *KEYS) == dict.fromkeys(KEYS, EntryState.SENDING)
+        assert CROSSED == ["REF-1 updated"]  # the other run's transaction went through
+
+
+KEYS = ("REF-1", "REF-2")
+CROSSED: list[str] = []
+
+
+def _cross(other: psycopg.Connection[Any], state_url: str) -> None:
+    """The other run: once our commit waits for REF-2, update REF-1 (a deadlock), commit."""
+    CROSSED.clear()
+    with psycopg.connect(state_url, autocommit=True) as watcher:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            (waiting,) = watcher.execute(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()"
+            ).fetchone() or (0,)
+            if waiting:
+                break
+            time.sleep(0.01)
+    other.execute("UPDATE entries SET attempts = attempts WHERE key = 'REF-1'")
+    other.commit()
+    CROSSED.append("REF-1 updated")
