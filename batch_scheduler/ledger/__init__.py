@@ -7,6 +7,7 @@ re-run, a resume after a crash, another machine's run, or next week's overlappin
 books a reference twice. The states and their arrows are drawn in sql.py.
 
     sql.py           the entries, their states and the per-key claims, in SQL both run
+    statements.py    the statements that write an entry, with the guards claims rely on
     claims.py        who holds a key (an owner and a lease), and why a key was refused
     account.py       the account index: the account's list as last read, and how far
     schema.py        the tables, and the steps from one schema version to the next

@@ -17,7 +17,8 @@ take one key; what they could not take comes back as a Refusal. A record of NOT_
 (the one state that lets a key be sent again) is written only by the run that holds the key,
 or when nobody does; DONE and REJECTED release the claim.
 
-The statements are written once, with `?` for parameters; a backend (store.py for SQLite,
+The statements are written once, with `?` for parameters (those that write an entry, and
+their guards, in statements.py); a backend (store.py for SQLite,
 postgres.py for PostgreSQL) runs them and says how a time is stored. Not thread-safe: one
 ledger, one connection, used from the thread that opened it.
 """
@@ -43,55 +44,10 @@ from batch_scheduler.ledger.entries import (
     entry_from_row,
     json_text,
 )
+from batch_scheduler.ledger.statements import CLAIM, MARK_SENDING, RECORD
 
 CHUNK = 500  # keys per IN (...) query: far below either database's parameter limit
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-_MARK_SENDING = """
-INSERT INTO entries (base_url, operation, key, state, attempts, reference, run_id, owner,
-                     lease_until, updated_at)
-VALUES (?, ?, ?, 'sending', 1, ?, ?, ?, ?, ?)
-ON CONFLICT (base_url, operation, key) DO UPDATE SET
-    state = 'sending',
-    attempts = entries.attempts + 1,
-    reference = COALESCE(excluded.reference, entries.reference),
-    error = NULL,
-    run_id = excluded.run_id,
-    owner = excluded.owner,
-    lease_until = excluded.lease_until,
-    updated_at = excluded.updated_at
-WHERE entries.state IN ('rejected', 'not_applied')
-  AND (entries.owner IS NULL OR entries.owner = excluded.owner
-       OR entries.lease_until < excluded.updated_at)
-RETURNING key
-"""
-
-_CLAIM = """
-UPDATE entries SET owner = ?, lease_until = ?
-WHERE base_url = ? AND operation = ? AND key = ? AND state <> 'done'
-  AND (owner IS NULL OR owner = ? OR lease_until < ?)
-RETURNING key
-"""
-
-_RECORD = """
-INSERT INTO entries (base_url, operation, key, state, attempts, reference, appointment_id,
-                     status, response, error, updated_at)
-VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (base_url, operation, key) DO UPDATE SET
-    state = excluded.state,
-    reference = COALESCE(excluded.reference, entries.reference),
-    appointment_id = COALESCE(excluded.appointment_id, entries.appointment_id),
-    status = COALESCE(excluded.status, entries.status),
-    response = COALESCE(excluded.response, entries.response),
-    error = excluded.error,
-    owner = CASE WHEN excluded.state IN ('done', 'rejected') THEN NULL ELSE entries.owner END,
-    lease_until = CASE WHEN excluded.state IN ('done', 'rejected') THEN NULL
-                       ELSE entries.lease_until END,
-    updated_at = excluded.updated_at
-WHERE (entries.state <> 'done' OR excluded.state = 'done')
-  AND (excluded.state <> 'not_applied' OR entries.owner IS NULL OR entries.owner = ?
-       OR entries.lease_until < excluded.updated_at)
-"""
 
 _UNRESOLVED = (EntryState.SENDING.value, EntryState.UNKNOWN.value)
 
@@ -250,7 +206,7 @@ class SqlLedger:
             for key in sorted(keys)  # rows locked in one order: fewer deadlocks between runs
         ]  # fmt: skip
         with self._transaction():
-            done = self.returned(_MARK_SENDING, params)
+            done = self.returned(MARK_SENDING, params)
             return self._refusals(operation, [k for k in keys if k not in done], owner, now)
 
     def claim(self, operation: str, keys: Sequence[str], run_id: str) -> dict[str, Refusal]:
@@ -267,7 +223,7 @@ class SqlLedger:
         params = [(owner, until, self.base_url, operation, key, owner, at)
                   for key in sorted(keys)]  # fmt: skip
         with self._transaction():
-            done = self.returned(_CLAIM, params)
+            done = self.returned(CLAIM, params)
             missing = [key for key in keys if key not in done]
             refused = self._refusals(operation, missing, owner, now)
         return {key: refusal for key, refusal in refused.items() if refusal.entry is not None}
@@ -345,7 +301,7 @@ class SqlLedger:
         )  # stable: one key's stay in order
         params = [self._record_params(update, now, owner) for update in in_order]
         with self._transaction():
-            self.run_many(_RECORD, params)
+            self.run_many(RECORD, params)
 
     def _record_params(
         self, update: LedgerUpdate, now: datetime, owner: str | None

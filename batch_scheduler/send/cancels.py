@@ -25,10 +25,11 @@ from batch_scheduler.models import (
     ResultKind,
     RowResult,
 )
-from batch_scheduler.send.engine import Engine, ProgressCallback, SendStats, Setup
+from batch_scheduler.send.engine import Engine
 from batch_scheduler.send.matching import CANCELLED_STATUS
 from batch_scheduler.send.pacing import REAL_TIME, Timing
 from batch_scheduler.send.rows import Row, rejection
+from batch_scheduler.send.setup import ProgressCallback, SendStats, Setup
 from batch_scheduler.send.sweep import sweep
 from batch_scheduler.send.triage import stored, triage_cancels
 

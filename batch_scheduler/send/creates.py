@@ -32,11 +32,12 @@ from batch_scheduler.models import (
     ResultKind,
     RowResult,
 )
-from batch_scheduler.send.engine import Engine, ProgressCallback, SendStats, Setup
+from batch_scheduler.send.engine import Engine
 from batch_scheduler.send.existing import check_existing, not_checked, settle_found
 from batch_scheduler.send.matching import compare
 from batch_scheduler.send.pacing import REAL_TIME, Timing
 from batch_scheduler.send.rows import Row, rejection, repeat_of
+from batch_scheduler.send.setup import ProgressCallback, SendStats, Setup
 from batch_scheduler.send.sweep import sweep
 from batch_scheduler.send.triage import CreateTriage, booked_before, found_result, triage_creates
 

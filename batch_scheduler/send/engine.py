@@ -38,22 +38,12 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
-from batch_scheduler.api import ApiClient
-from batch_scheduler.config import SendSettings
 from batch_scheduler.errors import AuthError, LedgerUnavailable, NotClaimed, RunStopping
-from batch_scheduler.ledger import (
-    EntryState,
-    GroupCommit,
-    LedgerBackend,
-    LedgerEntry,
-    LedgerUpdate,
-    Refusal,
-)
-from batch_scheduler.models import ApiResult, Appointment, ResultKind, RowResult
-from batch_scheduler.send.pacing import REAL_TIME, RateLimiter, RetryPolicy, Sleep, Timing
+from batch_scheduler.ledger import EntryState, GroupCommit, LedgerEntry, Refusal
+from batch_scheduler.models import ApiResult, ResultKind, RowResult
+from batch_scheduler.send.pacing import RateLimiter, RetryPolicy, Sleep
 from batch_scheduler.send.rows import (
     Row,
     WorkQueue,
@@ -63,57 +53,15 @@ from batch_scheduler.send.rows import (
     interrupted,
     repeat_of,
 )
-
-if TYPE_CHECKING:
-    from batch_scheduler.send.existing import ExistingCheck
+from batch_scheduler.send.setup import SendStats, Setup, ledger_update
 
 R = TypeVar("R")
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
-ProgressCallback = Callable[[int, RowResult], None]
-
 REFUSED = "The API refused the credentials."
 # RETRY_LATER answers that concern the whole service: 429, and None (no connection at all).
 _SERVICE_WIDE = (429, None)
-
-
-@dataclass
-class SendStats:
-    """Counts of one send, for the Summary sheet and the logs."""
-
-    requests: int = 0
-    retries: int = 0
-    throttled: int = 0  # 429 answers
-    unknown: int = 0  # answers that left the outcome unknown
-    reconciled_found: int = 0
-    reconciled_missing: int = 0
-    sweeps: int = 0
-    held_elsewhere: int = 0  # times a key was found held by another run
-    existing: ExistingCheck | None = None  # the check before the first create
-    ledger_lost: str | None = None  # the ledger's database stopped answering: why
-    started: float = 0.0  # the run's clock (time.monotonic unless a test's)
-    finished: float = 0.0
-
-    def achieved_rate(self) -> float:
-        """Requests per second over the whole send (0 when nothing was timed)."""
-        elapsed = self.finished - self.started
-        return self.requests / elapsed if elapsed > 0 else 0.0
-
-
-@dataclass(frozen=True)
-class Setup:
-    """What one send is given, creates and cancels alike (see send_creates)."""
-
-    client: ApiClient
-    ledger: LedgerBackend
-    settings: SendSettings
-    run_id: str
-    on_result: ProgressCallback | None = None
-    stop: asyncio.Event | None = None
-    rng: random.Random | None = None
-    stats: SendStats | None = None
-    timing: Timing = REAL_TIME
 
 
 class Engine(Generic[R]):
@@ -487,27 +435,3 @@ class Engine(Generic[R]):
         self.stats.retries += 1
         if not self._stopping:
             self.queue.push(row, wait)
-
-
-# ---------------------------------------------------------------- small helpers
-
-
-def ledger_update(
-    operation: str,
-    key: str,
-    state: EntryState,
-    appointment: Appointment | None,
-    error: str | None = None,
-) -> LedgerUpdate:
-    """The ledger's record of an answer: the appointment it carried, if any."""
-    if appointment is None:
-        return LedgerUpdate(operation, key, state, error=error)
-    return LedgerUpdate(
-        operation,
-        key,
-        state,
-        appointment_id=appointment.id,
-        status=appointment.status,
-        response=dict(appointment.raw) if appointment.raw else None,
-        error=error,
-    )

@@ -36,8 +36,9 @@ from typing import Any
 from batch_scheduler.i18n import gettext as _
 from batch_scheduler.ledger import CREATE, Cursor, EntryState, LedgerUpdate
 from batch_scheduler.models import Appointment, AppointmentRequest, Outcome, Page, RowResult
-from batch_scheduler.send.engine import Engine, ledger_update
+from batch_scheduler.send.engine import Engine
 from batch_scheduler.send.matching import CANCELLED_STATUS, best_match
+from batch_scheduler.send.setup import ledger_update
 from batch_scheduler.send.sweep import Swept, is_last, read, read_page, sweep
 from batch_scheduler.send.triage import found_result
 
