@@ -52,6 +52,7 @@ _CONTENTION = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFail
 # the pool's own attempts to reconnect to a database that went away would repeat, line after
 # line, what LedgerUnavailable says once (and it names the host, port and database anyway)
 logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
+logger = logging.getLogger(__name__)
 
 _pools: dict[str, ConnectionPool[psycopg.Connection[Any]]] = {}
 _pools_lock = threading.Lock()
@@ -114,6 +115,7 @@ class PostgresLedger(IndexedLedger):
         database cannot be reached or used."""
         location = where(url)
         pool = _pool_for(url, migrate=not readonly)
+        logger.info("ledger: the PostgreSQL database %s", location)  # never the password
         return cls(pool, base_url=normalise_base_url(base_url), location=location,
                    clock=clock, readonly=readonly, lease=lease)  # fmt: skip
 

@@ -111,6 +111,27 @@ def test_a_config_file_holding_the_password_must_be_private(
     assert not (tmp_path / "state" / "ledger.sqlite3").exists()
 
 
+def test_a_run_on_a_shared_ledger_logs_its_host_and_never_its_password(
+    tmp_path: Path, sandbox: RunningSandbox, state_url: str
+) -> None:
+    (tmp_path / "config.toml").write_text(CONFIG)
+    sheet = book_sheet(tmp_path / "in.xlsx", 3)
+    argv = [sys.executable, "-m", "batch_scheduler", "book", str(sheet), "--out",
+            str(tmp_path / "results.xlsx"), "--config", str(tmp_path / "config.toml"),
+            "--base-url", sandbox.base_url, "--verbose", "--log-format", "json"]  # fmt: skip
+    env = {**os.environ, **with_url(tmp_path, state_url)}
+
+    done = subprocess.run(argv, env=env, capture_output=True, timeout=120, check=False)
+
+    said = done.stdout.decode() + done.stderr.decode()
+    assert done.returncode == 0, said
+    password = urlsplit(state_url).password
+    assert password and password not in said and state_url not in said
+    parts = urlsplit(state_url)
+    assert f"ledger: the PostgreSQL database {parts.hostname}:{parts.port}{parts.path}" in said
+    assert len(sandbox.appointments()) == 3
+
+
 # ---------------------------------------------------------------- gone mid-run
 
 
