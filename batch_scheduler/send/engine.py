@@ -142,7 +142,8 @@ class Engine(Generic[R]):
     async def run(self, fresh: Iterator[Row[R]]) -> None:
         """Run the pool until every row is final, `stop` is set, or a FATAL answer."""
         self.queue = WorkQueue(fresh, self._timing)
-        if self._pending == 0:
+        if self._pending == 0:  # all settled before sending (the ledger, the account)
+            self._let_go()  # what the check of the account found is still recorded
             return
         workers = [asyncio.create_task(self._worker()) for _ in range(self.settings.concurrency)]
         helpers = [asyncio.create_task(job) for job in [*self.background(), self._renew_claims()]]

@@ -20,6 +20,7 @@ from typing import Any
 
 import psycopg
 
+from batch_scheduler.ledger import EntryState, Ledger
 from batch_scheduler.sandbox import RunningSandbox, SandboxConfig
 from tests.support.cli import invoke, run_env
 from tests.support.sandbox import SandboxFactory
@@ -205,6 +206,9 @@ def test_d_a_fresh_container_after_a_complete_run(
     assert_agrees(sandbox, team / "results.xlsx", rows)
     outcomes = assert_agrees(sandbox, container / "results.xlsx", rows)
     assert outcomes["already_exists"] == ROWS - 3
+    with Ledger.open(container / "state", base_url=sandbox.base_url) as ledger:  # remembered
+        found = ledger.get_many("create", [f"REF-{i:05d}" for i in rows])
+    assert Counter(entry.state for entry in found.values()) == {EntryState.DONE: ROWS - 3}
 
 
 def held_by(state_url: str, pid: int) -> int:

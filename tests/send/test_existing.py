@@ -98,6 +98,23 @@ def test_a_reference_the_account_holds_is_already_exists_and_never_sent(state_di
     assert entry is not None and (entry.state, entry.appointment_id) == (EntryState.DONE, held)
 
 
+def test_what_the_check_finds_is_recorded_when_nothing_is_left_to_send(state_dir: Path) -> None:
+    """Every row found on the account: the run sends nothing, and still records them, so
+    the next run on this ledger needs no check (a fresh container's run, scenario d)."""
+    api = FakeApi(VirtualTime())
+    held = [store_booking(api, f"HELD-{n}") for n in range(2)]
+
+    sent = run(api, state_dir, book_refs("HELD-0", "HELD-1"))
+    again = run(api, state_dir, book_refs("HELD-0", "HELD-1"))
+
+    assert [r.outcome for r in sent.results.values()] == [Outcome.ALREADY_EXISTS] * 2
+    with Ledger.open(state_dir, base_url=BASE) as ledger:
+        entries = ledger.get_many(CREATE, ["HELD-0", "HELD-1"])
+    assert [(e.state, e.appointment_id) for e in entries.values()] == [
+        (EntryState.DONE, held[0]), (EntryState.DONE, held[1])]  # fmt: skip
+    assert again.stats.existing is not None and again.stats.existing.how == "not needed"
+
+
 @pytest.mark.parametrize("cancelled", [False, True], ids=["another-slot", "cancelled"])
 def test_a_reference_held_by_another_booking_is_a_conflict(
     state_dir: Path, cancelled: bool
