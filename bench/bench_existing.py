@@ -17,14 +17,13 @@ Usage: python -m bench.bench_existing [--quick]
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from bench.bench_fanout import CACHE, NO_LIMIT, Sandbox, book_once, sandbox_process
-from bench.common import Figure, figure, table
+from bench.common import Figure, figure, run_alone
 from bench.make_big_sheet import write_big_sheet
 
 
@@ -101,9 +100,7 @@ def figures(quick: bool) -> list[Figure]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    print(table(figures(parser.parse_args().quick)))
+    run_alone(figures, __doc__)
 
 
 if __name__ == "__main__":

@@ -12,11 +12,10 @@ Usage: python -m bench.bench_shared_ledger [--quick]
 
 from __future__ import annotations
 
-import argparse
 import statistics
 
 from bench.bench_fanout import IN_FLIGHT, LATENCY, NO_LIMIT, book_once, book_sheet, sandbox_process
-from bench.common import Figure, figure, table
+from bench.common import Figure, figure, run_alone
 from tests.support.postgres import Cluster
 
 
@@ -56,9 +55,7 @@ def figures(quick: bool) -> list[Figure]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    print(table(figures(parser.parse_args().quick)))
+    run_alone(figures, __doc__)
 
 
 if __name__ == "__main__":
