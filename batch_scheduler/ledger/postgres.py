@@ -98,6 +98,7 @@ class PostgresLedger(IndexedLedger):
         )
         self._pool = pool
         self._sql: dict[str, str] = {}
+        self._pipeline: psycopg.Pipeline | None = None  # while a batch is under way
         with self._lost():
             self._conn: psycopg.Connection[Any] | None = pool.getconn(timeout=CONNECT_TIMEOUT)
 
@@ -133,7 +134,27 @@ class PostgresLedger(IndexedLedger):
 
     def run(self, sql: str, params: Sequence[Any] = ()) -> int:
         with self._lost():
-            return self._connection().execute(self._text(sql), params).rowcount
+            cursor = self._connection().execute(self._text(sql), params)
+            if self._pipeline is not None and cursor.rowcount < 0:
+                self._pipeline.sync()  # its count is known once its answer is in
+            return cursor.rowcount
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """SqlLedger.batch in pipeline mode: BEGIN, the writes and COMMIT travel together,
+        and the client waits only where it needs an answer (which keys a mark took) and at
+        the end, for the COMMIT. It returns only once that is committed."""
+        try:
+            with self._lost(), self._connection().pipeline() as pipeline:
+                self._pipeline = pipeline
+                with super().batch():
+                    yield
+        except BaseException:
+            self._pipeline = None
+            self._rollback()  # out of the pipeline: a transaction an error left open ends
+            raise
+        finally:
+            self._pipeline = None
 
     def run_many(self, sql: str, params: Sequence[Sequence[Any]]) -> None:
         with self._lost(), self._connection().cursor() as cursor:
