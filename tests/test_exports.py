@@ -47,8 +47,8 @@ FACES: dict[str, list[str]] = {
         "unknown_column",
     ],
     "batch_scheduler.ledger": [
-        "CANCEL", "CREATE", "EntryState", "GroupCommit", "Ledger", "LedgerBackend", "LedgerEntry",
-        "LedgerUpdate",
+        "CANCEL", "CREATE", "Cursor", "EntryState", "GroupCommit", "IndexedLedger", "Ledger",
+        "LedgerBackend", "LedgerEntry", "LedgerUpdate", "Refusal", "open_ledger",
     ],
     "batch_scheduler.output": [
         "JSON_SUFFIXES", "Output", "PLAN_SUFFIXES", "RESULTS_SUFFIXES", "Saved", "atomic_path",

@@ -18,6 +18,7 @@ import click
 
 from batch_scheduler.allocate import AllocationReport
 from batch_scheduler.errors import BatchSchedulerError, StrictModeError
+from batch_scheduler.i18n import gettext as _
 from batch_scheduler.models import Issue
 from batch_scheduler.report import RunReport
 
@@ -48,7 +49,11 @@ def print_report(report: RunReport, voice: Voice) -> None:
         error(f"{report.refused} Fix the invalid rows{_listed_in(report)} and run again.", voice)
     if report.out_path:
         click.echo(f"Wrote {report.out_path}")
-    if report.unreachable:
+    if report.summary.get("stopped_because") == "ledger-unavailable":
+        error(_("The ledger database stopped answering: partial results written; rows not "
+                "sent are marked so. Run again once it is back (nothing is sent twice)."),
+              voice)  # fmt: skip
+    elif report.unreachable:
         error("The API stopped answering: partial results written; rows not sent are marked "
               "so. Run again later to finish (nothing is sent twice).", voice)  # fmt: skip
     elif report.interrupted:

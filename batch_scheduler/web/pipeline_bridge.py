@@ -22,7 +22,6 @@ from batch_scheduler.errors import (
     ConfigError,
     InputError,
     OutputError,
-    StateLockedError,
 )
 from batch_scheduler.intake import read_table, sheet_names
 from batch_scheduler.models import Issue, Outcome, RowResult, SheetKind
@@ -42,7 +41,6 @@ __all__ = [
     "SendResult",
     "SendStats",
     "Settings",
-    "StateLockedError",
     "Unsaved",
     "check_upload",
     "in_order",
@@ -335,7 +333,7 @@ def send(
 ) -> SendResult:
     """Book or cancel for real (the ledger decides what is sent), then write the results,
     the summary JSON and the rows to fix; an output the job's folder cannot take goes to the
-    state directory (`unsaved`). Raises what stops a run (StateLockedError...).
+    state directory (`unsaved`). Raises what stops a run (OutputError...).
     `handle_signals`: SIGTERM stops the send gently (only from a process's main thread)."""
     request = RunRequest(
         command,

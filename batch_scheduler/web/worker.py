@@ -49,13 +49,6 @@ JOB_NICENESS = 10
 # filter), in the language of whoever reads them, not of this thread.
 
 
-def locked_message() -> str:
-    return N_(
-        "Another run is using the state directory (a command-line run, most likely), so "
-        "nothing was sent. Press Resume when it has finished."
-    )
-
-
 def interrupted_message() -> str:
     return N_(
         "The server stopped while this job was running. Press Resume to finish it: rows "
@@ -245,9 +238,6 @@ class Worker:
             else:
                 log.error("job %d: its process ended (exit code %s)", job.id, ended.exit_code)
                 jobs.stopped(job.id, unexpected_message())
-            return
-        except bridge.StateLockedError:
-            jobs.stopped(job.id, locked_message())
             return
         except bridge.OutputError as exc:
             log.error("job %d: its files cannot be written: %s", job.id, exc.message)

@@ -7,12 +7,13 @@ import dataclasses
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from openpyxl import load_workbook
 
-from batch_scheduler.ledger import Ledger
+from batch_scheduler.ledger import EntryState, Ledger, LedgerUpdate
 from batch_scheduler.pipeline import RunRequest, run
 from batch_scheduler.sandbox import RunningSandbox, SandboxConfig
 from batch_scheduler.web.context import WebContext
@@ -119,22 +120,33 @@ def test_the_same_sheet_in_two_jobs_books_nothing_twice(
     assert len(one_per_reference(sandbox)) == SAMPLE_VALID
 
 
-def test_a_locked_state_directory_stops_the_job_until_resume(
+def test_a_cli_run_beside_the_job_holds_only_its_own_references(
     tmp_path: Path, sandbox: RunningSandbox
 ) -> None:
+    """The page and a CLI run share the state directory: no lock stops the job; the one
+    reference the CLI run is sending waits until that run lets go of it (issue 13)."""
     context = make_context(tmp_path / "state", sandbox.base_url)
     with signed_in(context) as browser:
         job_id = job_id_of(browser.upload(SAMPLE_BOOK))
-        with Ledger.open(tmp_path / "state", base_url=sandbox.base_url):  # a CLI run, say
+        with Ledger.open(tmp_path / "state", base_url=sandbox.base_url) as cli_run:
+            assert cli_run.mark_sending("create", ["SQ-1000"], "a-cli-run") == {}
             browser.post(f"/jobs/{job_id}/send")
-            job = wait_until_done(context, job_id)
-            assert job.state.value == "stopped"
-            page = text_of(browser.get(f"/jobs/{job_id}").text)
-            assert "Another run is using the state directory" in page and "Resume" in page
-        assert sandbox.appointments() == []
-        browser.post(f"/jobs/{job_id}/send")  # Resume
+            wait_for(lambda: len(sandbox.appointments()) == SAMPLE_VALID - 1)
+            time.sleep(0.3)  # the job keeps asking for SQ-1000 meanwhile
+            assert context.jobs.get(job_id).sending  # type: ignore[union-attr]
+            assert "SQ-1000" not in {a["reference"] for a in sandbox.appointments()}
+            cli_run.record([LedgerUpdate("create", "SQ-1000", EntryState.NOT_APPLIED)],
+                           "a-cli-run")  # fmt: skip
+            cli_run.release("a-cli-run")  # it stopped without booking SQ-1000
         assert wait_until_done(context, job_id).outcomes == SAMPLE_BOOKED
     assert len(one_per_reference(sandbox)) == SAMPLE_VALID
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "never happened"
+        time.sleep(0.02)
 
 
 def test_a_job_running_when_the_server_stopped_is_marked_and_resumes(
