@@ -23,7 +23,7 @@ Around the stages:
 
 Shared by all: columns/ (the names every stage uses: the sheets' fields, our result
 columns, the API's names, column letters), config.py (settings), models.py (the data passed
-between stages), errors.py (what stops a run), issues.py (issue codes and their messages),
+between stages), errors.py (what stops a run), issues/ (issue codes and their messages),
 logs.py (logging without personal data or secrets), runtime.py (process-wide switches: the
 garbage collector and the signals, flipped only by pipeline.run). docs/architecture.md
 draws all this in more detail.

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from batch_scheduler.errors import ConfigError
@@ -34,8 +34,11 @@ ENV_CLIENT_ID = "BATCH_SCHEDULER_CLIENT_ID"
 ENV_CLIENT_SECRET = "BATCH_SCHEDULER_CLIENT_SECRET"
 ENV_TOKEN_URL = "BATCH_SCHEDULER_TOKEN_URL"
 ENV_STATE_DIR = "BATCH_SCHEDULER_STATE_DIR"
+ENV_STATE_URL = "BATCH_SCHEDULER_STATE_URL"
 ENV_NOW = "BATCH_SCHEDULER_NOW"  # pins "now" (ISO time) for reproducible tests and replays
 SECRET_KEYS = ("token", "client_secret")  # [api] keys that make a config file sensitive
+STATE_URL_SCHEMES = ("postgresql", "postgres")
+CHECK_EXISTING = ("auto", "always", "never")
 
 
 class Secret:
@@ -102,6 +105,11 @@ class SendSettings:
     drain_timeout: float = 10.0  # on Ctrl-C/SIGTERM, wait this long for requests in flight
     unreachable_after: float = 120.0  # stop the run when no answer has come for this long
     list_per_page: int = 100
+    # ask the account before booking references the ledger has never seen (send/existing.py):
+    # "auto" when some are unknown, "always" (and re-check known ones), "never" (unsafe
+    # against an API that accepts a repeated reference)
+    check_existing: str = "auto"
+    claim_lease: float = 60.0  # seconds a run's claim on a key lasts unless renewed
 
 
 @dataclass(frozen=True)
@@ -121,12 +129,18 @@ class Settings:
     send: SendSettings = field(default_factory=SendSettings)
     intake: IntakeSettings = field(default_factory=IntakeSettings)
     state_dir: Path = DEFAULT_STATE_DIR
+    # a shared ledger in PostgreSQL ("postgresql://user:password@host/db"), instead of the
+    # SQLite file in state_dir; from the environment or the config file only (it may hold a
+    # password), never the command line
+    state_url: Secret | None = None
 
     def secrets(self) -> tuple[str, ...]:
-        """The configured secrets, revealed: for the log mask (logs.setup_logging), only."""
+        """The configured secrets, revealed: for the log mask (logs.setup_logging), only.
+        A state_url counts whole and by its password (as written and decoded)."""
         api = self.api
         held = (api.token, api.client_secret) if api else ()
-        return tuple(secret.reveal() for secret in held if secret is not None)
+        revealed = tuple(secret.reveal() for secret in held if secret is not None)
+        return revealed + tuple(state_url_secrets(self.state_url))
 
 
 def pinned_now(env: Mapping[str, str] | None = None) -> datetime | None:
@@ -189,7 +203,10 @@ def check_base_url(url: str) -> str:
 def check_private(path: Path, data: Mapping[str, Any]) -> None:
     """Refuse a config file that holds a secret but can be read by others (like ssh does)."""
     api = data.get("api")
-    held = [key for key in SECRET_KEYS if isinstance(api, dict) and api.get(key)]
+    held = [f"api.{key}" for key in SECRET_KEYS if isinstance(api, dict) and api.get(key)]
+    url = data.get("state_url")
+    if isinstance(url, str) and urlsplit(url).password:
+        held.append("state_url")
     if not held:
         return
     mode = stat.S_IMODE(path.stat().st_mode)
@@ -198,8 +215,36 @@ def check_private(path: Path, data: Mapping[str, Any]) -> None:
             _(
                 "Config file {path} holds a secret ({key}) but other users can read it "
                 "(mode {mode}). Run: chmod 600 {path}"
-            ).format(path=path, key=f"api.{held[0]}", mode=f"{mode:04o}")
+            ).format(path=path, key=held[0], mode=f"{mode:04o}")
         )
+
+
+def state_url_secrets(url: Secret | None) -> list[str]:
+    """What of a state_url must never be shown: its password (as written and decoded), and
+    the whole URL."""
+    if url is None:
+        return []
+    text = url.reveal()
+    password = urlsplit(text).password
+    return [text, *([password, unquote(password)] if password else [])]
+
+
+def check_state_url(url: str) -> Secret:
+    """A shared ledger's URL: postgresql://[user[:password]@]host[:port]/database. Messages
+    show only the host, port and database, never the password."""
+    parts = urlsplit(url)
+    if parts.scheme not in STATE_URL_SCHEMES:
+        raise ConfigError(
+            f"state_url must be a PostgreSQL URL (postgresql://user@host/database), not a "
+            f"{parts.scheme or 'plain'} one. Leave it unset to keep the ledger in the state "
+            "directory."
+        )
+    if not parts.path.strip("/") and "dbname=" not in parts.query:
+        raise ConfigError(
+            f"state_url names no database (postgresql://{parts.hostname or ''}/...): add the "
+            "database's name after the host."
+        )
+    return Secret(url)
 
 
 def read_config_file(path: Path | None) -> dict[str, Any]:
@@ -269,6 +314,7 @@ def load_settings(
 
     root = dict(overrides.get("root", {}))
     state_dir = root.get("state_dir") or env.get(ENV_STATE_DIR) or data.get("state_dir")
+    state_url = env.get(ENV_STATE_URL) or data.get("state_url")
     try:
         ZoneInfo(str(intake_values.get("timezone", IntakeSettings.timezone)))
     except (ZoneInfoNotFoundError, ValueError):
@@ -279,6 +325,7 @@ def load_settings(
         send=SendSettings(**send_values),
         intake=IntakeSettings(**intake_values),
         state_dir=Path(state_dir).expanduser() if state_dir else DEFAULT_STATE_DIR,
+        state_url=check_state_url(str(state_url)) if state_url else None,
     )
     _check_send(settings.send)
     if need_api:
@@ -306,6 +353,14 @@ def _check_send(send: SendSettings) -> None:
         raise ConfigError(_("send.unreachable_after must be a positive number of seconds."))
     if send.max_retries < 0:
         raise ConfigError(_("--max-retries cannot be negative."))
+    if send.check_existing not in CHECK_EXISTING:
+        raise ConfigError(
+            _("send.check_existing must be one of {names}, not {value}.").format(
+                names=", ".join(CHECK_EXISTING), value=repr(send.check_existing)
+            )
+        )
+    if send.claim_lease < 1:
+        raise ConfigError(_("send.claim_lease must be at least 1 second."))
 
 
 def _api_settings(

@@ -10,10 +10,12 @@ What stops a run (the CLI turns each into its exit code and its message):
     ├── OutputError                exit 2: an output path cannot be written; nothing was sent
     │                              (exit 1 when, after sending, the fallback failed too)
     ├── ConfigError                exit 3: missing or contradictory settings
-    │   └── LedgerError            exit 3: the ledger file cannot be used (newer, or not one)
+    │   └── LedgerError            exit 3: the ledger cannot be used (a file newer or not one;
+    │                              a state_url wrong or unreachable); nothing was sent
     ├── AuthError                  exit 3: bad credentials, 401 after renewal, 403
-    ├── StateLockedError           exit 3: another run holds the state directory
-    └── ApiUnreachable             exit 4: the API could not be reached; nothing was sent
+    ├── ApiUnreachable             exit 4: the API could not be reached; nothing was sent
+    └── LedgerUnavailable          exit 4: the ledger's database stopped answering mid-run
+                                   (the send stops on it: partial results, exit 4)
 
 (Ctrl-C / SIGTERM is not an exception: the run drains, writes partial results and the CLI
 exits 130.)
@@ -31,6 +33,10 @@ What never reaches the user (raised and caught inside the library):
       (RuntimeError)               (a bug, not data)
     RunStopping                    send/engine.py: the run is stopping, so the request about
                                    to go out is not sent; ends that row's attempt quietly
+    NotClaimed                     send/engine.py: the ledger would not let this run send the
+                                   key now (another run holds it, or finished it)
+    LedgerContention               ledger: two runs' transactions waited on each other and
+                                   the database undid one (a deadlock): it is tried again
     ConnectionDropped              sandbox/drop.py: the sandbox drops a connection on purpose
                                    (a fault it injects); uvicorn closes it, unlogged
 
@@ -39,7 +45,12 @@ Messages never contain secrets or personal data: they name files, columns and co
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from batch_scheduler.models import ResultKind
+
+if TYPE_CHECKING:
+    from batch_scheduler.ledger.claims import Refusal
 
 
 class BatchSchedulerError(Exception):
@@ -86,7 +97,8 @@ class ConfigError(BatchSchedulerError):
 
 
 class LedgerError(ConfigError):
-    """The ledger file cannot be used (written by a newer version, or not a database)."""
+    """The ledger cannot be used: its file was written by a newer version or is not a
+    database, or the database state_url names cannot be reached or used."""
 
 
 class AuthError(BatchSchedulerError):
@@ -94,13 +106,6 @@ class AuthError(BatchSchedulerError):
 
     exit_code = 3
     code = "auth"
-
-
-class StateLockedError(BatchSchedulerError):
-    """Another run is using the same state directory."""
-
-    exit_code = 3
-    code = "state-locked"
 
 
 class ApiUnreachable(BatchSchedulerError):
@@ -113,6 +118,16 @@ class ApiUnreachable(BatchSchedulerError):
 
     exit_code = 4
     code = "api-unreachable"
+
+
+class LedgerUnavailable(BatchSchedulerError):
+    """The ledger's database stopped answering mid-run (PostgreSQL restarted, the network
+    lost). Nothing more is sent: a request leaves only once its claim is committed. The send
+    stops on it as on a lost API (partial results, exit 4); a re-run checks what was sent
+    without an answer."""
+
+    exit_code = 4
+    code = "ledger-unavailable"
 
 
 # ---------------------------------------------------------------- inside the library
@@ -165,6 +180,21 @@ class RunStopping(Exception):
     """The send is stopping (Ctrl-C, a lost server, refused credentials): the request about
     to go out is not sent. The engine ends the row's attempt on it; the row is reported as
     interrupted."""
+
+
+class NotClaimed(Exception):
+    """The ledger refused to claim the key for this run (another run holds it, or its entry
+    has moved on): the request is not sent, and the engine decides what the row does next
+    from `refusal` (a ledger.Refusal)."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(refusal.key)
+        self.refusal = refusal
+
+
+class LedgerContention(Exception):
+    """Two runs' transactions on a shared ledger waited on each other and the database undid
+    this one (PostgreSQL's deadlock detection): nothing of it was written; try it again."""
 
 
 class ConnectionDropped(Exception):

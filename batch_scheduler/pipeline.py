@@ -32,7 +32,7 @@ from batch_scheduler.api.wire import Wire
 from batch_scheduler.config import Settings
 from batch_scheduler.errors import InputError
 from batch_scheduler.i18n import _
-from batch_scheduler.ledger import Ledger
+from batch_scheduler.ledger import IndexedLedger, open_ledger
 from batch_scheduler.models import Issue, Outcome, RawTable, RowResult, SheetKind
 from batch_scheduler.report import RunReport
 from batch_scheduler.runtime import collector_paused, heap_frozen, stop_on_signals
@@ -193,8 +193,10 @@ def _act(ctx: _RunContext, checked: _Checked) -> tuple[Results, str | None]:
     """Every row's result, and why nothing was sent when --strict refused the run."""
     request, requests = ctx.request, checked.validation.requests
     results = dict(checked.settled)
-    if request.command == "validate":
-        return results | {pos: RowResult(Outcome.VALID) for pos in requests}, None
+    if request.command == "validate":  # a row never booked: what cancel will say of it
+        unbooked, valid = checked.unbooked, RowResult(Outcome.VALID)
+        return results | {pos: send.nothing_to_cancel(unbooked[pos]) if pos in unbooked
+                          else valid for pos in requests}, None  # fmt: skip
     if request.strict and checked.invalid:
         refused = report.strict_refusal(len(checked.invalid), len(checked.validation.table))
         held = report.held_by_strict()
@@ -212,7 +214,7 @@ def _dry_run(ctx: _RunContext, checked: _Checked) -> Results:
         would = RowResult(Outcome.WOULD_CANCEL if cancelling else Outcome.WOULD_CREATE)
         return {pos: send.nothing_to_cancel(unbooked[pos]) if pos in unbooked else would
                 for pos in validation.requests}  # fmt: skip
-    with Ledger.open_readonly(ctx.settings.state_dir, base_url=api.base_url) as ledger:
+    with _ledger(ctx.settings, readonly=True) as ledger:
         if isinstance(validation, CancelValidation):
             items = sorted(validation.requests.items())
             cancels = send.triage_cancels(items, ledger, unbooked)
@@ -224,6 +226,14 @@ def _dry_run(ctx: _RunContext, checked: _Checked) -> Results:
         return dict(creates.done) | {pos: RowResult(Outcome.WOULD_CREATE) for pos in pending}
 
 
+def _ledger(settings: Settings, *, readonly: bool = False) -> IndexedLedger:
+    """The run's ledger: the shared database state_url names, else the state directory's."""
+    assert settings.api is not None
+    url = settings.state_url.reveal() if settings.state_url else None
+    return open_ledger(settings.state_dir, url, base_url=settings.api.base_url,
+                       readonly=readonly, lease=settings.send.claim_lease)  # fmt: skip
+
+
 def _zone(settings: Settings) -> ZoneInfo:
     """The sheet's time zone: conflicts name times as the sheet writes them."""
     return ZoneInfo(settings.intake.timezone)
@@ -233,11 +243,11 @@ def _send(ctx: _RunContext, checked: _Checked) -> Results:
     api = ctx.settings.api
     if api is None:
         raise ValueError("sending needs API settings")
-    with Ledger.open(ctx.settings.state_dir, base_url=api.base_url) as ledger:
+    with _ledger(ctx.settings) as ledger:
         return asyncio.run(_send_async(ctx, checked, ledger))
 
 
-async def _send_async(ctx: _RunContext, checked: _Checked, ledger: Ledger) -> Results:
+async def _send_async(ctx: _RunContext, checked: _Checked, ledger: IndexedLedger) -> Results:
     """Check access, then send every valid row with the watchdog beside it."""
     settings, progress, validation = ctx.settings, ctx.progress, checked.validation
     assert settings.api is not None
@@ -265,6 +275,7 @@ async def _send_async(ctx: _RunContext, checked: _Checked, ledger: Ledger) -> Re
                 results = await send.send_creates(creates, zone=_zone(settings), **common)
             watchdog.cancel()
             progress.finish()
+    ctx.stopped.ledger_lost = ctx.stats.ledger_lost is not None
     ctx.stopped.interrupted = stop.is_set() and not ctx.stopped.unreachable
     return results
 

@@ -257,4 +257,18 @@ def run_summary(
         summary["base_url_host"] = urlsplit(settings.api.base_url).netloc
         summary["requests_sent"] = stats.requests
         summary["achieved_rate_per_second"] = round(stats.achieved_rate(), 2)
+    if command == "book" and settings.api is not None and not dry_run:
+        summary |= existing_check_summary(stats)
     return summary
+
+
+def existing_check_summary(stats: SendStats) -> dict[str, object]:
+    """What the check of the account before the first create did (send/existing.py): how
+    it read the list (full, incremental, not needed, off), pages read, time, rows found."""
+    check = stats.existing
+    return {
+        "existing_check": check.how if check else "not needed",
+        "existing_check_pages": check.pages if check else 0,
+        "existing_check_seconds": round(check.seconds, 3) if check else 0.0,
+        "existing_check_rows_found": check.found if check else 0,
+    }

@@ -19,6 +19,8 @@ BENCHES = (
     "bench.bench_workbook",
     "bench.bench_allocate",
     "bench.bench_fanout",
+    "bench.bench_shared_ledger",
+    "bench.bench_existing",
     "bench.bench_end_to_end",
     "bench.bench_web",
 )

@@ -9,14 +9,13 @@ Usage: python -m bench.bench_allocate [--quick]
 
 from __future__ import annotations
 
-import argparse
 import random
 import time
 from datetime import UTC, date, datetime, timedelta
 
 from batch_scheduler.allocate import Strategy
 from batch_scheduler.allocate.matcher import Claimant, Slot, plan
-from bench.common import Figure, figure, table
+from bench.common import Figure, figure, run_alone
 
 MONDAY = date(2026, 11, 30)
 LANGUAGES = (None, None, None, None, "Welsh", "Polish")
@@ -68,9 +67,7 @@ def figures(quick: bool) -> list[Figure]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    print(table(figures(parser.parse_args().quick)))
+    run_alone(figures, __doc__)
 
 
 if __name__ == "__main__":

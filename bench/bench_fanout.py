@@ -58,6 +58,11 @@ class Sandbox:
     def reset(self) -> None:
         self._http.post("/_sandbox/reset").raise_for_status()
 
+    def seed(self, count: int, prefix: str) -> None:
+        """Store `count` appointments at once, behind the API's back (a big account)."""
+        answer = self._http.post("/_sandbox/seed", json={"count": count, "prefix": prefix})
+        answer.raise_for_status()
+
     def stats(self) -> dict[str, Any]:
         return dict(self._http.get("/_sandbox/stats").json())
 
@@ -106,15 +111,29 @@ def book_sheet(rows: int) -> Path:
     return path
 
 
-def book_once(sandbox: Sandbox, sheet: Path, *, rate: float, concurrency: int) -> dict[str, Any]:
-    """One `book` in a fresh child process against a reset sandbox; its measurements."""
-    sandbox.reset()
-    with tempfile.TemporaryDirectory() as state:
+def book_once(
+    sandbox: Sandbox,
+    sheet: Path,
+    *,
+    rate: float,
+    concurrency: int,
+    state_url: str | None = None,
+    reset: bool = True,
+    state_dir: Path | None = None,
+) -> dict[str, Any]:
+    """One `book` in a fresh child process (against a reset sandbox unless `reset` is
+    false); its measurements. The ledger: `state_url` (PostgreSQL) if given, else the SQLite
+    file in `state_dir` (a new temporary one unless given)."""
+    if reset:
+        sandbox.reset()
+    with tempfile.TemporaryDirectory() as temporary:
         command = [
             sys.executable, "-m", "bench.bench_fanout", "--child", str(sheet),
-            "--base-url", sandbox.base_url, "--state-dir", state,
+            "--base-url", sandbox.base_url, "--state-dir", str(state_dir or temporary),
             "--rate", str(rate), "--concurrency", str(concurrency),
         ]  # fmt: skip
+        if state_url:
+            command += ["--state-url", state_url]
         done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT)
     return dict(json.loads(done.stdout.splitlines()[-1]))
 
@@ -137,11 +156,19 @@ class _Timing:
 
 def child(args: argparse.Namespace) -> None:
     """Run `book` in this process and print one JSON line of timings (see book_once)."""
-    from batch_scheduler.config import ApiSettings, IntakeSettings, Secret, SendSettings, Settings
-    from batch_scheduler.ledger import GroupCommit, Ledger
+    from batch_scheduler.config import (
+        ApiSettings,
+        IntakeSettings,
+        Secret,
+        SendSettings,
+        Settings,
+        check_state_url,
+    )
+    from batch_scheduler.ledger import GroupCommit
+    from batch_scheduler.ledger.sql import SqlLedger
     from batch_scheduler.pipeline import RunRequest, run
 
-    ledger_seconds = _timed([(GroupCommit, "flush"), (Ledger, "get_many")])
+    ledger_seconds = _timed([(GroupCommit, "flush"), (SqlLedger, "get_many")])
     settings = Settings(
         api=ApiSettings(
             base_url=args.base_url, token=Secret(TOKEN), max_connections=args.concurrency
@@ -149,6 +176,7 @@ def child(args: argparse.Namespace) -> None:
         send=SendSettings(rate=args.rate, concurrency=args.concurrency),
         intake=IntakeSettings(departments=DEPARTMENTS),
         state_dir=Path(args.state_dir),
+        state_url=check_state_url(args.state_url) if args.state_url else None,
     )
     out = Path(args.state_dir) / "results.xlsx"
     timing = _Timing()
@@ -173,6 +201,7 @@ def child(args: argparse.Namespace) -> None:
                 "send_cpu": send_end[1] - send_start[1],
                 "total_cpu": end[1] - start[1],
                 "ledger_seconds": ledger_seconds[0],
+                "summary": report.summary,
             }
         )
     )
@@ -363,6 +392,7 @@ def main() -> None:
     parser.add_argument("--raw", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
     parser.add_argument("--state-dir", help=argparse.SUPPRESS)
+    parser.add_argument("--state-url", help=argparse.SUPPRESS)
     parser.add_argument("--rate", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--concurrency", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()

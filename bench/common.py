@@ -7,12 +7,13 @@ rows/runs so the bench can be smoke-tested; the published figures use quick=Fals
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -119,3 +120,10 @@ def table(figures: Sequence[Figure]) -> str:
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def run_alone(figures: Callable[[bool], Sequence[Figure]], description: str | None) -> None:
+    """`python -m bench.bench_x [--quick]`: one bench's figures as a table."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="fewer rows and runs")
+    print(table(figures(parser.parse_args().quick)))

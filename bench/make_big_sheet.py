@@ -59,15 +59,15 @@ def _email(local: str) -> str:
     return ascii_only.replace(" ", "").replace("'", "").lower() + "@example.org"
 
 
-def big_rows(rows: int, today: date, seed: int = 20261125) -> Iterator[Row]:
-    """`rows` valid, deterministic rows matching HEADERS."""
+def big_rows(rows: int, today: date, seed: int = 20261125, prefix: str = "BIG") -> Iterator[Row]:
+    """`rows` valid, deterministic rows matching HEADERS; references PREFIX-000000..."""
     rng = random.Random(seed)
     slots = weekday_slots(today)
     for i in range(rows):
         first, last = rng.choice(_FIRST), rng.choice(_LAST)
         interpreter = rng.random() < 0.1
         yield (
-            f"BIG-{i:06d}",
+            f"{prefix}-{i:06d}",
             f"{first} {last}",
             slots[i % len(slots)],
             rng.choice((30, 30, 45, 60)),
@@ -121,13 +121,14 @@ def write_big_sheet(
     fmt: Literal["xlsx", "csv"] = "xlsx",
     *,
     shared_strings: bool = False,
+    prefix: str = "BIG",
 ) -> Path:
     """Write `rows` valid book rows (20 columns) to `path` as xlsx or csv; return the path.
 
     `shared_strings` writes the xlsx text as Excel does (slower to write, more memory);
     without it every text cell is written inline, in constant memory.
     """
-    data = big_rows(rows, today)
+    data = big_rows(rows, today, prefix=prefix)
     if fmt == "csv":
         _write_csv(path, data)
     elif fmt == "xlsx":

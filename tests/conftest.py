@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,9 @@ import pytest
 from batch_scheduler import i18n
 from batch_scheduler.sandbox import RunningSandbox, SandboxConfig, start_sandbox
 from tests.support.cli import cli_env
+from tests.support.postgres import ENV_TEST_URL, Cluster, cluster_for_session
 from tests.support.sandbox import SandboxFactory
+from tests.support.system import require_program
 
 
 @pytest.fixture
@@ -73,3 +76,21 @@ def env(tmp_path: Path, request: pytest.FixtureRequest) -> dict[str, str]:
     """The environment a CLI test runs with (static token, a private state directory, "now"
     pinned to NOW), with the test module's CONFIG written to tmp_path/config.toml."""
     return cli_env(tmp_path, request.module.CONFIG)
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Cluster]:
+    """One throwaway PostgreSQL server per test session (per xdist worker), or the one
+    BATCH_SCHEDULER_TEST_STATE_URL names; skipped with advice where PostgreSQL is not
+    installed (failed in CI)."""
+    if not os.environ.get(ENV_TEST_URL):
+        require_program("initdb")
+        require_program("pg_ctl")
+    with cluster_for_session() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def state_url(postgres_cluster: Cluster) -> str:
+    """The URL of a new, empty PostgreSQL database for this test (a shared ledger)."""
+    return postgres_cluster.fresh_database()

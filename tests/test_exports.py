@@ -41,9 +41,14 @@ FACES: dict[str, list[str]] = {
         "translations_for", "use_language",
     ],
     "batch_scheduler.intake": ["NEVER_BOOKED", "previous_outcomes", "read_table", "sheet_names"],
+    "batch_scheduler.issues": [
+        "ALLOCATION_CODES", "ALL_CODES", "CODES", "PHONE_MANGLED_CAUSES", "READER_CODES",
+        "RUN_CODES", "UNKNOWN_COLUMN_PROBLEMS", "Code", "make_issue", "phone_mangled",
+        "unknown_column",
+    ],
     "batch_scheduler.ledger": [
-        "CANCEL", "CREATE", "EntryState", "GroupCommit", "Ledger", "LedgerBackend", "LedgerEntry",
-        "LedgerUpdate",
+        "CANCEL", "CREATE", "Cursor", "EntryState", "GroupCommit", "IndexedLedger", "Ledger",
+        "LedgerBackend", "LedgerEntry", "LedgerUpdate", "Refusal", "open_ledger",
     ],
     "batch_scheduler.output": [
         "JSON_SUFFIXES", "Output", "PLAN_SUFFIXES", "RESULTS_SUFFIXES", "Saved", "atomic_path",
@@ -75,6 +80,7 @@ FACES: dict[str, list[str]] = {
 NOT_STAGES = {
     "batch_scheduler.columns",  # the names every stage shares
     "batch_scheduler.i18n",
+    "batch_scheduler.issues",  # the codes every stage makes issues with
     "batch_scheduler.sandbox",
     "batch_scheduler.web",
 }

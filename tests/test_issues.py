@@ -1,4 +1,4 @@
-"""issues.py is the one place for every message: what the stages write matches its templates."""
+"""issues/ is the one place for every message: what the stages write matches its templates."""
 
 from __future__ import annotations
 

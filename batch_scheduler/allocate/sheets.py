@@ -70,7 +70,7 @@ class SlotSheet:
 
 
 def capacity_schema() -> pa.DataFrameSchema:
-    """The rule on capacities. Check names are issue codes (issues.py)."""
+    """The rule on capacities. Check names are issue codes (issues/)."""
     check = pa.Check.in_range(1, MAX_CAPACITY, name="out-of-range")
     return pa.DataFrameSchema({"capacity": pa.Column(checks=check, nullable=True)}, name="slots")
 

@@ -8,6 +8,7 @@ from batch_scheduler import __version__
 from batch_scheduler.cli.allocate import allocate
 from batch_scheduler.cli.demo import demo
 from batch_scheduler.cli.language import LocalisedGroup, lang_option, walk
+from batch_scheduler.cli.ledger import ledger_command
 from batch_scheduler.cli.runs import book, cancel, validate
 from batch_scheduler.cli.template import template
 from batch_scheduler.sandbox.command import sandbox_command
@@ -22,6 +23,7 @@ def cli() -> None:
 
 for _command in (validate, book, cancel, template, demo, allocate):
     cli.add_command(_command)
+cli.add_command(ledger_command, name="ledger")
 cli.add_command(sandbox_command, name="sandbox")
 cli.add_command(serve_command, name="serve")
 cli.add_command(users_command, name="users")

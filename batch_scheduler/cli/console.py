@@ -58,7 +58,11 @@ def print_report(report: RunReport, voice: Voice) -> None:
         error(_fix_invalid_rows(report), voice)
     if report.out_path:
         click.echo(_("Wrote {path}").format(path=report.out_path))
-    if report.unreachable:
+    if report.summary.get("stopped_because") == "ledger-unavailable":
+        error(_("The ledger database stopped answering: partial results written; rows not "
+                "sent are marked so. Run again once it is back (nothing is sent twice)."),
+              voice)  # fmt: skip
+    elif report.unreachable:
         error(_("The API stopped answering: partial results written; rows not sent are marked "
                 "so. Run again later to finish (nothing is sent twice)."), voice)  # fmt: skip
     elif report.interrupted:

@@ -48,6 +48,10 @@ def validate(as_json: bool, kind: str, **opts: Any) -> None:
 @click.option("--strict", is_flag=True, help="Send nothing if any row is invalid.")
 @click.option("--include-host-links", is_flag=True,
               help="Also write each meeting's host link (it grants host rights).")  # fmt: skip
+@click.option("--check-existing", type=click.Choice(["auto", "always", "never"]),
+              help="Ask the account which references it already holds before booking: "
+              "auto (when the ledger has not seen some), always, or never (unsafe if the "
+              "API accepts a repeated reference) [auto].")  # fmt: skip
 def book(**opts: Any) -> None:
     """Book one appointment per valid row and write a results workbook."""
     _send_command("book", opts)

@@ -93,6 +93,7 @@ def _load_settings(opts: Mapping[str, Any], *, need_api: bool) -> Settings:
             "rate": opts.get("rate"),
             "concurrency": opts.get("concurrency"),
             "max_retries": opts.get("max_retries"),
+            "check_existing": opts.get("check_existing"),
         },
         "intake": {"timezone": opts.get("timezone")},
         "root": {"state_dir": opts.get("state_dir")},

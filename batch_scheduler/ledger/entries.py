@@ -115,6 +115,11 @@ def json_text(response: Mapping[str, Any] | None) -> str | None:
     return json.dumps(dict(response), ensure_ascii=False, separators=(",", ":"))
 
 
+def as_time(value: str | datetime) -> datetime:
+    """A stored time as an aware datetime: SQLite keeps ISO text, PostgreSQL a timestamptz."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
 def entry_from_row(row: tuple[Any, ...]) -> LedgerEntry:
     """Build an entry from a row in `COLUMNS` order.
 
@@ -124,7 +129,7 @@ def entry_from_row(row: tuple[Any, ...]) -> LedgerEntry:
     values = list(row)
     values[3] = _STATES[row[3]]
     values[8] = None if row[8] is None else StoredResponse(row[8])
-    values[11] = datetime.fromisoformat(row[11])
+    values[11] = as_time(row[11])
     entry = object.__new__(LedgerEntry)
     entry.__dict__.update(zip(_FIELDS, values, strict=True))
     return entry

@@ -1,45 +1,30 @@
-"""The ledger's files: the private state directory, its lock, and the SQLite file's schema.
+"""The SQLite ledger's files: the private state directory and the database file's schema.
 
-One run at a time holds the state directory (an exclusive flock on `lock`, released on
-close or when the process dies). The directory is 0700 and the database 0600: it holds
-personal data. Opening checks the schema version, so a newer ledger is never misread.
+The directory is 0700 and the database 0600: it holds personal data. Several runs may use
+one state directory at once (the web page beside a CLI run): they share the file, and the
+per-key claims (claims.py) keep them off each other's keys; SQLite's WAL journal lets them
+read while one writes, and a writer waits its turn (busy_timeout). Opening checks the schema
+version: an older one is brought up to date (schema.py), a newer one refused, so a ledger is
+never misread.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from batch_scheduler.errors import LedgerError, StateLockedError
+from batch_scheduler.errors import LedgerError
 from batch_scheduler.i18n import _
-
-SCHEMA_VERSION = 1
-LOCK_NAME = "lock"
-
-SCHEMA = """
-CREATE TABLE schema_version (version INTEGER NOT NULL);
-CREATE TABLE entries (
-    id INTEGER PRIMARY KEY,
-    base_url TEXT NOT NULL,
-    operation TEXT NOT NULL,
-    key TEXT NOT NULL,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    reference TEXT,
-    appointment_id TEXT,
-    status TEXT,
-    response TEXT,
-    error TEXT,
-    run_id TEXT,
-    updated_at TEXT NOT NULL,
-    UNIQUE (base_url, operation, key)
-);
-CREATE INDEX entries_by_state ON entries (base_url, operation, state);
-"""
+from batch_scheduler.ledger.schema import (
+    SCHEMA_VERSION,
+    SQLITE,
+    steps,
+    too_new,
+    version_statement,
+)
 
 
 def make_private_dir(path: Path) -> None:
@@ -52,43 +37,6 @@ def make_private_dir(path: Path) -> None:
     except OSError as exc:
         words = _("The state directory {path} cannot be created ({why}); use --state-dir.")
         raise LedgerError(words.format(path=path, why=exc.strerror)) from None
-
-
-def acquire_lock(state_dir: Path) -> int:
-    """Take the exclusive, non-blocking flock on state_dir/lock and write our pid into it.
-
-    The descriptor is not inherited by child processes (Python's default), so the lock
-    ends with this process, however it ends.
-    """
-    path = state_dir / LOCK_NAME
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError as exc:
-        words = _("The state directory {folder} cannot be used ({why}); use --state-dir.")
-        raise LedgerError(words.format(folder=state_dir, why=exc.strerror)) from None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = _read_pid(fd)
-        os.close(fd)
-        raise StateLockedError(
-            _(
-                "Another batch-scheduler run (pid {pid}) is using the state directory "
-                "{folder}; wait for it to finish, or use --state-dir"
-            ).format(pid=holder, folder=state_dir)
-        ) from None
-    except BaseException:
-        os.close(fd)
-        raise
-    os.fchmod(fd, 0o600)  # the umask may have narrowed it at creation
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-    return fd
-
-
-def _read_pid(fd: int) -> str:
-    text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
-    return text if text.isdigit() else "unknown"
 
 
 def connect_writable(path: Path) -> sqlite3.Connection:
@@ -144,7 +92,7 @@ def _schema_version(conn: sqlite3.Connection) -> int | None:
 
 
 def _check_version(version: int, path: Path) -> None:
-    if version > SCHEMA_VERSION:
+    if too_new(version):
         raise LedgerError(
             _(
                 "The ledger {path} was written by a newer batch-scheduler (schema version "
@@ -161,13 +109,21 @@ def _ensure_schema(conn: sqlite3.Connection, path: Path) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
         version = _schema_version(conn)
-        if version is None:
-            for statement in filter(str.strip, SCHEMA.split(";")):
+        if version is not None:
+            _check_version(version, path)
+        if version != SCHEMA_VERSION:
+            for statement in steps(SQLITE, version or 0):
                 conn.execute(statement)
-            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
-        else:
-            _check_version(version, path)  # migrations from older versions go here
+            conn.execute(version_statement(version))
     except BaseException:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def empty_schema() -> sqlite3.Connection:
+    """An in-memory ledger with no entries (a dry run where no ledger file exists yet)."""
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    for statement in steps(SQLITE, 0):
+        conn.execute(statement)
+    return conn

@@ -9,9 +9,11 @@ answers ride along with them (or are committed on their own after RECORD_DELAY).
 
 What exactly-once needs from it, and tests/ledger/test_group_commit.py checks on a real file:
 - `mark_sending` returns only after the commit holding the mark, so a request leaves only
-  once its key is durably SENDING;
-- a failed commit fails every mark in it (each waiter gets the error, so none of their
-  requests leaves) and is reported to the run (`on_error`), which stops.
+  once its key is durably claimed and SENDING; a key the ledger refused (another run holds
+  it, or it has moved on) comes back as a Refusal instead, and its request must not leave;
+- `claim` (before checking a key with the server) returns after its commit the same way;
+- a failed commit fails every mark and claim in it (each waiter gets the error, so none of
+  their requests leaves) and is reported to the run (`on_error`), which stops.
 `record` does not wait: an answer not yet committed when the process dies leaves the key
 SENDING, and the next run checks it with the server, as after any crash. `flush` writes
 what is queued now (the sender calls it when the run ends and before it reads the ledger).
@@ -20,10 +22,12 @@ what is queued now (the sender calls it when the run ends and before it reads th
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from batch_scheduler.errors import LedgerConflictError
+from batch_scheduler.errors import LedgerContention
+from batch_scheduler.ledger.claims import Refusal
 from batch_scheduler.ledger.entries import LedgerUpdate
 
 if TYPE_CHECKING:  # the Protocol lives in the package's __init__, which imports this module
@@ -37,18 +41,28 @@ __all__ = ["MARK_TURNS", "RECORD_DELAY", "GroupCommit"]
 # turns in microseconds, so a lone mark is not held back.
 MARK_TURNS = 6
 RECORD_DELAY = 0.5  # seconds an answer may wait for a commit when no request is going out
+CONTENTION_TRIES = 5  # a transaction undone by a deadlock with another run's is tried again
 
 
 class _Mark:
-    __slots__ = ("done", "key", "operation", "reference")
+    """A key to claim, and to mark SENDING unless `claim_only`; `done` gets its Refusal."""
+
+    __slots__ = ("claim_only", "done", "key", "operation", "reference")
 
     def __init__(
-        self, operation: str, key: str, reference: str | None, done: asyncio.Future[None]
+        self,
+        operation: str,
+        key: str,
+        reference: str | None,
+        done: asyncio.Future[Refusal | None],
+        *,
+        claim_only: bool = False,
     ) -> None:
         self.operation = operation
         self.key = key
         self.reference = reference
         self.done = done
+        self.claim_only = claim_only
 
 
 _Write = _Mark | LedgerUpdate
@@ -68,11 +82,25 @@ class GroupCommit:
         self._later = False  # a flush is due after RECORD_DELAY
         self.commits = 0  # transactions committed, for the statistics
 
-    async def mark_sending(self, operation: str, key: str, reference: str | None = None) -> None:
-        """Durably mark `key` SENDING; returns once committed. LedgerConflictError as the ledger."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._enqueue(_Mark(operation, key, reference, done))
-        await done
+    async def mark_sending(
+        self, operation: str, key: str, reference: str | None = None
+    ) -> Refusal | None:
+        """Durably claim `key` and mark it SENDING; returns once committed: None, or why the
+        key must not be sent now."""
+        return await self._wait(_Mark(operation, key, reference, self._future()))
+
+    async def claim(self, operation: str, keys: Sequence[str]) -> dict[str, Refusal]:
+        """Durably claim `keys` (to check them with the server); the ones refused."""
+        marks = [_Mark(operation, key, None, self._future(), claim_only=True) for key in keys]
+        refusals = await asyncio.gather(*(self._wait(mark) for mark in marks))
+        return {r.key: r for r in refusals if r is not None}
+
+    def _future(self) -> asyncio.Future[Refusal | None]:
+        return asyncio.get_running_loop().create_future()
+
+    async def _wait(self, mark: _Mark) -> Refusal | None:
+        self._enqueue(mark)
+        return await mark.done
 
     def record(self, updates: Sequence[LedgerUpdate]) -> None:
         """Record answers with the next commit (no waiting)."""
@@ -111,52 +139,84 @@ class GroupCommit:
         writes, self._queue = self._queue, []
         if not writes:
             return
-        marks: list[tuple[_Mark, BaseException | None]] = []
         try:
-            with self._ledger.batch():
-                for group in _runs(writes):
-                    if isinstance(group[0], LedgerUpdate):
-                        self._ledger.record(group)  # type: ignore[arg-type]
-                    else:
-                        marks += self._mark(group)  # type: ignore[arg-type]
+            marks = self._apply(writes)
         except BaseException as exc:
             for write in writes:
                 if isinstance(write, _Mark) and not write.done.done():
                     write.done.set_exception(exc)
             raise
         self.commits += 1
-        for mark, error in marks:
-            if mark.done.done():
-                continue
-            if error is None:
-                mark.done.set_result(None)
-            else:
-                mark.done.set_exception(error)
+        for mark, refusal in marks:
+            if not mark.done.done():
+                mark.done.set_result(refusal)
 
-    def _mark(self, group: list[_Mark]) -> list[tuple[_Mark, BaseException | None]]:
-        """Marks sharing one operation in one statement; one by one if the ledger refuses."""
-        live = [mark for mark in group if not mark.done.cancelled()]  # their sender gave up
-        by_operation: dict[str, list[_Mark]] = {}
-        for mark in live:
-            by_operation.setdefault(mark.operation, []).append(mark)
-        out: list[tuple[_Mark, BaseException | None]] = []
-        for operation, marks in by_operation.items():
+    def _apply(self, writes: list[_Write]) -> list[tuple[_Mark, Refusal | None]]:
+        """The writes in one transaction: each mark's refusal. A transaction the database
+        undid to break a deadlock with another run's (nothing of it was written) is tried
+        again, a few times, after a short pause."""
+        for attempt in range(1, CONTENTION_TRIES + 1):
+            marks: list[tuple[_Mark, Refusal | None]] = []
             try:
-                self._ledger.mark_sending(
-                    operation, [m.key for m in marks], self._run_id, _references(marks)
-                )
-                out += [(mark, None) for mark in marks]
-            except LedgerConflictError:
-                for mark in marks:
-                    out.append((mark, self._mark_one(mark)))
+                with self._ledger.batch():
+                    for group in _runs(writes):
+                        if isinstance(group[0], LedgerUpdate):
+                            self._ledger.record(group, self._run_id)  # type: ignore[arg-type]
+                        else:
+                            marks += self._mark(group)  # type: ignore[arg-type]
+            except LedgerContention:
+                if attempt == CONTENTION_TRIES:
+                    raise
+                time.sleep(0.005 * attempt)  # rare: two runs' transactions crossed
+                continue
+            return marks
+        raise AssertionError("unreachable")
+
+    def _mark(self, group: list[_Mark]) -> list[tuple[_Mark, Refusal | None]]:
+        """Marks (and claims) sharing one operation, each kind in one statement; a key asked
+        twice (two rows of one key never are: the engine sends one of them) goes alone."""
+        live = [mark for mark in group if not mark.done.cancelled()]  # their sender gave up
+        batches: dict[tuple[str, bool], list[_Mark]] = {}
+        for mark in live:
+            batches.setdefault((mark.operation, mark.claim_only), []).append(mark)
+        out: list[tuple[_Mark, Refusal | None]] = []
+        for (operation, claim_only), marks in batches.items():
+            for part in _distinct(marks):
+                keys = [m.key for m in part]
+                if claim_only:
+                    refused = self._ledger.claim(operation, keys, self._run_id)
+                else:
+                    refused = self._ledger.mark_sending(
+                        operation, keys, self._run_id, _references(part)
+                    )
+                out += [(mark, refused.get(mark.key)) for mark in part]
         return out
 
-    def _mark_one(self, mark: _Mark) -> LedgerConflictError | None:
-        try:
-            self._ledger.mark_sending(mark.operation, [mark.key], self._run_id, _references([mark]))
-        except LedgerConflictError as exc:
-            return exc
-        return None
+    def renew(self) -> None:
+        """Extend this run's claims by a lease (committed now, between batches)."""
+        self.flush()
+        self._ledger.renew(self._run_id)
+
+    def release(self) -> None:
+        """Give up this run's claims (the run ends): what is queued is written first."""
+        self.flush()
+        self._ledger.release(self._run_id)
+
+
+def _distinct(marks: list[_Mark]) -> list[list[_Mark]]:
+    """Split marks into parts without a repeated key (the ledger takes each key once)."""
+    parts: list[list[_Mark]] = []
+    seen: list[set[str]] = []
+    for mark in marks:
+        for part, keys in zip(parts, seen, strict=True):
+            if mark.key not in keys:
+                part.append(mark)
+                keys.add(mark.key)
+                break
+        else:
+            parts.append([mark])
+            seen.append({mark.key})
+    return parts
 
 
 def _references(marks: Sequence[_Mark]) -> Mapping[str, str] | None:

@@ -252,6 +252,17 @@ async def sandbox_stats(request: Request) -> Response:
     return json_response(state_of(request).stats())
 
 
+async def sandbox_seed(request: Request) -> Response:
+    """Store {"count": N, "prefix": "SEED"} appointments at once (benches: a big account)."""
+    try:
+        asked = json.loads(await request.body() or b"{}")
+        count, prefix = int(asked.get("count", 0)), str(asked.get("prefix", "SEED"))
+        ids = state_of(request).seed(count, prefix)
+    except (ValueError, TypeError, AttributeError) as exc:
+        return json_response({"message": str(exc)}, 422)
+    return json_response({"created": len(ids)})
+
+
 async def sandbox_config(request: Request) -> Response:
     state = state_of(request)
     if request.method == "GET":
@@ -296,6 +307,7 @@ ROUTES = [
     Route("/_sandbox/requests", sandbox_requests, methods=["GET"]),
     Route("/_sandbox/stats", sandbox_stats, methods=["GET"]),
     Route("/_sandbox/config", sandbox_config, methods=["GET", "POST"]),
+    Route("/_sandbox/seed", sandbox_seed, methods=["POST"]),
 ]
 
 

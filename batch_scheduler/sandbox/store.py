@@ -209,6 +209,23 @@ class SandboxState:
             self._traffic.created += 1
             return record
 
+    def seed(self, count: int, prefix: str = "SEED") -> list[str]:
+        """Store `count` scheduled appointments behind the API's back (no faults, no log):
+        references PREFIX-00000, PREFIX-00001..., 30 minutes apart from 1 Dec 2026. Their ids."""
+        first = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+        ids = []
+        for i in range(count):
+            record = self.create({
+                "reference": f"{prefix}-{i:05d}",
+                "appointment_at": first + timedelta(minutes=30 * i),
+                "duration_in_minutes": 30,
+                "claimant": {"name": f"Claimant {i}"},
+            })  # fmt: skip
+            if record is None:
+                raise ValueError(f"reference {prefix}-{i:05d} is taken")
+            ids.append(record.id)
+        return ids
+
     def update(self, record_id: str, values: Mapping[str, Any]) -> AppointmentRecord:
         with self._lock:
             record = self._records[record_id]

@@ -8,7 +8,9 @@ every key in the ledger before it goes out and reconciling unknown outcomes with
     triage.py    what the ledger already knows: send, check with the server first, or done
     creates.py   send_creates: book exactly once; unknown outcomes settled by a sweep
     cancels.py   send_cancels: cancel exactly once; by id, or by reference found in a sweep
+    existing.py  before the first create: which references does the account already hold?
     engine.py    the fan-out both share: workers, queue, stop/drain, retries, ledger marks
+    setup.py     what a send is given (Setup), what it counts (SendStats), answer -> record
     rows.py      a row's progress, the queue of rows ready to go, a stopped row's result
     sweep.py     the one paging loop over the account's list
     pacing.py    the run's clock (Timing), the adaptive token bucket and the retry policy
@@ -19,9 +21,9 @@ every key in the ledger before it goes out and reconciling unknown outcomes with
 
 from batch_scheduler.send.cancels import send_cancels
 from batch_scheduler.send.creates import send_creates
-from batch_scheduler.send.engine import SendStats
 from batch_scheduler.send.matching import conflict_code
 from batch_scheduler.send.pacing import Timing
+from batch_scheduler.send.setup import SendStats
 from batch_scheduler.send.triage import (
     CancelTriage,
     CreateTriage,

@@ -17,7 +17,7 @@ from batch_scheduler.api import ApiClient
 from batch_scheduler.config import SendSettings
 from batch_scheduler.errors import RunStopping
 from batch_scheduler.i18n import _
-from batch_scheduler.ledger import CANCEL, EntryState, LedgerBackend, LedgerUpdate
+from batch_scheduler.ledger import CANCEL, EntryState, LedgerBackend, LedgerEntry, LedgerUpdate
 from batch_scheduler.models import (
     ApiResult,
     Appointment,
@@ -26,10 +26,11 @@ from batch_scheduler.models import (
     ResultKind,
     RowResult,
 )
-from batch_scheduler.send.engine import Engine, ProgressCallback, SendStats, Setup
+from batch_scheduler.send.engine import Engine
 from batch_scheduler.send.matching import CANCELLED_STATUS
 from batch_scheduler.send.pacing import REAL_TIME, Timing
 from batch_scheduler.send.rows import Row, rejection
+from batch_scheduler.send.setup import ProgressCallback, SendStats, Setup
 from batch_scheduler.send.sweep import sweep
 from batch_scheduler.send.triage import stored, triage_cancels
 
@@ -97,6 +98,16 @@ class CancelRun(Engine[CancelRequest]):
     def references(self, row: Row[CancelRequest]) -> Mapping[str, str] | None:
         reference = row.request.reference
         return {row.key: reference.strip()} if reference and reference.strip() else None
+
+    def moved_on(self, row: Row[CancelRequest], entry: LedgerEntry) -> None:
+        """Another run cancelled it since our triage (done), or left its cancel without an
+        answer (check it with a show before sending)."""
+        if entry.state is EntryState.DONE:
+            outcome = Outcome.CANCELLED if row.unknown_sent else Outcome.ALREADY_CANCELLED
+            self.finish(row, RowResult(outcome, stored(entry), attempts=row.attempts))
+            return
+        row.waiting_check = entry.state in (EntryState.SENDING, EntryState.UNKNOWN)
+        self.queue.push(row)
 
     async def attempt(self, row: Row[CancelRequest]) -> None:
         if row.waiting_check:

@@ -13,6 +13,7 @@ slot or claimant) is a CONFLICT, never sent (matching.py).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 from collections.abc import Coroutine, Sequence
@@ -21,9 +22,9 @@ from typing import Any
 
 from batch_scheduler.api import ApiClient
 from batch_scheduler.config import SendSettings
-from batch_scheduler.errors import RunStopping
+from batch_scheduler.errors import LedgerUnavailable, RunStopping
 from batch_scheduler.i18n import _
-from batch_scheduler.ledger import CREATE, EntryState, LedgerBackend
+from batch_scheduler.ledger import CANCEL, CREATE, EntryState, LedgerBackend, LedgerEntry
 from batch_scheduler.models import (
     ApiResult,
     Appointment,
@@ -32,12 +33,14 @@ from batch_scheduler.models import (
     ResultKind,
     RowResult,
 )
-from batch_scheduler.send.engine import Engine, ProgressCallback, SendStats, Setup, ledger_update
-from batch_scheduler.send.matching import CANCELLED_STATUS, best_match, compare
+from batch_scheduler.send.engine import Engine
+from batch_scheduler.send.existing import check_existing, not_checked, settle_found
+from batch_scheduler.send.matching import compare
 from batch_scheduler.send.pacing import REAL_TIME, Timing
 from batch_scheduler.send.rows import Row, rejection, repeat_of
+from batch_scheduler.send.setup import ProgressCallback, SendStats, Setup
 from batch_scheduler.send.sweep import sweep
-from batch_scheduler.send.triage import found_result, triage_creates
+from batch_scheduler.send.triage import CreateTriage, booked_before, found_result, triage_creates
 
 logger = logging.getLogger(__name__)
 
@@ -83,15 +86,44 @@ class CreateRun(Engine[AppointmentRequest]):
     async def execute(
         self, items: Sequence[tuple[int, AppointmentRequest]]
     ) -> dict[int, RowResult]:
+        started = self.clock()
         triage = triage_creates(items, self.ledger, zone=self._zone)
-        self.begin(items, triage.done)
+        done, to_send = await self._check_existing(triage, items)
+        self.begin(items, done)
+        self.stats.started = started
         for position, request in triage.to_reconcile:
             row = Row(position, request.reference, request)
             if self.adopt(row):
                 self._wait_for_sweep(row, settle=False)
-        fresh = (Row(position, request.reference, request) for position, request in triage.to_send)
+        fresh = (Row(position, request.reference, request) for position, request in to_send)
         await self.run(self.fresh(fresh))
         return self.finalise(items)
+
+    async def _check_existing(
+        self, triage: CreateTriage, items: Sequence[tuple[int, AppointmentRequest]]
+    ) -> tuple[dict[int, RowResult], list[tuple[int, AppointmentRequest]]]:
+        """Ask the account about the references the ledger has not seen (existing.py): the
+        rows settled so far, and the rows still to send."""
+        booked = (Outcome.ALREADY_EXISTS, Outcome.CONFLICT)
+        done = triage.done
+        recheck = [(position, request) for position, request in items
+                   if position in done and done[position].outcome in booked]  # fmt: skip
+        try:
+            check = await check_existing(self, triage.to_send, unseen=triage.unseen,
+                                         recheck=recheck, zone=self._zone)  # fmt: skip
+        except RunStopping:
+            return dict(triage.done), list(triage.to_send)  # the run stops: nothing is sent
+        self.stats.existing = check
+        done = {**triage.done, **check.results}
+        to_send = []
+        for position, request in triage.to_send:
+            if position in done:
+                continue
+            if check.failed is not None and position in triage.unseen:
+                done[position] = not_checked(check.failed)
+            else:
+                to_send.append((position, request))
+        return done, to_send
 
     def background(self) -> list[Coroutine[Any, Any, None]]:
         return [self._reconciler()]
@@ -106,6 +138,17 @@ class CreateRun(Engine[AppointmentRequest]):
             return repeat_of(result)
         match = compare(row.request, found, self._zone)
         return repeat_of(result) if match.is_booking else found_result(match, self._zone)
+
+    def moved_on(self, row: Row[AppointmentRequest], entry: LedgerEntry) -> None:
+        """Another run booked the reference since our triage (done: already_exists, or a
+        conflict), or left it to be checked (check it: a sweep)."""
+        if entry.state is EntryState.DONE:
+            cancel = self.ledger.get(CANCEL, entry.appointment_id) if entry.appointment_id else None
+            self.finish(row, booked_before(row.request, entry, cancel, self._zone))
+        elif entry.state in (EntryState.SENDING, EntryState.UNKNOWN):
+            self._wait_for_sweep(row, settle=False)
+        else:  # sendable again by the time we look: ask again
+            self.queue.push(row)
 
     async def attempt(self, row: Row[AppointmentRequest]) -> None:
         request = row.request
@@ -135,12 +178,17 @@ class CreateRun(Engine[AppointmentRequest]):
 
     # -------------------------------------------------------- reconciliation
 
-    def _wait_for_sweep(self, row: Row[AppointmentRequest], *, settle: bool) -> None:
+    def _wait_for_sweep(
+        self, row: Row[AppointmentRequest], *, settle: bool, delay: float = 0.0
+    ) -> None:
         row.waiting_check = True
         if row.started is None:  # an earlier run's row: its deadline starts with the check
             row.started = self.clock()
-        self._waiting[row.key] = (self.clock() + (SETTLE if settle else 0.0), row)
+        self._waiting[row.key] = (self.clock() + (SETTLE if settle else delay), row)
         self._arrived.set()
+
+    def _check_later(self, row: Row[AppointmentRequest], delay: float) -> None:
+        self._wait_for_sweep(row, settle=False, delay=delay)
 
     async def _reconciler(self) -> None:
         """Sweep for the waiting rows: each once it has settled, sweeps at most half the time."""
@@ -166,6 +214,21 @@ class CreateRun(Engine[AppointmentRequest]):
             self._sweep_gap = last_end - began
 
     async def _reconcile(self, batch: dict[str, Row[AppointmentRequest]]) -> None:
+        """Claim the rows' keys (no other run may check or send them meanwhile), then look
+        for them in one sweep."""
+        try:
+            refused = await self.writes.claim(CREATE, list(batch))
+        except LedgerUnavailable as exc:
+            self._write_failed(exc)
+            return  # the rows stay waiting: reported as not checked
+        for key, refusal in refused.items():
+            row = batch.pop(key)
+            if refusal.held:
+                self.wait_for_holder(row, refusal, then=functools.partial(self._check_later, row))
+            elif refusal.entry is not None:
+                self.moved_on(row, refusal.entry)
+        if not batch:
+            return
         try:
             swept = await sweep(self, batch)
         except RunStopping:
@@ -186,35 +249,15 @@ class CreateRun(Engine[AppointmentRequest]):
     def _resolve_found(
         self, found: dict[str, list[Appointment]], batch: dict[str, Row[AppointmentRequest]]
     ) -> None:
-        """Rows whose reference is on the account: their booking (DONE), or a conflict.
-
-        A conflict stays UNKNOWN in the ledger: never sent blindly, checked again next run
-        (by then the sheet may have been fixed, or the appointment changed)."""
-        matches = {key: best_match(batch[key].request, items, self._zone)
+        """Rows whose reference is on the account: their booking (DONE), or a conflict."""
+        settled = {key: settle_found(batch[key].request, items, self._zone,
+                                     attempts=batch[key].attempts, sent=batch[key].unknown_sent)
                    for key, items in found.items()}  # fmt: skip
-        updates = [
-            ledger_update(CREATE, key, EntryState.DONE, match.appointment)
-            if match.is_booking
-            else ledger_update(CREATE, key, EntryState.UNKNOWN, None, "conflict")
-            for key, match in matches.items()
-        ]
-        if updates:
-            self.writes.record(updates)
-        for key, match in matches.items():
-            row = batch[key]
+        if settled:
+            self.writes.record([done.update for done in settled.values()])
+        for key, done in settled.items():
             self.stats.reconciled_found += 1
-            if not match.is_booking:
-                logger.info("reference %s is held by another appointment: conflict", key)
-                self.finish(row, found_result(match, self._zone, row.attempts))
-                continue
-            outcome = Outcome.CREATED if row.unknown_sent else Outcome.ALREADY_EXISTS
-            others = [item for item in found[key] if item is not match.appointment
-                      and item.status != CANCELLED_STATUS]  # fmt: skip
-            warning = _duplicates_warning(key, match.appointment, others) if others else None
-            if warning:
-                outcome = Outcome.ALREADY_EXISTS
-                logger.warning("reference %s: %d appointments on the server", key, len(others) + 1)
-            self.finish(row, RowResult(outcome, match.appointment, warning, attempts=row.attempts))
+            self.finish(batch[key], done.result)
 
     def _resolve_missing(self, row: Row[AppointmentRequest]) -> None:
         self.stats.reconciled_missing += 1
@@ -258,11 +301,3 @@ def _taken_but_missing(row: Row[AppointmentRequest]) -> RowResult:
         "in the list; check it on the platform before booking it again."
     ).format(reference=row.key)
     return RowResult(Outcome.FAILED, error=text, attempts=row.attempts)
-
-
-def _duplicates_warning(reference: str, chosen: Appointment, others: list[Appointment]) -> str:
-    ids = ", ".join(item.id for item in others)
-    return _(
-        "Warning: the server holds {count} live appointments with reference {reference}: this "
-        "row is matched to {id}; the duplicate(s) {ids} should be checked and cancelled by hand."
-    ).format(count=len(others) + 1, reference=reference, id=chosen.id, ids=ids)

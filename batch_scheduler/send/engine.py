@@ -4,12 +4,19 @@ and the ledger mark before every request that changes something.
 Generic in the request type R (AppointmentRequest for creates, CancelRequest for cancels): a
 subclass says how one row is attempted (`attempt`) and the engine does the rest.
 
-Exactly once, the engine's part (the ledger's states are drawn in ledger/store.py): before
-a changing request goes out its key is marked SENDING in the ledger and the mark is
-committed (`send`); the answer is recorded as soon as it comes back (`record`). What to do
-with an unknown outcome is the subclass's: creates sweep the list (creates.py), cancels
-`show` (cancels.py). `send` is the one door every changing request passes: a step before
-the mark (e.g. claiming the key when several machines share a ledger) belongs there.
+Exactly once, the engine's part (the ledger's states are drawn in ledger/sql.py): before
+a changing request goes out its key is claimed for this run and marked SENDING in the
+ledger, and both are committed (`send`, the one door every changing request passes); the
+answer is recorded as soon as it comes back (`record`). What to do with an unknown outcome
+is the subclass's: creates sweep the list (creates.py), cancels `show` (cancels.py).
+
+Several runs may share a ledger (another machine, the web page beside a CLI run). A key
+another run holds is not sent: the row waits and asks again (`wait_for_holder`), until that
+run lets go of it or the row's time runs out (then it says which run holds it). A key whose
+entry moved on meanwhile (another run booked it, or left it to be checked) goes to the
+subclass (`moved_on`). While the run lives its claims are renewed (`_renew_claims`); when it
+ends they are released. A ledger database lost mid-run stops the run like a lost API
+(`stats.ledger_lost`): nothing more is sent, every row gets its interrupted result.
 
 Pacing: a fixed pool of `concurrency` workers pulls rows from one queue (due retries first,
 then fresh rows in input order, created lazily: 100k rows are not 100k tasks); every
@@ -28,66 +35,34 @@ runs the engine on a virtual clock: no sockets, no real sleeping (tests/send/tes
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
-from batch_scheduler.api import ApiClient
-from batch_scheduler.config import SendSettings
-from batch_scheduler.errors import AuthError, RunStopping
+from batch_scheduler.errors import AuthError, LedgerUnavailable, NotClaimed, RunStopping
 from batch_scheduler.i18n import N_, _
-from batch_scheduler.ledger import EntryState, GroupCommit, LedgerBackend, LedgerUpdate
-from batch_scheduler.models import ApiResult, Appointment, ResultKind, RowResult
-from batch_scheduler.send.pacing import REAL_TIME, RateLimiter, RetryPolicy, Sleep, Timing
-from batch_scheduler.send.rows import Row, WorkQueue, first_of, gave_up, interrupted, repeat_of
+from batch_scheduler.ledger import EntryState, GroupCommit, LedgerEntry, Refusal
+from batch_scheduler.models import ApiResult, ResultKind, RowResult
+from batch_scheduler.send.pacing import RateLimiter, RetryPolicy, Sleep
+from batch_scheduler.send.rows import (
+    Row,
+    WorkQueue,
+    first_of,
+    gave_up,
+    held_elsewhere,
+    interrupted,
+    repeat_of,
+)
+from batch_scheduler.send.setup import SendStats, Setup, ledger_update
 
 R = TypeVar("R")
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
-ProgressCallback = Callable[[int, RowResult], None]
-
 REFUSED = N_("The API refused the credentials.")  # translated where it is said
 # RETRY_LATER answers that concern the whole service: 429, and None (no connection at all).
 _SERVICE_WIDE = (429, None)
-
-
-@dataclass
-class SendStats:
-    """Counts of one send, for the Summary sheet and the logs."""
-
-    requests: int = 0
-    retries: int = 0
-    throttled: int = 0  # 429 answers
-    unknown: int = 0  # answers that left the outcome unknown
-    reconciled_found: int = 0
-    reconciled_missing: int = 0
-    sweeps: int = 0
-    started: float = 0.0  # the run's clock (time.monotonic unless a test's)
-    finished: float = 0.0
-
-    def achieved_rate(self) -> float:
-        """Requests per second over the whole send (0 when nothing was timed)."""
-        elapsed = self.finished - self.started
-        return self.requests / elapsed if elapsed > 0 else 0.0
-
-
-@dataclass(frozen=True)
-class Setup:
-    """What one send is given, creates and cancels alike (see send_creates)."""
-
-    client: ApiClient
-    ledger: LedgerBackend
-    settings: SendSettings
-    run_id: str
-    on_result: ProgressCallback | None = None
-    stop: asyncio.Event | None = None
-    rng: random.Random | None = None
-    stats: SendStats | None = None
-    timing: Timing = REAL_TIME
 
 
 class Engine(Generic[R]):
@@ -150,11 +125,17 @@ class Engine(Generic[R]):
         """The reference to keep with the row's key in the ledger, if not the key itself."""
         return None
 
+    def moved_on(self, row: Row[R], entry: LedgerEntry) -> None:
+        """The row's key was not claimed: another run finished it or left it to be checked
+        since this run's triage (`entry` as it is now). Finish the row, or check it."""
+        raise NotImplementedError
+
     # -------------------------------------------------------- the run
 
     def begin(self, items: Sequence[tuple[int, R]], done: Mapping[int, RowResult]) -> None:
         """Start counting: `items` are every row, `done` those already settled by triage."""
         self.stats.started = self.clock()
+        self.ledger.reap_dead_owners()  # a run of this machine killed earlier holds nothing
         self._pending = len(items)
         for position, result in done.items():
             self.emit(position, result)
@@ -162,10 +143,11 @@ class Engine(Generic[R]):
     async def run(self, fresh: Iterator[Row[R]]) -> None:
         """Run the pool until every row is final, `stop` is set, or a FATAL answer."""
         self.queue = WorkQueue(fresh, self._timing)
-        if self._pending == 0:
+        if self._pending == 0:  # all settled before sending (the ledger, the account)
+            self._let_go()  # what the check of the account found is still recorded
             return
         workers = [asyncio.create_task(self._worker()) for _ in range(self.settings.concurrency)]
-        helpers = [asyncio.create_task(job) for job in self.background()]
+        helpers = [asyncio.create_task(job) for job in [*self.background(), self._renew_claims()]]
         ends = [
             asyncio.create_task(self._all_done.wait()),
             asyncio.create_task(self._halted.wait()),
@@ -177,7 +159,7 @@ class Engine(Generic[R]):
         finally:
             graceful = error is None and not self._all_done.is_set()
             await self._shutdown(workers + helpers + ends, graceful=graceful)
-            self.writes.flush()
+            self._let_go()
             self.stats.finished = self.clock()
         error = error or self._crash
         if error is not None:
@@ -194,6 +176,9 @@ class Engine(Generic[R]):
             done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 if not task.cancelled() and task.exception() is not None:
+                    if isinstance(task.exception(), LedgerUnavailable):
+                        self._write_failed(task.exception())  # type: ignore[arg-type]
+                        return None
                     return task.exception()
             if done & set(ends):
                 return None
@@ -224,24 +209,54 @@ class Engine(Generic[R]):
             await asyncio.shield(task)
 
     async def _attempt(self, row: Row[R]) -> None:
-        with contextlib.suppress(RunStopping):
+        try:
             await self.attempt(row)
+        except RunStopping:
+            pass
+        except NotClaimed as refused:
+            self.refused(row, refused.refusal)
+        except LedgerUnavailable as exc:  # nothing left: its mark was never committed
+            self._write_failed(exc)
+
+    async def _renew_claims(self) -> None:
+        """Keep this run's claims alive while it runs (a third of the lease between)."""
+        while True:
+            await self.sleep(self.ledger.lease / 3)
+            try:
+                self.writes.renew()
+            except Exception as exc:  # the run cannot keep its claims: it stops
+                self._write_failed(exc)
+                return
+
+    def _let_go(self) -> None:
+        """Write what is queued and release this run's claims; a ledger lost by now leaves
+        them to run out (the keys still SENDING are checked by the next run)."""
+        try:
+            self.writes.release()
+        except LedgerUnavailable as exc:
+            self._write_failed(exc)
 
     def closing(self) -> bool:
         """True once nothing new may start: stop was asked, or the credentials failed."""
         return self._stopping or self._stop.is_set() or self._halted.is_set()
 
     def _write_failed(self, error: BaseException) -> None:
-        """A ledger commit failed (disk full, ...): stop, and raise it after the drain."""
-        if self._crash is None:
+        """A ledger commit failed: stop. A database lost (LedgerUnavailable) stops the run
+        like a lost API, with partial results; anything else (disk full...) is raised after
+        the drain."""
+        if isinstance(error, LedgerUnavailable):
+            if self.stats.ledger_lost is None:
+                logger.error("%s", error.message)
+                self.stats.ledger_lost = error.message
+        elif self._crash is None:
             self._crash = error
         self._halted.set()
 
     def _attempt_done(self, task: asyncio.Task[None]) -> None:
         """Forget a finished attempt; keep its crash (a bug) to raise after the drain."""
         self._in_flight.discard(task)
-        if not task.cancelled() and task.exception() is not None and self._crash is None:
-            self._crash = task.exception()
+        if not task.cancelled() and task.exception() is not None:
+            self._write_failed(task.exception())  # type: ignore[arg-type]
 
     # -------------------------------------------------------- rows and their results
 
@@ -306,19 +321,56 @@ class Engine(Generic[R]):
         self.stats.finished = self.clock()
         return {position: self.results[position] for position, _ in items}
 
+    # -------------------------------------------------------- keys other runs hold
+
+    def refused(self, row: Row[R], refusal: Refusal) -> None:
+        """The ledger did not let this run take the row's key: wait for its holder, or
+        hand the entry as it is now to the subclass."""
+        if refusal.held:
+            self.wait_for_holder(row, refusal)
+        elif refusal.entry is not None:
+            self.moved_on(row, refusal.entry)
+        else:
+            self.queue.push(row)
+
+    def wait_for_holder(
+        self, row: Row[R], refusal: Refusal, then: Callable[[float], None] | None = None
+    ) -> None:
+        """Ask again for a key another run holds, after a pause, until the row's time is up
+        (then the row fails, saying which run holds it). `then` schedules the retry (the
+        queue, unless the row waits for a sweep)."""
+        now = self.clock()
+        self.stats.held_elsewhere += 1
+        if row.held_since is None:
+            row.held_since = now
+            logger.info("%s %s is held by another run: waiting", self.operation, row.key)
+        if now - row.held_since >= self.policy.deadline:
+            self.finish(row, held_elsewhere(self.operation, row, refusal.holder_in_words()))
+            return
+        self.ledger.reap_dead_owners()
+        pause = min(1.0, self.ledger.lease / 8)
+        if then is not None:
+            then(pause)
+        else:
+            self.queue.push(row, pause)
+
     # -------------------------------------------------------- requests and retries
 
     async def send(self, row: Row[R], call: Callable[[], Awaitable[ApiResult[T]]]) -> ApiResult[T]:
-        """Mark the key SENDING (committed), send the changing request, note the answer.
+        """Claim the key and mark it SENDING (committed), send the changing request, note
+        the answer.
 
-        Raises RunStopping (nothing sent) once the run is stopping.
+        Raises RunStopping (nothing sent) once the run is stopping, and NotClaimed (nothing
+        sent) when the ledger would not let this run take the key now.
         """
         async with self._slots:
             if self.closing():
                 raise RunStopping
             refs = self.references(row)
             reference = refs.get(row.key) if refs else None
-            await self.writes.mark_sending(self.operation, row.key, reference)
+            refusal = await self.writes.mark_sending(self.operation, row.key, reference)
+            if refusal is not None:
+                raise NotClaimed(refusal)
             row.on_wire = True
             row.attempts += 1
             if row.started is None:
@@ -385,27 +437,3 @@ class Engine(Generic[R]):
         self.stats.retries += 1
         if not self._stopping:
             self.queue.push(row, wait)
-
-
-# ---------------------------------------------------------------- small helpers
-
-
-def ledger_update(
-    operation: str,
-    key: str,
-    state: EntryState,
-    appointment: Appointment | None,
-    error: str | None = None,
-) -> LedgerUpdate:
-    """The ledger's record of an answer: the appointment it carried, if any."""
-    if appointment is None:
-        return LedgerUpdate(operation, key, state, error=error)
-    return LedgerUpdate(
-        operation,
-        key,
-        state,
-        appointment_id=appointment.id,
-        status=appointment.status,
-        response=dict(appointment.raw) if appointment.raw else None,
-        error=error,
-    )

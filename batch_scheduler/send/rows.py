@@ -46,6 +46,7 @@ class Row(Generic[R]):
     waiting_check: bool = False  # waiting for a sweep (create) or a show (cancel)
     unknown_sent: bool = False  # a request of this run had an unknown outcome
     taken: bool = False  # the server said the reference is already taken
+    held_since: float | None = None  # the clock's time another run was first found holding it
     followers: list[Row[R]] = field(default_factory=list)  # later rows with the same key
 
 
@@ -144,3 +145,19 @@ def rejection(result: ApiResult[Any], attempts: int) -> RowResult:
         status=result.status_code
     )
     return RowResult(Outcome.REJECTED, None, text, attempts, result.field_errors)
+
+
+def held_elsewhere(operation: str, row: Row[Any], holder: str) -> RowResult:
+    """The result of a row whose key another run held for longer than the row could wait."""
+    words = {"key": row.key, "holder": holder}
+    if operation == "cancel":
+        text = _(
+            "Not sent: another run (%(holder)s) is cancelling appointment %(key)s and has not "
+            "finished with it. Run this sheet again once that run has finished."
+        )
+    else:
+        text = _(
+            "Not sent: another run (%(holder)s) is booking reference %(key)s and has not "
+            "finished with it. Run this sheet again once that run has finished."
+        )
+    return RowResult(Outcome.NOT_ATTEMPTED, error=text % words, attempts=row.attempts)

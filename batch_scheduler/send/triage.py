@@ -32,6 +32,7 @@ class CreateTriage:
     to_send: tuple[tuple[int, AppointmentRequest], ...]
     to_reconcile: tuple[tuple[int, AppointmentRequest], ...]
     done: Mapping[int, RowResult]
+    unseen: frozenset[int] = frozenset()  # positions of to_send the ledger has never seen
 
 
 @dataclass(frozen=True)
@@ -53,29 +54,32 @@ def triage_creates(
     entries = ledger.get_many(CREATE, [request.reference for _, request in items])
     booked = [entry.appointment_id for entry in entries.values() if entry.appointment_id]
     cancels = ledger.get_many(CANCEL, booked)
-    to_send, to_reconcile, done = [], [], {}
+    to_send, to_reconcile, done, unseen = [], [], {}, set()
     for position, request in items:
         entry = entries.get(request.reference)
+        if entry is None:
+            unseen.add(position)
         if entry is None or entry.state in (EntryState.REJECTED, EntryState.NOT_APPLIED):
             to_send.append((position, request))
         elif entry.state is EntryState.DONE:
-            done[position] = _booked_before(request, entry, cancels, zone)
+            cancel = cancels.get(entry.appointment_id or "")
+            done[position] = booked_before(request, entry, cancel, zone)
         else:
             to_reconcile.append((position, request))
-    return CreateTriage(tuple(to_send), tuple(to_reconcile), done)
+    return CreateTriage(tuple(to_send), tuple(to_reconcile), done, frozenset(unseen))
 
 
-def _booked_before(
+def booked_before(
     request: AppointmentRequest,
     entry: LedgerEntry,
-    cancels: Mapping[str, LedgerEntry],
+    cancel: LedgerEntry | None,
     zone: tzinfo,
 ) -> RowResult:
-    """A reference the ledger holds as booked: this row's booking, or a conflict."""
+    """A reference the ledger holds as booked (`entry`; `cancel`: the ledger's cancel of
+    that appointment, if any): this row's booking, or a conflict."""
     appointment = stored(entry)
     if appointment is None:
         return RowResult(Outcome.ALREADY_EXISTS)
-    cancel = cancels.get(appointment.id)
     if cancel is not None and cancel.state is EntryState.DONE:
         appointment = dataclasses.replace(appointment, status=CANCELLED_STATUS)
     return found_result(compare(request, appointment, zone), zone)

@@ -26,14 +26,22 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Stopped:
-    """Why a send stopped before every row was done: a signal, or a server lost mid-run."""
+    """Why a send stopped before every row was done: a signal, the API lost mid-run, or the
+    ledger's database lost mid-run (`unreachable` is true for both: exit 4)."""
 
     interrupted: bool = False
-    unreachable: bool = False
+    api_lost: bool = False
+    ledger_lost: bool = False
+
+    @property
+    def unreachable(self) -> bool:
+        return self.api_lost or self.ledger_lost
 
     @property
     def reason(self) -> str | None:
-        if self.unreachable:
+        if self.ledger_lost:
+            return "ledger-unavailable"
+        if self.api_lost:
             return "api-unreachable"
         return "interrupted" if self.interrupted else None
 
@@ -88,5 +96,5 @@ async def watch_contact(
         silent = client.contact.silent_for(time.monotonic())
         if silent >= limit:
             log.error("no answer from the API for %.0f s: stopping the run", silent)
-            stopped.unreachable = True
+            stopped.api_lost = True
             stop.set()

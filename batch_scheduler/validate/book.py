@@ -55,7 +55,7 @@ class BookValidation:
 
 
 def book_schema(settings: IntakeSettings, now: datetime) -> pa.DataFrameSchema:
-    """The rules on normalised book values. Check names are issue codes (issues.py)."""
+    """The rules on normalised book values. Check names are issue codes (issues/)."""
     today = now.astimezone(ZoneInfo(settings.timezone)).date()
     columns: dict[str, pa.Column] = {
         "reference": pa.Column(checks=too_long(TEXT_LIMIT), nullable=True),

@@ -33,7 +33,7 @@ class CancelValidation:
 
 
 def cancel_schema() -> pa.DataFrameSchema:
-    """The rules on normalised cancel values. Check names are issue codes (issues.py)."""
+    """The rules on normalised cancel values. Check names are issue codes (issues/)."""
     return pa.DataFrameSchema(
         {
             "reference": pa.Column(checks=too_long(TEXT_LIMIT), nullable=True),

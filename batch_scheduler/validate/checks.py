@@ -3,7 +3,7 @@
 The rules on normalised values (required, ranges, lengths, allowed values) live in one
 pandera schema per sheet kind (book.py, cancel.py; allocate adds capacity). A schema runs
 lazily and every failure case becomes (position, field, code): a check's name is its issue
-code (issues.py), so pandera's own words never reach anyone. The same checks, read back
+code (issues/), so pandera's own words never reach anyone. The same checks, read back
 through their statistics, give the messages their limits and the template its "Allowed
 values" text, so a rule cannot say one thing and check another. The words are in the
 current language; the checks' names (the issue codes) never change.

@@ -4,7 +4,7 @@ datetimes.py reads whole columns at once and only says which cells it could not 
 module looks again at one such cell and names the first thing wrong with it: no 31 February,
 month 15 (written US style?), hour 25, minute 61, a time without a date, a date without the
 time an appointment needs... Its answer fills the {why} and {advice} of the invalid-datetime,
-invalid-date and invalid-time messages (issues.py); an empty answer keeps the message's general
+invalid-date and invalid-time messages (issues/); an empty answer keeps the message's general
 advice. Bad cells are few, and each distinct text is explained once per language (cached), in
 the current language. A cell written in Welsh is explained as datetimes.py read it: in its
 English form ("31 Chwefror 2027": there is no 31 February 2027, named in the message's

@@ -68,6 +68,7 @@ def serve_command(host: str, port: int, config_path: Path | None, log_format: st
         _fail(exc.message, exc.exit_code)
         return
     setup_logging(fmt=log_format, secrets=context.settings.secrets())
+    context.log_format = log_format
     if not context.accounts.names():
         click.echo(_("No accounts yet: add one with `batch-scheduler users add NAME`."), err=True)
     if context.booking_off:

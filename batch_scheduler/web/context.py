@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -15,6 +14,7 @@ from batch_scheduler.web.jobs import JobStore
 from batch_scheduler.web.pipeline_bridge import Settings
 from batch_scheduler.web.sessions import Sessions
 from batch_scheduler.web.settings import WebSettings
+from batch_scheduler.web.sso import SingleSignOn
 from batch_scheduler.web.storage import JobFiles
 
 
@@ -30,7 +30,8 @@ class WebContext:
     secure_cookies: bool
     clock: Callable[[], datetime] = _utc_now  # wall clock: sessions, jobs, retention
     now: Callable[[], datetime] = _utc_now  # "now" for validation (BATCH_SCHEDULER_NOW)
-    monotonic: Callable[[], float] = time.monotonic
+    log_format: str | None = None  # `serve --log-format`: the children log the same way
+    sso: SingleSignOn | None = None  # single sign-on, when configured
     db: WebDb = field(init=False)
     accounts: Accounts = field(init=False)
     sessions: Sessions = field(init=False)

@@ -23,7 +23,6 @@ from batch_scheduler.errors import (
     ConfigError,
     InputError,
     OutputError,
-    StateLockedError,
 )
 from batch_scheduler.i18n import _
 from batch_scheduler.intake import read_table, sheet_names
@@ -44,7 +43,6 @@ __all__ = [
     "SendResult",
     "SendStats",
     "Settings",
-    "StateLockedError",
     "Unsaved",
     "check_upload",
     "in_order",
@@ -336,10 +334,12 @@ def send(
     now: datetime,
     progress: CountingProgress,
     stats: SendStats,
+    handle_signals: bool = False,
 ) -> SendResult:
     """Book or cancel for real (the ledger decides what is sent), then write the results,
     the summary JSON and the rows to fix; an output the job's folder cannot take goes to the
-    state directory (`unsaved`). Raises what stops a run (StateLockedError...)."""
+    state directory (`unsaved`). Raises what stops a run (OutputError...).
+    `handle_signals`: SIGTERM stops the send gently (only from a process's main thread)."""
     request = RunRequest(
         command,
         path,
@@ -348,7 +348,8 @@ def send(
         summary_json=folder / "summary.json",
         options_text="web page",
     )
-    report = run(request, settings, now=now, progress=progress, stats=stats)
+    report = run(request, settings, now=now, progress=progress, stats=stats,
+                 handle_signals=handle_signals)  # fmt: skip
     kind = SheetKind.CANCEL if command == "cancel" else SheetKind.BOOK
     table = read_table(path, kind=kind, sheet=sheet, settings=settings.intake)
 

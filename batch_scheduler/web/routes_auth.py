@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -10,7 +12,8 @@ from starlette.routing import Route
 
 from batch_scheduler import i18n
 from batch_scheduler.i18n import _
-from batch_scheduler.web.accounts import SignIn
+from batch_scheduler.web.accounts import SignIn, fold
+from batch_scheduler.web.context import WebContext
 from batch_scheduler.web.language import LANGUAGE_COOKIE, ONE_YEAR
 from batch_scheduler.web.render import page
 from batch_scheduler.web.security import (
@@ -23,7 +26,11 @@ from batch_scheduler.web.security import (
     set_cookie,
 )
 from batch_scheduler.web.sessions import Session
+from batch_scheduler.web.sso import PENDING_SECONDS, SsoError
 from batch_scheduler.web.views import safe_next
+
+log = logging.getLogger(__name__)
+SSO_STATE_COOKIE = "bs_sso_state"
 
 
 def _sign_in_page(
@@ -39,6 +46,7 @@ def _sign_in_page(
             "sign_in_token": token,
             "name": name,
             "next": safe_next(request.query_params.get("next")),
+            "sso_button": context.sso.settings.button if context.sso else None,
         },
         status,
     )
@@ -78,9 +86,68 @@ async def sign_in(request: Request) -> Response:
         errors = [{"href": "#password", "text": _("The user name or password is not right")}]
         return _sign_in_page(request, errors, 400, name)
     assert result.user_name is not None
-    session_id = context.sessions.start(result.user_name)
     context.audit.record("sign-in", user=result.user_name)
-    response = RedirectResponse(safe_next(str(form.get("next") or "/")), status_code=303)
+    return _signed_in(context, result.user_name, str(form.get("next") or "/"))
+
+
+async def sso_start(request: Request) -> Response:
+    """Off to the identity provider; `state` rides in a cookie so that only this browser
+    can finish the sign-in it started. A GET (the sign-in page's link): a form's redirect
+    to another site would break the page's CSP (form-action 'self')."""
+    context = request.app.state.context
+    if context.sso is None:
+        raise HTTPException(404)
+    callback = str(request.url_for("sso_callback"))
+    next_url = safe_next(request.query_params.get("next"))
+    try:
+        url, state = await context.sso.start(callback, next_url)
+    except SsoError as exc:
+        log.error("single sign-on could not start: %s", exc)
+        return _sign_in_page(request, [_sso_failed()], 502)
+    response = RedirectResponse(url, status_code=303)
+    set_cookie(response, SSO_STATE_COOKIE, state, secure=context.secure_cookies,
+               max_age=int(PENDING_SECONDS))  # fmt: skip
+    return response
+
+
+async def sso_callback(request: Request) -> Response:
+    """Back from the identity provider: a session if it vouches for a local account."""
+    context = request.app.state.context
+    if context.sso is None:
+        raise HTTPException(404)
+    state, code = request.query_params.get("state", ""), request.query_params.get("code", "")
+    try:
+        if not state or not code or state != request.cookies.get(SSO_STATE_COOKIE):
+            raise SsoError("no code, or a state this browser did not start")
+        name, next_url = await context.sso.finish(state, code)
+    except SsoError as exc:
+        log.warning("single sign-on refused: %s", exc)
+        context.audit.record("sign-in-failed", user=None, method="sso")
+        return _sign_in_page(request, [_sso_failed()], 400)
+    if not await run_in_threadpool(context.accounts.exists, name):
+        context.audit.record("sign-in-failed", user=None, method="sso")
+        text = _(
+            "You signed in as %(name)s, but there is no account of that name here. Ask "
+            "whoever runs the server to add it with batch-scheduler users add."
+        )
+        return _sign_in_page(request, [{"href": "#sso", "text": text % {"name": name}}], 403)
+    response = _signed_in(context, fold(name), next_url)
+    response.delete_cookie(SSO_STATE_COOKIE, path="/")
+    context.audit.record("sign-in", user=fold(name), method="sso")
+    return response
+
+
+def _sso_failed() -> dict[str, str]:
+    return {
+        "href": "#sso",
+        "text": _("Single sign-on did not work. Try again, or sign in with your password."),
+    }
+
+
+def _signed_in(context: WebContext, user_name: str, next_url: str) -> Response:
+    """A new session for `user_name`, and on to `next_url`."""
+    session_id = context.sessions.start(user_name)
+    response = RedirectResponse(safe_next(next_url), status_code=303)
     set_cookie(
         response,
         session_cookie_name(context.secure_cookies),
@@ -129,6 +196,8 @@ async def healthz(request: Request) -> Response:
 routes = [
     Route("/sign-in", sign_in_form, methods=["GET"]),
     Route("/sign-in", sign_in, methods=["POST"]),
+    Route("/sign-in/sso", sso_start, methods=["GET"]),
+    Route("/sign-in/sso/callback", sso_callback, methods=["GET"], name="sso_callback"),
     Route("/sign-out", sign_out, methods=["POST"]),
     Route("/language", choose_language, methods=["POST"]),
     Route("/healthz", healthz, methods=["GET"]),

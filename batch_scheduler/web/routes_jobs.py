@@ -39,7 +39,13 @@ async def confirm(request: Request) -> Response:
     )
     try:
         preview = await run_in_threadpool(
-            bridge.preview, job.command, path, sheet, context.settings, context.now()
+            request.app.state.worker.call,
+            bridge.preview,
+            command=job.command,
+            path=path,
+            sheet=sheet,
+            settings=context.settings,
+            now=context.now(),
         )
     except bridge.BatchSchedulerError as exc:
         return page(request, "job.html", _job_context(request, job, problem=exc.message), 409)

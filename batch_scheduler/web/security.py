@@ -22,7 +22,8 @@ from batch_scheduler import i18n
 from batch_scheduler.web.language import request_language
 from batch_scheduler.web.sessions import Session, tokens_match
 
-OPEN_PATHS = ("/healthz", "/sign-in", "/language", "/static/", "/favicon.ico")
+OPEN_PATHS = ("/healthz", "/sign-in", "/sign-in/sso", "/sign-in/sso/callback", "/language",
+              "/static/", "/favicon.ico")  # fmt: skip
 SIGN_IN_COOKIE = "bs_sign_in"
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -18,7 +18,8 @@ from batch_scheduler.config import is_loopback_url
 from batch_scheduler.web.app import create_app
 from batch_scheduler.web.context import WebContext
 from batch_scheduler.web.pipeline_bridge import load_library_settings, web_section
-from batch_scheduler.web.settings import WebSettings, web_settings
+from batch_scheduler.web.settings import WebSettings, sso_settings, web_settings
+from batch_scheduler.web.sso import SingleSignOn
 
 START_TIMEOUT = 15.0
 
@@ -48,6 +49,9 @@ def build_context(
     if secure is None:
         secure = not is_loopback_host(options.host)
     context = WebContext(settings=settings, web=web, booking_off=booking_off, secure_cookies=secure)
+    sso = sso_settings(web, env)
+    if sso is not None:
+        context.sso = SingleSignOn(sso)
     if now is not None:
         context.now = now
     return context

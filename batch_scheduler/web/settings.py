@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
 from batch_scheduler.i18n import _
 from batch_scheduler.web.pipeline_bridge import ConfigError
+from batch_scheduler.web.sso import SECRET_VARIABLE, SsoSettings
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,12 @@ class WebSettings:
     lockout_minutes: int = 15
     max_upload_mb: int = 200  # also bounded by [intake] max_file_bytes
     secure_cookies: bool | None = None  # None: Secure unless the page listens on loopback
+    # single sign-on (sso.py): on when sso_issuer and sso_client_id are set, with the client
+    # secret in the environment (BATCH_SCHEDULER_SSO_CLIENT_SECRET)
+    sso_issuer: str | None = None
+    sso_client_id: str | None = None
+    sso_button: str = "Sign in with single sign-on"
+    sso_redirect_uri: str | None = None  # behind a proxy: https://.../sign-in/sso/callback
 
 
 def web_settings(section: dict[str, Any]) -> WebSettings:
@@ -30,8 +38,27 @@ def web_settings(section: dict[str, Any]) -> WebSettings:
         if key == "secure_cookies":
             if not isinstance(value, bool):
                 raise ConfigError(_("Config: web.secure_cookies must be true or false."))
+        elif key.startswith("sso_"):
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(
+                    _("Config: {key} must be text, in quotes.").format(key=f"web.{key}")
+                )
         elif not isinstance(value, int) or isinstance(value, bool) or value < 1:
             words = _("Config: {key} must be a whole number of at least 1.")
             raise ConfigError(words.format(key=f"web.{key}"))
         values[key] = value
     return WebSettings(**values)
+
+
+def sso_settings(web: WebSettings, env: Mapping[str, str]) -> SsoSettings | None:
+    """Single sign-on's settings, or None when it is not configured."""
+    if not web.sso_issuer and not web.sso_client_id:
+        return None
+    secret = env.get(SECRET_VARIABLE, "")
+    if not (web.sso_issuer and web.sso_client_id and secret):
+        raise ConfigError(
+            "Config: single sign-on needs web.sso_issuer, web.sso_client_id and the client "
+            f"secret in the environment variable {SECRET_VARIABLE}."
+        )
+    return SsoSettings(web.sso_issuer, web.sso_client_id, secret, web.sso_button,
+                       web.sso_redirect_uri)  # fmt: skip

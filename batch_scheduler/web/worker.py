@@ -1,31 +1,48 @@
-"""Where the work happens, off the request's event loop.
+"""Where the work happens: off the request's event loop, and out of the page's process.
 
-- Checks (read + validate, or plan an allocation) run on a small pool of their own: they
-  never touch the ledger, so a long send does not hold up the next upload's check.
-- Sends run on ONE worker thread with one queue: jobs are sent one after another, like CLI
-  runs, against the same ledger. What is sent twice is for the ledger to refuse, not for
-  this queue: two jobs of the same sheet just find the second one's rows already done.
+Every call into the pipeline runs in a child process of its own (child.py says why: the
+pipeline's garbage collections and process-wide switches stalled every page for up to
+seconds when it ran on a thread here). The threads here only start children and wait:
+
+- Checks (read + validate, or plan an allocation) go one at a time through a small pool of
+  their own: they never touch the ledger, so a long send does not hold up the next check.
+- Sends go through ONE worker thread with one queue: jobs are sent one after another, like
+  CLI runs, against the same ledger. What is sent twice is for the ledger to refuse, not
+  for this queue: two jobs of the same sheet just find the second one's rows already done.
+  A job's progress comes back from its child and is written to the job store here.
 - A housekeeping thread deletes files past the retention period.
+
+Stopping the server stops the children: a job's child drains (requests in flight are
+answered, partial results written) and the job is stopped with Resume, as if interrupted.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any
 
 from batch_scheduler import i18n
 from batch_scheduler.i18n import N_
 from batch_scheduler.web import pipeline_bridge as bridge
+from batch_scheduler.web.child import Child, ChildEnded, Setup, send_job
 from batch_scheduler.web.context import WebContext
 from batch_scheduler.web.jobs import Job
 
 log = logging.getLogger(__name__)
 
 HOUSEKEEPING_EVERY = 3600.0  # seconds between retention sweeps
+STOP_WAIT = 30.0  # seconds a stopping server gives a job to drain and write its results
+# A job's child runs at a lower priority: on a busy machine the pages get the CPU first
+# (bench_web.py: the page's slowest loads were its process waiting for a CPU), and a send
+# paced by the API's rate limit loses nothing by waiting a few milliseconds.
+JOB_NICENESS = 10
 
 
 # The job's own messages are stored in English (N_) and translated when shown (the
@@ -33,13 +50,6 @@ HOUSEKEEPING_EVERY = 3600.0  # seconds between retention sweeps
 # library says (issue messages, a file refused, rows' reasons, the workbooks) is worded
 # when the job runs: a check and a send run in the language of the request that asked for
 # them (the page's language of whoever uploaded, or pressed Book).
-
-
-def locked_message() -> str:
-    return N_(
-        "Another run is using the state directory (a command-line run, most likely), so "
-        "nothing was sent. Press Resume when it has finished."
-    )
 
 
 def interrupted_message() -> str:
@@ -74,6 +84,12 @@ def unsaved_message() -> str:
     )
 
 
+def check_fault_message() -> str:
+    return N_(
+        "This file could not be checked because of a fault in the server. Tell whoever runs it."
+    )
+
+
 def unexpected_message() -> str:
     return N_(
         "Something went wrong on the server while this job ran. Nothing is sent twice: "
@@ -89,6 +105,8 @@ class Worker:
         self._stop = threading.Event()
         self._sender = threading.Thread(target=self._send_loop, name="web-send", daemon=True)
         self._keeper = threading.Thread(target=self._housekeeping, name="web-keep", daemon=True)
+        self._children: set[Child] = set()  # running now: stopped with the server
+        self._children_lock = threading.Lock()
 
     def start(self) -> None:
         """Mark what the last server left running, then start the threads (once)."""
@@ -97,13 +115,51 @@ class Worker:
         _sending, checking = self.context.jobs.interrupted_at_start(interrupted_message())
         self._sender.start()
         self._keeper.start()
+        self._checks.submit(self.call, os.getpid)  # starts the forkserver: children come quick
         for job_id in checking:
             self.check(job_id)
 
     def stop(self) -> None:
+        """Stop the children (a job's drains gently) and give the job time to record how
+        it ended; a check cut short is run again at the next start."""
         self._stop.set()
         self._queue.put(None)
         self._checks.shutdown(wait=False, cancel_futures=True)
+        with self._children_lock:
+            running = list(self._children)
+        for child in running:
+            child.stop()
+        if self._sender.is_alive():
+            self._sender.join(STOP_WAIT)
+
+    # ------------------------------------------------------------ children
+
+    def call(
+        self,
+        function: Callable[..., Any],
+        *,
+        on_report: Callable[[Any], None] | None = None,
+        niceness: int = 0,
+        **kwargs: Any,
+    ) -> Any:
+        """`function(**kwargs)` in a child process (child.py), in the language in force
+        here; blocks until it answers. Raises ChildEnded when the server stops it."""
+        setup = Setup(
+            language=i18n.current_language(),
+            log_format=self.context.log_format,
+            secrets=tuple(self.context.settings.secrets()),
+            niceness=niceness,
+        )
+        child = Child(setup, function, reports=on_report is not None, **kwargs)
+        with self._children_lock:
+            if self._stop.is_set():
+                raise ChildEnded(None, stopped=True)
+            self._children.add(child)
+        try:
+            return child.run(on_report)
+        finally:
+            with self._children_lock:
+                self._children.discard(child)
 
     # ------------------------------------------------------------ checks
 
@@ -122,14 +178,21 @@ class Worker:
             return
         folder = context.files.folder(job_id)
         try:
-            result = bridge.check_upload(
-                job.kind,
-                folder / job.input_name,
-                folder,
+            result = self.call(
+                bridge.check_upload,
+                kind=job.kind,
+                path=folder / job.input_name,
+                folder=folder,
                 sheet=job.sheet,
                 settings=context.settings,
                 now=context.now(),
             )
+        except ChildEnded as ended:
+            if not ended.stopped:  # killed (out of memory?): say so, like any fault
+                log.error("check of job %d: its process ended (exit code %s)",
+                          job_id, ended.exit_code)  # fmt: skip
+                jobs.refused(job_id, check_fault_message())
+            return  # stopped with the server: checked again at the next start
         except bridge.OutputError as exc:
             log.error("check of job %d: its files cannot be written: %s", job_id, exc.message)
             jobs.refused(job_id, unwritable_message(after_sending=False))
@@ -139,13 +202,7 @@ class Worker:
             return
         except Exception as exc:  # a bug: say so, keep the traceback's values out of the log
             log.error("check of job %d failed: %s", job_id, type(exc).__name__)
-            jobs.refused(
-                job_id,
-                N_(
-                    "This file could not be checked because of a fault in the "
-                    "server. Tell whoever runs it."
-                ),
-            )
+            jobs.refused(job_id, check_fault_message())
             return
         context.files.save(job_id, "issues.json", json.dumps(result.issues).encode())
         context.files.make_private(job_id)
@@ -174,23 +231,24 @@ class Worker:
         jobs.running(job.id)
         folder = context.files.folder(job.id)
         path, sheet = bridge.send_input(job.kind, folder, job.input_name, job.sheet)
-        stats = bridge.SendStats()
-        progress = bridge.CountingProgress(
-            lambda counts: jobs.progress(job.id, counts), stats, context.monotonic
-        )
         try:
-            result = bridge.send(
-                job.command,
-                path,
-                sheet,
-                folder,
+            result: bridge.SendResult = self.call(
+                send_job,
+                on_report=lambda counts: jobs.progress(job.id, counts),
+                niceness=JOB_NICENESS,
+                command=job.command,
+                path=path,
+                sheet=sheet,
+                folder=folder,
                 settings=context.settings,
                 now=context.now(),
-                progress=progress,
-                stats=stats,
             )
-        except bridge.StateLockedError:
-            jobs.stopped(job.id, locked_message())
+        except ChildEnded as ended:
+            if ended.stopped:  # stopped with the server before it could say how far it got
+                jobs.stopped(job.id, interrupted_message())
+            else:
+                log.error("job %d: its process ended (exit code %s)", job.id, ended.exit_code)
+                jobs.stopped(job.id, unexpected_message())
             return
         except bridge.OutputError as exc:
             log.error("job %d: its files cannot be written: %s", job.id, exc.message)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -175,21 +176,26 @@ def test_cancel_by_reference_on_a_new_state_dir(sandbox: Any, tmp_path: Path, en
 
 # the exit codes and what they say, in both languages (tests/cli/test_language.py: all codes)
 LANGUAGES = pytest.mark.parametrize("language", ["en", "cy"])
-STATE_DIRECTORY = {"en": "state directory", "cy": "cyfeiriadur cyflwr"}
 CLAIMANT_NAME = {"en": "claimant name", "cy": "enw'r hawlydd"}
 
 
-@LANGUAGES
-def test_second_run_on_a_locked_state_dir_refuses(
-    sandbox: Any, tmp_path: Path, env: Any, language: str
+def test_a_second_run_on_the_same_state_dir_books_beside_the_first(
+    sandbox: Any, tmp_path: Path, env: Any
 ) -> None:
-    env = {**env, "BATCH_SCHEDULER_LANG": language}
+    """No lock on the whole state directory any more: a run beside another books what the
+    other does not hold, and says which run holds the rest (issue 13)."""
+    (tmp_path / "config.toml").write_text(CONFIG + "row_deadline = 1\n")
     sheet = book_sheet(tmp_path / "in.xlsx", 2)
-    with Ledger.open(Path(env["BATCH_SCHEDULER_STATE_DIR"]), base_url=sandbox.base_url):
+    with Ledger.open(Path(env["BATCH_SCHEDULER_STATE_DIR"]), base_url=sandbox.base_url) as other:
+        other.mark_sending("create", ["REF-00001"], "the-other-run")  # it is sending this one
         result = cli_book(env, tmp_path, sheet, sandbox.base_url)
-    assert result.exit_code == 3
-    assert STATE_DIRECTORY[language] in result.output
-    assert sandbox.appointments() == []
+
+    assert result.exit_code == 1
+    lines = sheet_rows(tmp_path / "results.xlsx")
+    assert [line["outcome"] for line in lines] == ["created", "not_attempted"]
+    assert f"another run (process {os.getpid()} on " in lines[1]["error"]
+    assert "is booking reference REF-00001" in lines[1]["error"]
+    assert [a["reference"] for a in sandbox.appointments()] == ["REF-00000"]
 
 
 @LANGUAGES
@@ -247,3 +253,37 @@ def test_every_command_has_help() -> None:
     for name, command in cli.commands.items():
         assert command.help, f"{name} has no help text"
         assert invoke({}, name, "--help", catch_exceptions=True).exit_code == 0
+
+
+def test_a_second_state_directory_finds_the_booking_on_the_account_and_says_how(
+    sandbox_factory: Any, tmp_path: Path, env: Any
+) -> None:
+    """Issue 13: two laptops, two state directories, an API that accepts a repeated
+    reference. The second run asks the account first (its Summary says how); the config's
+    send.check_existing = "never" books them twice, and --check-existing overrides it."""
+    sandbox = sandbox_factory(duplicate_references="allow")
+    sheet = book_sheet(tmp_path / "in.xlsx", 4)
+    summary = tmp_path / "summary.json"
+    first = cli_book(env, tmp_path, sheet, sandbox.base_url, "--state-dir", tmp_path / "A",
+                     "--summary-json", summary)  # fmt: skip
+    fresh = json.loads(summary.read_text())
+    second = cli_book(env, tmp_path, sheet, sandbox.base_url, "--state-dir", tmp_path / "B",
+                      "--summary-json", summary)  # fmt: skip
+    found = json.loads(summary.read_text())
+    lines = sheet_rows(tmp_path / "results.xlsx")
+
+    assert (first.exit_code, second.exit_code) == (0, 0), second.output
+    assert fresh["existing_check"] == "full" and fresh["existing_check_rows_found"] == 0
+    assert (found["existing_check"], found["existing_check_pages"],
+            found["existing_check_rows_found"]) == ("full", 1, 4)  # fmt: skip
+    assert found["existing_check_seconds"] >= 0
+    assert {line["outcome"] for line in lines} == {"already_exists"}
+    assert by_reference(sandbox.appointments()) == Counter(f"REF-{i:05d}" for i in range(4))
+
+    (tmp_path / "config.toml").write_text(CONFIG + 'check_existing = "never"\n')
+    checked = cli_book(env, tmp_path, sheet, sandbox.base_url, "--state-dir", tmp_path / "C",
+                       "--check-existing", "auto")  # fmt: skip
+    unsafe = cli_book(env, tmp_path, sheet, sandbox.base_url, "--state-dir", tmp_path / "D")
+
+    assert (checked.exit_code, unsafe.exit_code) == (0, 0), unsafe.output
+    assert set(by_reference(sandbox.appointments()).values()) == {2}  # "never": twice

@@ -32,7 +32,7 @@ from batch_scheduler.models import (
     ResultKind,
 )
 from batch_scheduler.pipeline import RunRequest, run
-from batch_scheduler.send import cancels, creates, rows, triage
+from batch_scheduler.send import cancels, creates, existing, rows, triage
 from batch_scheduler.send.matching import compare, conflict_message
 from batch_scheduler.send.pacing import GiveUp
 from tests.i18n.test_welsh_messages import assert_welsh
@@ -87,7 +87,7 @@ def test_giving_up_and_refusals_are_welsh(welsh: None) -> None:
         triage.nothing_to_cancel(Outcome.FAILED).error,
         cancels._no_reference("CYF-001").error,
         creates._taken_but_missing(rows.Row(0, "CYF-001", None)).error,
-        creates._duplicates_warning(
+        existing._duplicates_warning(
             "CYF-001",
             Appointment(ID, "CYF-001", AT, 30, "scheduled", None),
             [Appointment("x-2", "CYF-001", AT, 30, "scheduled", None)],
@@ -152,7 +152,10 @@ def test_a_welsh_run_against_a_failing_api_writes_its_reasons_in_welsh(
                                             headers=["reference"]), tmp_path / "c-out.xlsx"),
             settings, now=NOW,
         )  # fmt: skip
-    assert report.outcomes == {Outcome.FAILED.value: 3} and report.exit_code == 1
+    # failed (the API kept failing) or not sent (a run that asks the account first could not)
+    unbooked = {Outcome.FAILED.value, Outcome.NOT_ATTEMPTED.value}
+    assert sum(report.outcomes.values()) == 3 and set(report.outcomes) <= unbooked
+    assert report.exit_code == 1
     assert cancelled.outcomes == {Outcome.FAILED.value: 1}  # the list could not be read
     sheet_name = {"en": "Results", "cy": "Canlyniadau"}[language]
     error = {"en": "error", "cy": "Gwall"}[language]

@@ -1,20 +1,33 @@
-"""The group commit exactly-once depends on, on a real SQLite file.
+"""The group commit exactly-once depends on, on a real SQLite file and on a real PostgreSQL
+database (where the commits run in a thread of their own, on a second connection).
 
-A second, read-only connection to the same file is the outside observer: it sees only what
-was committed (WAL readers never see an open transaction), as the next run after a crash
-would.
+A second, read-only connection to the same ledger is the outside observer: it sees only what
+was committed (neither WAL readers nor another PostgreSQL session see an open transaction),
+as the next run after a crash would.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 
-from batch_scheduler.ledger import CREATE, EntryState, GroupCommit, Ledger, LedgerUpdate
+from batch_scheduler.ledger import (
+    CREATE,
+    EntryState,
+    GroupCommit,
+    IndexedLedger,
+    Ledger,
+    LedgerUpdate,
+    open_ledger,
+)
 from batch_scheduler.ledger.group_commit import MARK_TURNS
 
 BASE = "https://api.example.test"
@@ -28,20 +41,26 @@ def no_failed_commit() -> Iterator[None]:
     assert UNEXPECTED == []
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest) -> str | None:
+    """None: the SQLite file in tmp_path; else a fresh PostgreSQL database's URL."""
+    return request.getfixturevalue("state_url") if request.param == "postgresql" else None
+
+
 @pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    with Ledger.open(tmp_path, base_url=BASE) as opened:
+def ledger(tmp_path: Path, url: str | None) -> Iterator[IndexedLedger]:
+    with open_ledger(tmp_path, url, base_url=BASE) as opened:
         yield opened
 
 
 @pytest.fixture
-def outside(tmp_path: Path, ledger: Ledger) -> Iterator[Ledger]:
-    """The same file through another connection: what is durably committed."""
-    with Ledger.open_readonly(tmp_path, base_url=BASE) as reader:
+def outside(tmp_path: Path, url: str | None, ledger: IndexedLedger) -> Iterator[IndexedLedger]:
+    """The same ledger through another connection: what is durably committed."""
+    with open_ledger(tmp_path, url, base_url=BASE, readonly=True) as reader:
         yield reader
 
 
-def committed(reader: Ledger, *keys: str) -> dict[str, EntryState]:
+def committed(reader: IndexedLedger, *keys: str) -> dict[str, EntryState]:
     return {key: entry.state for key, entry in reader.get_many(CREATE, keys).items()}
 
 
@@ -50,7 +69,9 @@ async def turns(count: int) -> None:
         await asyncio.sleep(0)
 
 
-def test_a_mark_returns_only_once_it_is_committed(ledger: Ledger, outside: Ledger) -> None:
+def test_a_mark_returns_only_once_it_is_committed(
+    ledger: IndexedLedger, outside: IndexedLedger
+) -> None:
     """The request goes out after `mark_sending` returns: by then the mark is on disk."""
     seen_when_sent: list[dict[str, EntryState]] = []
 
@@ -62,13 +83,16 @@ def test_a_mark_returns_only_once_it_is_committed(ledger: Ledger, outside: Ledge
         assert committed(outside, "REF-1") == {}  # not durable yet: nothing may leave
         await marking
         seen_when_sent.append(committed(outside, "REF-1"))  # "the request leaves" here
+        writes.release()
 
     asyncio.run(send_one())
 
     assert seen_when_sent == [{"REF-1": EntryState.SENDING}]
 
 
-def test_marks_of_several_loop_turns_share_one_transaction(ledger: Ledger, outside: Ledger) -> None:
+def test_marks_of_several_loop_turns_share_one_transaction(
+    ledger: IndexedLedger, outside: IndexedLedger
+) -> None:
     keys = [f"REF-{n}" for n in range(4)]
     views: list[int] = []  # how many marks the outside sees, turn by turn
 
@@ -86,6 +110,7 @@ def test_marks_of_several_loop_turns_share_one_transaction(ledger: Ledger, outsi
         writes = GroupCommit(ledger, "run-1", on_error=UNEXPECTED.append)
         marks = asyncio.gather(*(mark_in_turn(writes, key, turn) for turn, key in enumerate(keys)))
         await watch(asyncio.ensure_future(marks))
+        writes.release()
         return writes.commits
 
     commits = asyncio.run(send_four())
@@ -95,14 +120,18 @@ def test_marks_of_several_loop_turns_share_one_transaction(ledger: Ledger, outsi
     assert committed(outside, *keys) == dict.fromkeys(keys, EntryState.SENDING)
 
 
-def test_answers_ride_along_with_the_next_marks_commit(ledger: Ledger, outside: Ledger) -> None:
+def test_answers_ride_along_with_the_next_marks_commit(
+    ledger: IndexedLedger, outside: IndexedLedger
+) -> None:
     async def run() -> int:
         writes = GroupCommit(ledger, "run-1", on_error=UNEXPECTED.append)
         await writes.mark_sending(CREATE, "REF-1")
         writes.record([LedgerUpdate(CREATE, "REF-1", EntryState.DONE, appointment_id="a-1")])
         assert committed(outside, "REF-1") == {"REF-1": EntryState.SENDING}  # not waited for
         await writes.mark_sending(CREATE, "REF-2")
-        return writes.commits
+        commits = writes.commits
+        writes.release()
+        return commits
 
     assert asyncio.run(run()) == 2
     assert committed(outside, "REF-1", "REF-2") == {
@@ -111,8 +140,9 @@ def test_answers_ride_along_with_the_next_marks_commit(ledger: Ledger, outside: 
     }
 
 
+@pytest.mark.parametrize("url", [None])  # SQLite: its disk refuses (a trigger says so)
 def test_a_failed_commit_fails_every_waiter_and_is_reported(
-    tmp_path: Path, ledger: Ledger, outside: Ledger
+    tmp_path: Path, ledger: IndexedLedger, outside: IndexedLedger
 ) -> None:
     """The disk refuses the transaction: no mark is durable, so no request may leave."""
     with sqlite3.connect(tmp_path / Ledger.FILE_NAME) as other:  # SQLite itself refuses
@@ -137,3 +167,55 @@ def test_a_failed_commit_fails_every_waiter_and_is_reported(
     assert [str(error) for error in reported] == ["database or disk is full"]
     assert reported[0] is outcomes[0]
     assert committed(outside, "OLD", "REF-0", "REF-1", "REF-2") == {}  # all rolled back
+
+
+def test_a_transaction_undone_by_a_deadlock_with_another_run_is_tried_again(
+    tmp_path: Path, state_url: str
+) -> None:
+    """Another run's transaction holds REF-2 and then wants REF-1, which this commit (keys
+    in sorted order) has just locked: PostgreSQL undoes one of the two, here ours (it has
+    waited longest, so its deadlock check runs first). The commit is tried again and goes
+    through once the other run has committed: the marks are not lost to a crossing."""
+    with open_ledger(tmp_path, state_url, base_url=BASE) as ledger:
+        ledger.record([LedgerUpdate(CREATE, key, EntryState.NOT_APPLIED) for key in KEYS])
+        other = psycopg.connect(state_url)
+        other.execute("SELECT 1 FROM entries WHERE key = 'REF-2' FOR UPDATE")
+        crossing = threading.Thread(target=_cross, args=(other, state_url))
+        crossing.start()
+
+        async def mark_both() -> list[object]:
+            writes = GroupCommit(ledger, "run-1", on_error=UNEXPECTED.append)
+            marks = [writes.mark_sending(CREATE, key) for key in KEYS]
+            refusals = await asyncio.gather(*marks, return_exceptions=True)
+            writes.release()
+            return list(refusals)
+
+        refusals = asyncio.run(mark_both())
+        crossing.join(timeout=30)
+        other.close()
+
+        assert refusals == [None, None]
+        assert committed(ledger, *KEYS) == dict.fromkeys(KEYS, EntryState.SENDING)
+        assert CROSSED == ["REF-1 updated"]  # the other run's transaction went through
+
+
+KEYS = ("REF-1", "REF-2")
+CROSSED: list[str] = []
+
+
+def _cross(other: psycopg.Connection[Any], state_url: str) -> None:
+    """The other run: once our commit waits for REF-2, update REF-1 (a deadlock), commit."""
+    CROSSED.clear()
+    with psycopg.connect(state_url, autocommit=True) as watcher:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            (waiting,) = watcher.execute(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()"
+            ).fetchone() or (0,)
+            if waiting:
+                break
+            time.sleep(0.01)
+    other.execute("UPDATE entries SET attempts = attempts WHERE key = 'REF-1'")
+    other.commit()
+    CROSSED.append("REF-1 updated")

@@ -21,7 +21,7 @@ import pytest
 
 from batch_scheduler.columns import FEATURE_FLAGS
 from batch_scheduler.sandbox import RunningSandbox, SandboxConfig
-from tests.support.sandbox import SandboxFactory
+from tests.support.sandbox import SandboxFactory, seed_appointments
 
 AUTH = {"Authorization": "Bearer sandbox-token", "Accept": "application/json"}
 APPOINTMENTS = "/api/v1/appointments"
@@ -388,6 +388,53 @@ def test_list_pages_through_250_appointments(sandbox: RunningSandbox, api: httpx
     filtered = api.get(APPOINTMENTS, params={"reference": "R200"}).json()
     assert filtered["meta"]["total"] == 250  # unknown filters are ignored
     assert filtered["data"][0]["reference"] == "R000"
+
+
+def test_the_list_is_ordered_by_created_at_then_id_whatever_changes_later(
+    sandbox: RunningSandbox, api: httpx.Client
+) -> None:
+    """The order the incremental check of the account relies on (docs/api-contract.md):
+    created_at, then id; a cancel or an update does not move an appointment."""
+    made = [create(api, f"ORD-{n:02d}") for n in range(30)]
+    api.post(f"{APPOINTMENTS}/{made[3]['id']}/cancel").raise_for_status()
+    api.patch(f"{APPOINTMENTS}/{made[7]['id']}", json={"duration_in_minutes": 60})
+
+    pages = [api.get(APPOINTMENTS, params={"page": n, "per_page": 20}).json() for n in (1, 2)]
+    listed = [item for page in pages for item in page["data"]]
+
+    keys = [(datetime.fromisoformat(i["created_at"].replace("Z", "+00:00")), i["id"])
+            for i in listed]  # fmt: skip
+    assert keys == sorted(keys)
+    assert len({at for at, _ in keys}) == 30  # and created_at alone already orders them
+    assert [i["id"] for i in listed] == [m["id"] for m in made]
+
+
+def test_seed_stores_many_appointments_behind_the_apis_back(sandbox: RunningSandbox) -> None:
+    with httpx.Client(base_url=sandbox.base_url) as helper:
+        answer = helper.post("/_sandbox/seed", json={"count": 3, "prefix": "BIG"})
+        refused = helper.post("/_sandbox/seed", json={"count": "many"})
+
+    assert answer.json() == {"created": 3} and refused.status_code == 422
+    assert [a["reference"] for a in sandbox.appointments()] == ["BIG-00000", "BIG-00001",
+                                                                "BIG-00002"]  # fmt: skip
+    assert sandbox.requests() == []  # a helper: neither logged nor counted
+
+
+def test_listing_100_000_appointments_reads_only_the_page_asked_for(
+    sandbox: RunningSandbox, api: httpx.Client
+) -> None:
+    """A page of the list costs the same whichever it is: no page walks the whole list (a
+    full sweep of 100,000 is 1,000 pages; bench/bench_existing.py times it)."""
+    seed_appointments(sandbox, 100_000)
+
+    def timed(page: int) -> float:
+        started = time.perf_counter()
+        body = api.get(APPOINTMENTS, params={"page": page, "per_page": 100}).json()
+        assert len(body["data"]) == 100 and body["meta"]["total"] == 100_000
+        return time.perf_counter() - started
+
+    first, last = min(timed(1) for _ in range(5)), min(timed(1000) for _ in range(5))
+    assert last < 0.1 and last < 5 * first + 0.01
 
 
 # ---------------------------------------------------------------- update, cancel, messages

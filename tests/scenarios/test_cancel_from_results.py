@@ -1,5 +1,5 @@
 """`cancel RESULTS.xlsx`: rows the booking run never booked have nothing to cancel (a quiet
-outcome, fine for the exit code, counted the same by the dry run); our columns stay
+outcome, fine for the exit code, counted the same by validate and the dry run); our columns stay
 distinguishable when a results workbook is the input. CLI against the sandbox on loopback."""
 
 from __future__ import annotations
@@ -49,8 +49,15 @@ def test_rows_never_booked_have_nothing_to_cancel_in_the_dry_run_and_the_run(
     env = cli_env(tmp_path, CONFIG)
     booked, base = book_week(tmp_path, sandbox, env), options(sandbox, tmp_path)
 
+    checked = invoke(env, "validate", booked, "--kind", "cancel", "--report",
+                     tmp_path / "checked.xlsx", "--config", tmp_path / "config.toml")  # fmt: skip
     dry = invoke(env, "cancel", booked, "--out", tmp_path / "dry.xlsx", "--dry-run", *base)
     run = invoke(env, "cancel", booked, "--out", tmp_path / "c1.xlsx", *base)
+
+    assert checked.exit_code == 0, checked.output  # what validate says, cancel does
+    assert Counter(r["outcome"] for r in sheet_rows(tmp_path / "checked.xlsx")) == {
+        "valid": 5, "nothing_to_cancel": 3,
+    }  # fmt: skip
 
     assert dry.exit_code == 0, dry.output
     assert Counter(r["outcome"] for r in sheet_rows(tmp_path / "dry.xlsx")) == {

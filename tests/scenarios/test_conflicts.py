@@ -21,7 +21,7 @@ from batch_scheduler.send import triage_creates
 from tests.support.cli import cli_env, invoke
 from tests.support.requests import WHEN, booking
 from tests.support.sandbox import seed
-from tests.support.sending import Runner, posts, references_on_server
+from tests.support.sending import FAST, Runner, posts, references_on_server
 from tests.support.sheets import sheet_rows, write_xlsx
 
 LONDON = ZoneInfo("Europe/London")
@@ -82,7 +82,8 @@ def test_a_reference_held_by_a_cancelled_appointment_is_a_conflict_not_done(
     assert again.exit_code == 1
     assert [line["outcome"] for line in sheet_rows(out)] == ["conflict", "already_exists"]
     assert references_on_server(sandbox) == {"SQ-1009": 1, "SQ-1010": 1}
-    assert posts(sandbox) == 2  # SQ-1009 once (refused), SQ-1010 once; the re-run sent none
+    # SQ-1010 once; SQ-1009 never: the account was asked first (issue 13); the re-run sent none
+    assert posts(sandbox) == 1
 
 
 # ---------------------------------------------------------------- each place a reference is found
@@ -97,7 +98,9 @@ def test_after_an_unknown_outcome_a_cancelled_match_is_a_conflict_and_never_rese
                         burst_status=500)  # fmt: skip
     seed(runner.sandbox, "SQ-1", WHEN - timedelta(days=3), cancelled=True)
 
-    result = runner.creates([(0, booking("SQ-1"))])[0]
+    # without the check before the first create, which would find it before sending (that
+    # path is the first test's): here the sweep after the unknown outcome must find it
+    result = runner.creates([(0, booking("SQ-1"))], replace(FAST, check_existing="never"))[0]
 
     assert result.outcome is Outcome.CONFLICT
     assert result.error and "cancelled" in result.error
@@ -113,8 +116,7 @@ def test_a_live_appointment_for_another_slot_left_by_a_crash_is_a_conflict(
 ) -> None:
     runner = runner_for()
     seed(runner.sandbox, "SQ-2", WHEN + timedelta(hours=2), name="Claimant SQ-2")
-    with runner.ledger() as ledger:  # a crashed run marked it, then died
-        ledger.mark_sending(CREATE, ["SQ-2"], "crashed-run")
+    runner.marked_by_a_dead_run(CREATE, ["SQ-2"])  # a crashed run marked it, then died
 
     result = runner.creates([(0, booking("SQ-2"))])[0]
 

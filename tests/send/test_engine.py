@@ -23,6 +23,7 @@ from batch_scheduler.send import SendStats, send_creates
 from batch_scheduler.send.creates import SETTLE
 from batch_scheduler.send.rows import IN_FLIGHT, NOT_SENT
 from tests.support.requests import booking
+from tests.support.sending import marked_by_a_dead_run
 from tests.support.virtual_api import BASE, FakeApi, Fault, VirtualTime
 
 SETTINGS = SendSettings(
@@ -35,6 +36,7 @@ SETTINGS = SendSettings(
     jitter=False,  # the backoff is exactly 0.5, 1, 2... seconds
     retry_after_floor=1.0,
     drain_timeout=1.0,
+    check_existing="never",  # these tests time retries; the check is test_existing.py's
 )
 LATENCY = 0.01
 
@@ -210,8 +212,7 @@ def test_a_row_an_earlier_run_left_sending_is_checked_before_it_is_sent(
     state_dir: Path,
 ) -> None:
     api = FakeApi(VirtualTime(), LATENCY)
-    with Ledger.open(state_dir, base_url=BASE) as ledger:  # a crashed run marked it
-        ledger.mark_sending(CREATE, ["R-1"], "crashed-run")
+    marked_by_a_dead_run(state_dir, BASE, CREATE, ["R-1"])
 
     sent = send(api, state_dir, ["R-1"])
 

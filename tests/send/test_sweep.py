@@ -18,8 +18,9 @@ from batch_scheduler.config import SendSettings
 from batch_scheduler.ledger import Ledger
 from batch_scheduler.models import ResultKind
 from batch_scheduler.sandbox import RunningSandbox
-from batch_scheduler.send.engine import Engine, Setup
+from batch_scheduler.send.engine import Engine
 from batch_scheduler.send.pacing import REAL_TIME, Timing
+from batch_scheduler.send.setup import Setup
 from batch_scheduler.send.sweep import Swept, sweep
 from tests.support.requests import booking, client_for
 from tests.support.virtual_api import BASE, FakeApi, VirtualTime

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from batch_scheduler.sandbox import RunningSandbox
 
@@ -14,20 +14,7 @@ def seed_appointments(sandbox: RunningSandbox, count: int, prefix: str = "CXL") 
     """Store `count` scheduled appointments directly (no HTTP, so no faults); their ids.
 
     References are PREFIX-00000, PREFIX-00001, ... in order."""
-    first = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
-    ids = []
-    for i in range(count):
-        record = sandbox.state.create(
-            {
-                "reference": f"{prefix}-{i:05d}",
-                "appointment_at": first + timedelta(minutes=30 * i),
-                "duration_in_minutes": 30,
-                "claimant": {"name": f"Claimant {i}"},
-            }
-        )
-        assert record is not None
-        ids.append(record.id)
-    return ids
+    return sandbox.state.seed(count, prefix)
 
 
 def seed(

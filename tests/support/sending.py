@@ -6,6 +6,7 @@ import asyncio
 import random
 from collections import Counter
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,16 @@ FAST = SendSettings(
 )
 
 
+def marked_by_a_dead_run(
+    state_dir: Path, base_url: str, operation: str, keys: Sequence[str]
+) -> None:
+    """Keys a run marked SENDING and then died with, an hour ago: its claims have run out
+    (a run that died, unlike one still sending, no longer holds its keys)."""
+    hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    with Ledger.open(state_dir, base_url=base_url, clock=lambda: hour_ago) as ledger:
+        ledger.mark_sending(operation, keys, "crashed-run")
+
+
 def bookings(count: int, prefix: str = "REF") -> list[tuple[int, AppointmentRequest]]:
     return [(i, booking(f"{prefix}-{i:04d}")) for i in range(count)]
 
@@ -43,6 +54,9 @@ class Runner:
 
     def ledger(self) -> Ledger:
         return Ledger.open(self.state_dir, base_url=self.sandbox.base_url)
+
+    def marked_by_a_dead_run(self, operation: str, keys: Sequence[str]) -> None:
+        marked_by_a_dead_run(self.state_dir, self.sandbox.base_url, operation, keys)
 
     def creates(
         self,

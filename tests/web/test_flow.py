@@ -3,16 +3,20 @@ ledger (not the page) keeps everything exactly once, jobs stop and resume cleanl
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from openpyxl import load_workbook
 
-from batch_scheduler.ledger import Ledger
+from batch_scheduler.ledger import EntryState, Ledger, LedgerUpdate
 from batch_scheduler.pipeline import RunRequest, run
 from batch_scheduler.sandbox import RunningSandbox, SandboxConfig
+from batch_scheduler.web.context import WebContext
 from batch_scheduler.web.worker import interrupted_message
 from tests.support.samples_table import documented_invalid_rows, sample_settings
 from tests.support.sandbox import seed
@@ -116,22 +120,33 @@ def test_the_same_sheet_in_two_jobs_books_nothing_twice(
     assert len(one_per_reference(sandbox)) == SAMPLE_VALID
 
 
-def test_a_locked_state_directory_stops_the_job_until_resume(
+def test_a_cli_run_beside_the_job_holds_only_its_own_references(
     tmp_path: Path, sandbox: RunningSandbox
 ) -> None:
+    """The page and a CLI run share the state directory: no lock stops the job; the one
+    reference the CLI run is sending waits until that run lets go of it (issue 13)."""
     context = make_context(tmp_path / "state", sandbox.base_url)
     with signed_in(context) as browser:
         job_id = job_id_of(browser.upload(SAMPLE_BOOK))
-        with Ledger.open(tmp_path / "state", base_url=sandbox.base_url):  # a CLI run, say
+        with Ledger.open(tmp_path / "state", base_url=sandbox.base_url) as cli_run:
+            assert cli_run.mark_sending("create", ["SQ-1000"], "a-cli-run") == {}
             browser.post(f"/jobs/{job_id}/send")
-            job = wait_until_done(context, job_id)
-            assert job.state.value == "stopped"
-            page = text_of(browser.get(f"/jobs/{job_id}").text)
-            assert "Another run is using the state directory" in page and "Resume" in page
-        assert sandbox.appointments() == []
-        browser.post(f"/jobs/{job_id}/send")  # Resume
+            wait_for(lambda: len(sandbox.appointments()) == SAMPLE_VALID - 1)
+            time.sleep(0.3)  # the job keeps asking for SQ-1000 meanwhile
+            assert context.jobs.get(job_id).sending  # type: ignore[union-attr]
+            assert "SQ-1000" not in {a["reference"] for a in sandbox.appointments()}
+            cli_run.record([LedgerUpdate("create", "SQ-1000", EntryState.NOT_APPLIED)],
+                           "a-cli-run")  # fmt: skip
+            cli_run.release("a-cli-run")  # it stopped without booking SQ-1000
         assert wait_until_done(context, job_id).outcomes == SAMPLE_BOOKED
     assert len(one_per_reference(sandbox)) == SAMPLE_VALID
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "never happened"
+        time.sleep(0.02)
 
 
 def test_a_job_running_when_the_server_stopped_is_marked_and_resumes(
@@ -146,6 +161,38 @@ def test_a_job_running_when_the_server_stopped_is_marked_and_resumes(
         job = context.jobs.get(job_id)
         assert (job.state.value, job.message) == ("stopped", interrupted_message())
         browser.post(f"/jobs/{job_id}/send")
+        assert wait_until_done(context, job_id).state.value == "finished"
+    assert len(one_per_reference(sandbox)) == SAMPLE_VALID
+
+
+def _rows_done(context: WebContext, job_id: int) -> int:
+    job = context.jobs.get(job_id)
+    return int(job.progress.get("done", 0)) if job else 0
+
+
+def test_stopping_the_server_mid_send_stops_the_job_gently_and_resume_finishes_it(
+    tmp_path: Path, sandbox: RunningSandbox
+) -> None:
+    """The send runs in a child process: stopping the server stops it the gentle way (the
+    requests in flight are answered, the rows done so far are counted), and the job waits
+    for Resume, which books the rest and nothing twice."""
+    context = make_context(tmp_path / "state", sandbox.base_url)
+    context.settings = dataclasses.replace(
+        context.settings, send=dataclasses.replace(context.settings.send, rate=8, concurrency=2)
+    )
+    with signed_in(context) as browser:
+        job_id = job_id_of(browser.upload(SAMPLE_BOOK))
+        browser.post(f"/jobs/{job_id}/send")
+        deadline = time.monotonic() + 30
+        while _rows_done(context, job_id) < 3:
+            assert time.monotonic() < deadline, "the job never got going"
+            time.sleep(0.05)
+    job = context.jobs.get(job_id)  # the server has stopped
+    assert job is not None and (job.state.value, job.message) == ("stopped", interrupted_message())
+    assert 0 < job.outcomes.get("created", 0) < SAMPLE_VALID
+    assert job.outcomes["created"] == len(sandbox.appointments())
+    with signed_in(context) as browser:
+        browser.post(f"/jobs/{job_id}/send")  # Resume
         assert wait_until_done(context, job_id).state.value == "finished"
     assert len(one_per_reference(sandbox)) == SAMPLE_VALID
 
@@ -230,13 +277,14 @@ def test_a_results_row_never_booked_is_not_counted_as_an_error(
         check = browser.upload(results, kind="cancel")
         checked = context.jobs.get(job_id_of(check)).check
 
-    # invalid for cancel (no reference) but never booked: nothing to cancel, no error
+    # every row never booked (the blanked one too, invalid for cancel with no reference):
+    # nothing to cancel, no error, as `cancel` itself will say
     rows = SAMPLE_VALID + SAMPLE_INVALID
-    assert (checked["rows"], checked["valid"], checked["invalid"]) == (rows, rows - 1, 0)
-    assert checked["outcomes"] == {"valid": rows - 1, "nothing_to_cancel": 1}
+    assert (checked["rows"], checked["valid"], checked["invalid"]) == (rows, SAMPLE_VALID, 0)
+    assert checked["outcomes"] == {"valid": SAMPLE_VALID, "nothing_to_cancel": SAMPLE_INVALID}
     page = text_of(check.text)
     assert "Rows with errors, to be skipped 0" in page and "valid rows only" not in page
-    assert shown_counts(check.text) == {"nothing_to_cancel": 1}
+    assert shown_counts(check.text) == {"nothing_to_cancel": SAMPLE_INVALID}
 
 
 def table_rows(html: str, table_id: str) -> list[list[str]]:

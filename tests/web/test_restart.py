@@ -101,7 +101,9 @@ def test_restart_mid_run_then_resume(tmp_path: Path, sandbox_factory: Any, new_p
     booked_before = len(sandbox.appointments())
     assert 0 < booked_before < SAMPLE_VALID
     with serving(env, config, port):
-        page.reload()
+        # the page's own poll reloads it once the server answers again (a reload from here
+        # too raced with that one: net::ERR_ABORTED)
+        page.wait_for_selector("#stop-message", timeout=30_000)
         assert "The server stopped while this job was running" in page.inner_text("#stop-message")
         check_page(page, "16-interrupted")
         page.click("#resume")
