@@ -152,7 +152,10 @@ def test_a_welsh_run_against_a_failing_api_writes_its_reasons_in_welsh(
                                             headers=["reference"]), tmp_path / "c-out.xlsx"),
             settings, now=NOW,
         )  # fmt: skip
-    assert report.outcomes == {Outcome.FAILED.value: 3} and report.exit_code == 1
+    # failed (the API kept failing) or not sent (a run that asks the account first could not)
+    unbooked = {Outcome.FAILED.value, Outcome.NOT_ATTEMPTED.value}
+    assert sum(report.outcomes.values()) == 3 and set(report.outcomes) <= unbooked
+    assert report.exit_code == 1
     assert cancelled.outcomes == {Outcome.FAILED.value: 1}  # the list could not be read
     sheet_name = {"en": "Results", "cy": "Canlyniadau"}[language]
     error = {"en": "error", "cy": "Gwall"}[language]
