@@ -39,6 +39,8 @@ format: $(STAMP)
 	$(BIN)/ruff format batch_scheduler tests bench
 	$(BIN)/ruff check --fix batch_scheduler tests bench
 
+# BENCH_BASELINE=DIR (another checkout, e.g. `git archive main | tar -x -C DIR`): the intake
+# and workbook benches run its code too, taking turns, and report after / before
 bench: $(STAMP)
 	$(BIN)/python -m bench
 

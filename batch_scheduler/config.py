@@ -23,6 +23,7 @@ from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from batch_scheduler.errors import ConfigError
+from batch_scheduler.i18n import _
 
 PRODUCTION_TOKEN_URL = "https://auth.app.sqod.co.uk/oauth2/token"
 DEFAULT_STATE_DIR = Path.home() / ".batch_scheduler"
@@ -153,7 +154,8 @@ def pinned_now(env: Mapping[str, str] | None = None) -> datetime | None:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise ConfigError(f"{ENV_NOW} must be an ISO date-time, not {text!r}.") from None
+        words = _("{name} must be an ISO date-time, not {text}.")
+        raise ConfigError(words.format(name=ENV_NOW, text=repr(text))) from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
@@ -174,19 +176,26 @@ def check_base_url(url: str) -> str:
     the Summary and the ledger. Messages show only the scheme and host, never the rest.
     """
     parts = urlsplit(url)
-    shown = f"{parts.scheme}://{parts.hostname}" if parts.hostname else "given"
+    shown = f"{parts.scheme}://{parts.hostname}" if parts.hostname else _("given")
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"The base URL {shown} is not an http(s) URL with a host.")
+        raise ConfigError(
+            _("The base URL {url} is not an http(s) URL with a host.").format(url=shown)
+        )
     if "@" in parts.netloc or parts.query or parts.fragment:
         raise ConfigError(
-            f"The base URL {shown} carries a user name, password, query or fragment: give "
-            "only scheme, host and path. Credentials go in BATCH_SCHEDULER_TOKEN, or "
-            "BATCH_SCHEDULER_CLIENT_ID and BATCH_SCHEDULER_CLIENT_SECRET."
+            _(
+                "The base URL {url} carries a user name, password, query or fragment: give "
+                "only scheme, host and path. Credentials go in BATCH_SCHEDULER_TOKEN, or "
+                "BATCH_SCHEDULER_CLIENT_ID and BATCH_SCHEDULER_CLIENT_SECRET."
+            ).format(url=shown)
         )
     if parts.scheme == "http" and not is_loopback_url(url):
         raise ConfigError(
-            f"The base URL {shown} is plain http: credentials and personal data would travel "
-            "unencrypted. Use https (plain http is allowed only on loopback, for the sandbox)."
+            _(
+                "The base URL {url} is plain http: credentials and personal data would travel "
+                "unencrypted. Use https (plain http is allowed only on loopback, for the "
+                "sandbox)."
+            ).format(url=shown)
         )
     return url.rstrip("/")
 
@@ -203,8 +212,10 @@ def check_private(path: Path, data: Mapping[str, Any]) -> None:
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         raise ConfigError(
-            f"Config file {path} holds a secret ({held[0]}) but other users can read it "
-            f"(mode {mode:04o}). Run: chmod 600 {path}"
+            _(
+                "Config file {path} holds a secret ({key}) but other users can read it "
+                "(mode {mode}). Run: chmod 600 {path}"
+            ).format(path=path, key=held[0], mode=f"{mode:04o}")
         )
 
 
@@ -243,17 +254,25 @@ def read_config_file(path: Path | None) -> dict[str, Any]:
         with path.open("rb") as handle:
             data = tomllib.load(handle)
     except FileNotFoundError:
-        raise ConfigError(f"Config file {path} does not exist.") from None
+        raise ConfigError(_("Config file {path} does not exist.").format(path=path)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"Config file {path} is not valid TOML: {exc}") from None
+        words = _("Config file {path} is not valid TOML: {error}")
+        raise ConfigError(words.format(path=path, error=exc)) from None
     check_private(path, data)
     return data
+
+
+def configured_language(path: Path) -> str | None:
+    """The `lang` a config file names (cy or en), or None; what it means is i18n's to say
+    (i18n.resolve_language, where the command line starts)."""
+    value = read_config_file(path).get("lang")
+    return None if value is None else str(value)
 
 
 def _section(data: Mapping[str, Any], name: str) -> dict[str, Any]:
     value = data.get(name, {})
     if not isinstance(value, dict):
-        raise ConfigError(f"Config file: [{name}] must be a table.")
+        raise ConfigError(_("Config file: {section} must be a table.").format(section=f"[{name}]"))
     return value
 
 
@@ -265,7 +284,7 @@ def _typed(cls: type, values: Mapping[str, Any], where: str) -> dict[str, Any]:
         if value is None:
             continue
         if key not in known:
-            raise ConfigError(f"Config: unknown setting {where}.{key}.")
+            raise ConfigError(_("Config: unknown setting {key}.").format(key=f"{where}.{key}"))
         out[key] = value
     return out
 
@@ -299,7 +318,8 @@ def load_settings(
     try:
         ZoneInfo(str(intake_values.get("timezone", IntakeSettings.timezone)))
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"Unknown time zone {intake_values.get('timezone')!r}.") from None
+        zone = repr(intake_values.get("timezone"))
+        raise ConfigError(_("Unknown time zone {zone}.").format(zone=zone)) from None
 
     settings = Settings(
         send=SendSettings(**send_values),
@@ -318,27 +338,29 @@ def _departments(section: Mapping[str, Any]) -> dict[str, int]:
     out: dict[str, int] = {}
     for name, value in section.items():
         if not isinstance(value, int) or isinstance(value, bool):
-            raise ConfigError(f"Config: department {name!r} must map to a whole-number id.")
+            words = _("Config: department {name} must map to a whole-number id.")
+            raise ConfigError(words.format(name=repr(name)))
         out[str(name)] = value
     return out
 
 
 def _check_send(send: SendSettings) -> None:
     if send.rate <= 0:
-        raise ConfigError("--rate must be above 0 requests per second.")
+        raise ConfigError(_("--rate must be above 0 requests per second."))
     if send.concurrency < 1:
-        raise ConfigError("--concurrency must be at least 1.")
+        raise ConfigError(_("--concurrency must be at least 1."))
     if send.unreachable_after <= 0:
-        raise ConfigError("send.unreachable_after must be a positive number of seconds.")
+        raise ConfigError(_("send.unreachable_after must be a positive number of seconds."))
     if send.max_retries < 0:
-        raise ConfigError("--max-retries cannot be negative.")
+        raise ConfigError(_("--max-retries cannot be negative."))
     if send.check_existing not in CHECK_EXISTING:
         raise ConfigError(
-            f"send.check_existing must be one of {', '.join(CHECK_EXISTING)}, not "
-            f"{send.check_existing!r}."
+            _("send.check_existing must be one of {names}, not {value}.").format(
+                names=", ".join(CHECK_EXISTING), value=repr(send.check_existing)
+            )
         )
     if send.claim_lease < 1:
-        raise ConfigError("send.claim_lease must be at least 1 second.")
+        raise ConfigError(_("send.claim_lease must be at least 1 second."))
 
 
 def _api_settings(
@@ -347,15 +369,19 @@ def _api_settings(
     section = dict(section)
     if "verify_tls" in section:
         raise ConfigError(
-            "Config: api.verify_tls is not a setting: TLS certificates are always verified. "
-            "To trust a private certificate authority, set SSL_CERT_FILE to its PEM bundle."
+            _(
+                "Config: api.verify_tls is not a setting: TLS certificates are always verified. "
+                "To trust a private certificate authority, set SSL_CERT_FILE to its PEM bundle."
+            )
         )
     base_url = flags.get("base_url") or env.get(ENV_BASE_URL) or section.pop("base_url", None)
     section.pop("base_url", None)
     if not base_url:
         raise ConfigError(
-            f"No base URL: give --base-url, set {ENV_BASE_URL}, or put base_url under [api] "
-            "in the config file."
+            _(
+                "No base URL: give --base-url, set {variable}, or put base_url under [api] in "
+                "the config file."
+            ).format(variable=ENV_BASE_URL)
         )
     token = env.get(ENV_TOKEN) or section.pop("token", None)
     section.pop("token", None)
@@ -367,9 +393,11 @@ def _api_settings(
     section.pop("token_url", None)
     if not token and not (client_id and secret):
         raise ConfigError(
-            f"No credentials: set {ENV_TOKEN}, or {ENV_CLIENT_ID} and {ENV_CLIENT_SECRET} "
-            "(or put them under [api] in the config file). Secrets are never taken from "
-            "the command line."
+            _(
+                "No credentials: set {token}, or {client_id} and {client_secret} (or put them "
+                "under [api] in the config file). Secrets are never taken from the command "
+                "line."
+            ).format(token=ENV_TOKEN, client_id=ENV_CLIENT_ID, client_secret=ENV_CLIENT_SECRET)
         )
     values = _typed(ApiSettings, section, "api") | _typed(ApiSettings, flags, "api")
     values.pop("base_url", None)
@@ -377,7 +405,7 @@ def _api_settings(
         try:
             values["body_format"] = BodyFormat(values["body_format"])
         except ValueError:
-            raise ConfigError("api.body_format must be 'form' or 'json'.") from None
+            raise ConfigError(_("api.body_format must be 'form' or 'json'.")) from None
     return ApiSettings(
         base_url=check_base_url(str(base_url)),
         token=Secret(token) if token else None,

@@ -269,6 +269,9 @@ class RawTable:
     `source_rows[j]` the Excel-visible row number of frame row j (header = row 1).
     `fields` maps each canonical field name found to the key of its column.
     `issues` are file-level findings of the reader (unknown-column warnings, ...).
+    `names[i]`, when the workbook is one of ours, is the stable name its defined names give
+    column i ("outcome" for a Welsh "Canlyniad"; None for the input's own columns); `labels`
+    is what each column is known by: that name, else its header.
 
     A row has two identities: its position in `frame` (what the stages key their results
     by) and its Excel row (what an Issue names): `position_of` turns one into the other.
@@ -283,9 +286,16 @@ class RawTable:
     source: SourceInfo
     kind: SheetKind
     issues: tuple[Issue, ...] = ()
+    names: tuple[str | None, ...] = ()
 
     def __len__(self) -> int:
         return len(self.source_rows)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        if not self.names:
+            return self.headers
+        return tuple(n or h for n, h in zip(self.names, self.headers, strict=True))
 
     def letter_of(self, key: str) -> str:
         return self.letters[self.keys.index(key)]

@@ -31,6 +31,7 @@ from batch_scheduler.api import ApiClient
 from batch_scheduler.api.wire import Wire
 from batch_scheduler.config import Settings
 from batch_scheduler.errors import InputError
+from batch_scheduler.i18n import _
 from batch_scheduler.ledger import IndexedLedger, open_ledger
 from batch_scheduler.models import Issue, Outcome, RawTable, RowResult, SheetKind
 from batch_scheduler.report import RunReport
@@ -156,8 +157,10 @@ def _check(ctx: _RunContext, now: datetime) -> _Checked:
                               settings=settings)  # fmt: skip
     if len(table) == 0:
         raise InputError(
-            f"{table.source.name} has a header row but no rows: nothing to do. Add the rows "
-            "under the header (or pick the right file) and try again."
+            _(
+                "{name} has a header row but no rows: nothing to do. Add the rows under the "
+                "header (or pick the right file) and try again."
+            ).format(name=table.source.name)
         )
     validation: BookValidation | CancelValidation
     if table.kind == SheetKind.CANCEL:
@@ -196,7 +199,8 @@ def _act(ctx: _RunContext, checked: _Checked) -> tuple[Results, str | None]:
                           else valid for pos in requests}, None  # fmt: skip
     if request.strict and checked.invalid:
         refused = report.strict_refusal(len(checked.invalid), len(checked.validation.table))
-        return results | {pos: report.HELD_BY_STRICT for pos in requests}, refused
+        held = report.held_by_strict()
+        return results | {pos: held for pos in requests}, refused
     if request.dry_run:
         return results | _dry_run(ctx, checked), None
     return results | _send(ctx, checked), None

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from batch_scheduler import __version__
 from batch_scheduler.config import Settings
 from batch_scheduler.errors import ApiUnreachable, StrictModeError
+from batch_scheduler.i18n import _, ngettext
 from batch_scheduler.issues import make_issue
 from batch_scheduler.models import (
     AppointmentRequest,
@@ -109,12 +110,19 @@ def build_report(
 
 def strict_refusal(invalid: int, rows: int) -> str:
     """Why nothing was sent: some rows are invalid and --strict was given."""
-    return f"{invalid} of {rows} rows are invalid and --strict was given: nothing was sent."
+    words = ngettext(
+        "{invalid} of {rows} row is invalid and --strict was given: nothing was sent.",
+        "{invalid} of {rows} rows are invalid and --strict was given: nothing was sent.",
+        rows,
+    )
+    return words.format(invalid=invalid, rows=rows)
 
 
-HELD_BY_STRICT = RowResult(
-    Outcome.NOT_ATTEMPTED, error="Not sent: --strict was given and some rows are invalid."
-)
+def held_by_strict() -> RowResult:
+    """The result of a valid row that --strict kept back (in the language in force)."""
+    return RowResult(
+        Outcome.NOT_ATTEMPTED, error=_("Not sent: --strict was given and some rows are invalid.")
+    )
 
 
 # ---------------------------------------------------------------- result lines

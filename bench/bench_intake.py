@@ -4,11 +4,12 @@
 
 Targets (issue 5, intake): xlsx <= 5 s, csv <= 3 s (wall, read_table + validate_book). Each
 run is a fresh subprocess (imports excluded, first-call costs included), the three files
-taking turns; figures are medians with min..max. CPU seconds (all threads) are the steadier
-figure on a shared machine; peak RSS is the child's own. The xlsx target is measured on a
-sheet whose text is in a shared-strings table, as Excel, LibreOffice and openpyxl save it;
-the same rows with every text written inline (xlsxwriter's constant_memory mode) take
-calamine longer to read and are reported beside it.
+taking turns (with BENCH_BASELINE=DIR, another checkout's runs take turns with them and
+after / before is reported run by run); figures are medians with min..max. CPU seconds (all
+threads) are the steadier figure on a shared machine; peak RSS is the child's own. The xlsx
+target is measured on a sheet whose text is in a shared-strings table, as Excel, LibreOffice
+and openpyxl save it; the same rows with every text written inline (xlsxwriter's
+constant_memory mode) take calamine longer to read and are reported beside it.
 """
 
 from __future__ import annotations
@@ -17,17 +18,15 @@ import argparse
 import json
 import resource
 import statistics
-import subprocess
-import sys
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.common import Figure, figure, table
+from bench.common import Figure, baseline, figure, ratios, run_child, table
 
+MODULE = "bench.bench_intake"
 CACHE = Path(__file__).parent / "results"
-ROOT = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 25)
 # (label, file suffix, wall-seconds target or None: reported only)
 SHEETS: tuple[tuple[str, str, float | None], ...] = (
@@ -81,19 +80,15 @@ def sheet(rows: int, suffix: str) -> Path:
     return path
 
 
-def run_child(path: Path) -> dict[str, Any]:
-    command = [sys.executable, "-m", "bench.bench_intake", "--child", str(path)]
-    done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT)
-    result: dict[str, Any] = json.loads(done.stdout)
-    return result
-
-
-def measure(rows: int, runs: int) -> list[Figure]:
+def measure(rows: int, runs: int, baseline: Path | None = None) -> list[Figure]:
     paths = {label: sheet(rows, suffix) for label, suffix, _ in SHEETS}
     results: dict[str, list[dict[str, Any]]] = {label: [] for label in paths}
-    for _ in range(runs):  # the files take turns, so a busy spell hits them alike
+    before: dict[str, list[dict[str, Any]]] = {label: [] for label in paths}
+    for _ in range(runs):  # the files (and the baseline) take turns: a busy spell hits alike
         for label, path in paths.items():
-            results[label].append(run_child(path))
+            results[label].append(run_child(MODULE, ["--child", str(path)]))
+            if baseline:
+                before[label].append(run_child(MODULE, ["--child", str(path)], baseline))
     out: list[Figure] = []
     for label, _suffix, target in SHEETS:
         runs_of = results[label]
@@ -109,12 +104,28 @@ def measure(rows: int, runs: int) -> list[Figure]:
         out.append(figure(f"{name}: CPU", cpu, "s", None, note="all threads"))
         peak = [r["peak_mib"] for r in runs_of]
         out.append(figure(f"{name}: peak RSS", peak, "MiB", None))
+        if baseline:
+            out.extend(compared(name, runs_of, before[label], rows))
     return out
 
 
+def compared(
+    name: str, after: list[dict[str, Any]], before: list[dict[str, Any]], rows: int
+) -> list[Figure]:
+    """After / before, run by run: no speed may be lost (issue 15: within 5 %)."""
+    goal = 1.05 if rows == 100_000 else None
+    wall = statistics.median(r["seconds"] for r in before)
+    return [
+        figure(f"{name}: after / before (wall)", ratios(after, before, "seconds"), "", goal,
+               note=f"before {wall:.2f} s"),
+        figure(f"{name}: after / before (CPU)", ratios(after, before, "cpu_seconds"), "", goal),
+    ]  # fmt: skip
+
+
 def figures(quick: bool) -> list[Figure]:
-    """The published figures (100,000 rows, 5 runs); quick: 10,000 rows, 1 run."""
-    return measure(rows=10_000 if quick else 100_000, runs=1 if quick else 5)
+    """The published figures (100,000 rows, 5 runs); quick: 10,000 rows, 1 run. With
+    BENCH_BASELINE, the same runs of that checkout too, taking turns, and the ratios."""
+    return measure(rows=10_000 if quick else 100_000, runs=1 if quick else 5, baseline=baseline())
 
 
 def main() -> None:
@@ -132,7 +143,7 @@ def main() -> None:
         return
     rows = args.rows or (10_000 if args.quick else 100_000)
     runs = args.runs or (1 if args.quick else 5)
-    print(table(measure(rows, runs)))
+    print(table(measure(rows, runs, baseline())))
 
 
 if __name__ == "__main__":

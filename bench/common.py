@@ -8,9 +8,20 @@ rows/runs so the bench can be smoke-tested; the published figures use quick=Fals
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+# Another checkout of the code (e.g. main, `git archive main | tar -x -C DIR`) whose runs
+# the intake and workbook benches take turns with, to report after / before in one run.
+BASELINE_VAR = "BENCH_BASELINE"
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,34 @@ class Figure:
             return "-"
         sign = ">=" if self.higher_is_better else "<="
         return f"{sign} {self.target:g} {self.unit}".rstrip()
+
+
+def baseline() -> Path | None:
+    """The checkout to compare with (BENCH_BASELINE), or None."""
+    value = os.environ.get(BASELINE_VAR, "").strip()
+    if not value:
+        return None
+    path = Path(value).resolve()
+    if not (path / "batch_scheduler").is_dir() or not (path / "bench").is_dir():
+        raise SystemExit(f"{BASELINE_VAR}={value}: no batch_scheduler/ and bench/ there")
+    return path
+
+
+def run_child(module: str, args: Sequence[str], root: Path = ROOT) -> dict[str, Any]:
+    """One measured run of `module`'s child in a fresh process, with the code under `root`
+    (its directory comes first on sys.path, before the installed one); its JSON figures."""
+    command = [sys.executable, "-m", module, *args]
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}  # write nothing into a baseline
+    done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=root, env=env)
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def ratios(
+    after: Sequence[dict[str, Any]], before: Sequence[dict[str, Any]], key: str
+) -> list[float]:
+    """after / before of `key`, run by run (the two took turns, so each pair saw alike load)."""
+    return [a[key] / b[key] for a, b in zip(after, before, strict=True)]
 
 
 def figure(

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from batch_scheduler import i18n
 from batch_scheduler.sandbox import RunningSandbox, SandboxConfig, start_sandbox
 from tests.support.cli import cli_env
 from tests.support.postgres import ENV_TEST_URL, Cluster, cluster_for_session
@@ -60,6 +61,14 @@ def _restore_logging() -> Iterator[None]:
         logger.setLevel(level)
         logger.propagate = propagate
         logger.handlers[:] = handlers
+
+
+@pytest.fixture(autouse=True)
+def _english_by_default() -> Iterator[None]:
+    """A test that sets the process's language (the CLI does, in-process) leaves the next one
+    in English, whatever the machine's locale."""
+    yield
+    i18n.set_default_language(i18n.DEFAULT_LANGUAGE)
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ import pandera.pandas as pa
 from batch_scheduler.allocate.matcher import Claimant, Slot
 from batch_scheduler.columns import SLOT_FIELDS, Field
 from batch_scheduler.config import IntakeSettings
+from batch_scheduler.i18n import _
 from batch_scheduler.models import ClaimantIn, Issue, RawTable
 from batch_scheduler.validate import describe_rules
 from batch_scheduler.validate.book import book_schema, claimant_values, needs_values, rules
@@ -215,17 +216,17 @@ def describe_allocation_rules(field: Field, settings: IntakeSettings) -> str:
     """The "Allowed values" text of the allocate template, from the rules that check it."""
     slot_field = any(field is f for f in SLOT_FIELDS)
     if slot_field and field.name == "interpreter_language":
-        return "Optional. Text, at most 255 characters. Blank: no interpreter in this slot."
+        return _("Optional. Text, at most 255 characters. Blank: no interpreter in this slot.")
     if field.name == "capacity":
         stats = check_stats(capacity_schema(), "capacity", "out-of-range")
-        return (
-            f"Optional. A whole number from {stats['min_value']} to {stats['max_value']}. Blank: 1."
-        )
+        words = _("Optional. A whole number from {low} to {high}. Blank: 1.")
+        return words.format(low=stats["min_value"], high=stats["max_value"])
     text = describe_rules(field, settings)
+    more = None
     if field.name == "latest_date":
-        return f"{text} Not before the earliest date. Blank: any day."
-    if field.name == "earliest_date":
-        return f"{text} Blank: any day."
-    if field.name == "department" and not slot_field:
-        return f"{text} Blank: any department."
-    return text
+        more = _("Not before the earliest date. Blank: any day.")
+    elif field.name == "earliest_date":
+        more = _("Blank: any day.")
+    elif field.name == "department" and not slot_field:
+        more = _("Blank: any department.")
+    return f"{text} {more}" if more else text

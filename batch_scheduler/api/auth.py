@@ -17,6 +17,7 @@ from batch_scheduler.api.classify import parse_retry_after
 from batch_scheduler.api.wire import Answer, Headers, Wire, encoded_url
 from batch_scheduler.config import ApiSettings, Secret
 from batch_scheduler.errors import TokenUnavailable, WireError
+from batch_scheduler.i18n import N_, _
 from batch_scheduler.logs import SECRETS
 from batch_scheduler.models import ResultKind
 
@@ -26,7 +27,7 @@ logger = logging.getLogger(__name__)
 SHORT_LIFETIME_FRACTION = 0.8
 GRANT = b"grant_type=client_credentials"
 
-_REFUSED = (
+_REFUSED = N_(
     "The token endpoint refused the client id/secret (HTTP {status}): check "
     "BATCH_SCHEDULER_CLIENT_ID and BATCH_SCHEDULER_CLIENT_SECRET."
 )
@@ -44,7 +45,7 @@ class StaticToken:
         return self._token.reveal()
 
     async def renew(self, stale: str) -> str:
-        raise TokenUnavailable(ResultKind.FATAL, "A static token cannot be renewed.")
+        raise TokenUnavailable(ResultKind.FATAL, _("A static token cannot be renewed."))
 
 
 @dataclass
@@ -149,25 +150,29 @@ class ClientCredentials:
             response = await self._wire.exchange("POST", self._url, headers, GRANT, self._timeout)
         except WireError as exc:
             raise TokenUnavailable(
-                ResultKind.RETRY_LATER, f"Token endpoint: {exc.words}."
+                ResultKind.RETRY_LATER, _("Token endpoint: {why}.").format(why=_(exc.words))
             ) from None
         return self._read(response, started)
 
     def _read(self, response: Answer, started: float) -> _Cached:
         status = response.status_code
         if status in (400, 401, 403):
-            raise TokenUnavailable(ResultKind.FATAL, _REFUSED.format(status=status), status)
+            raise TokenUnavailable(ResultKind.FATAL, _(_REFUSED).format(status=status), status)
         if status == 429 or status >= 500:
             raise TokenUnavailable(
                 ResultKind.RETRY_LATER,
-                f"The token endpoint is unavailable (HTTP {status}); try again later.",
+                _("The token endpoint is unavailable (HTTP {status}); try again later.").format(
+                    status=status
+                ),
                 status,
                 parse_retry_after(response.headers.get("Retry-After")),
             )
         if status != 200:
             raise TokenUnavailable(
                 ResultKind.FATAL,
-                f"The token endpoint answered HTTP {status}: check BATCH_SCHEDULER_TOKEN_URL.",
+                _(
+                    "The token endpoint answered HTTP {status}: check BATCH_SCHEDULER_TOKEN_URL."
+                ).format(status=status),
                 status,
             )
         return self._parse(response, started)
@@ -182,7 +187,7 @@ class ClientCredentials:
         if not isinstance(token, str) or not token:
             raise TokenUnavailable(
                 ResultKind.FATAL,
-                "The token endpoint gave no access token: check BATCH_SCHEDULER_TOKEN_URL.",
+                _("The token endpoint gave no access token: check BATCH_SCHEDULER_TOKEN_URL."),
                 response.status_code,
             )
         seconds = float(lifetime) if isinstance(lifetime, int | float) and lifetime > 0 else None

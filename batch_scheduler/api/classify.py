@@ -21,33 +21,43 @@ from typing import Any, TypeVar
 
 from batch_scheduler.api.wire import Answer
 from batch_scheduler.errors import NotSent, WireError
+from batch_scheduler.i18n import N_, _
 from batch_scheduler.models import ApiResult, ResultKind
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 MAX_MESSAGE = 500  # characters of the API's message kept
-_STATUS_WORDS = {429: "too many requests", 502: "bad gateway", 504: "gateway timeout"}
+_STATUS_WORDS = {  # the statuses a send meets most, in words (translated when said)
+    429: N_("too many requests"),
+    500: N_("internal server error"),
+    502: N_("bad gateway"),
+    503: N_("service unavailable"),
+    504: N_("gateway timeout"),
+}
 
 
 def transport_result(exc: WireError, *, changing: bool) -> ApiResult[Any]:
     """No HTTP answer: RETRY_LATER if the request provably never left, else it depends."""
     if isinstance(exc, NotSent) or not changing:
-        return ApiResult(ResultKind.RETRY_LATER, message=exc.words)
-    return ApiResult(ResultKind.UNKNOWN, message=exc.words + "; the change may have been applied")
+        return ApiResult(ResultKind.RETRY_LATER, message=_(exc.words))
+    words = _("{why}; the change may have been applied")
+    return ApiResult(ResultKind.UNKNOWN, message=words.format(why=_(exc.words)))
 
 
 def describe(result: ApiResult[Any]) -> str:
     """An answer in plain words: '503 (service unavailable)', or what went wrong."""
     code = result.status_code
     if code is None:
-        return result.message or "no answer"
+        return result.message or _("no answer")
     words = _STATUS_WORDS.get(code)
-    if words is None:
+    if words is not None:
+        words = _(words)
+    else:
         try:
             words = HTTPStatus(code).phrase.lower()
         except ValueError:
-            words = "unexpected status"
+            words = _("unexpected status")
     return f"{code} ({words})"
 
 
@@ -108,10 +118,12 @@ def classify(response: Answer, *, changing: bool, parse: Callable[[Any], T]) -> 
     message = api_message(response, body)
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
     if status == 401:
-        text = f"The API refused the access token (HTTP 401: {message}); check the credentials."
+        words = _("The API refused the access token (HTTP 401: {message}); check the credentials.")
+        text = words.format(message=message)
         return ApiResult(ResultKind.FATAL, status, message=text)
     if status == 403:
-        text = f"These credentials are not allowed to do this (HTTP 403: {message})."
+        words = _("These credentials are not allowed to do this (HTTP 403: {message}).")
+        text = words.format(message=message)
         return ApiResult(ResultKind.FATAL, status, message=text)
     if status in (429, 503):
         return ApiResult(ResultKind.RETRY_LATER, status, message=message, retry_after=retry_after)
@@ -126,7 +138,9 @@ def classify(response: Answer, *, changing: bool, parse: Callable[[Any], T]) -> 
 
 def _unexpected(status: int, *, changing: bool) -> ApiResult[Any]:
     """1xx/3xx: not an API answer (e.g. a redirect to a login page: check the base URL)."""
-    message = f"The API answered HTTP {status} instead of JSON; check the base URL."
+    message = _("The API answered HTTP {status} instead of JSON; check the base URL.").format(
+        status=status
+    )
     kind = ResultKind.UNKNOWN if changing else ResultKind.REJECTED
     return ApiResult(kind, status, message=message)
 
@@ -137,10 +151,11 @@ def _success(response: Answer, *, changing: bool, parse: Callable[[Any], T]) -> 
         value = parse(body)
     except (ValueError, TypeError, KeyError, AttributeError):
         logger.debug("HTTP %s answer did not hold the expected JSON", response.status_code)
-        message = "The API answered success, but not with the expected JSON"
         if changing:
-            return ApiResult(
-                ResultKind.UNKNOWN, response.status_code, message=message + "; it may be applied."
+            message = _(
+                "The API answered success, but not with the expected JSON; it may be applied."
             )
-        return ApiResult(ResultKind.RETRY_LATER, response.status_code, message=message + ".")
+            return ApiResult(ResultKind.UNKNOWN, response.status_code, message=message)
+        message = _("The API answered success, but not with the expected JSON.")
+        return ApiResult(ResultKind.RETRY_LATER, response.status_code, message=message)
     return ApiResult(ResultKind.SUCCESS, response.status_code, value=value)

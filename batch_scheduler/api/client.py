@@ -28,6 +28,7 @@ from batch_scheduler.api.resource import parse_page, parse_single, request_body
 from batch_scheduler.api.wire import AiohttpWire, Answer, Headers, HttpxWire, Wire, encoded_url
 from batch_scheduler.config import ApiSettings, BodyFormat
 from batch_scheduler.errors import ConfigError, TokenUnavailable, WireError
+from batch_scheduler.i18n import _
 from batch_scheduler.models import ApiResult, Appointment, AppointmentRequest, Page
 
 __all__ = ["ApiClient"]
@@ -52,7 +53,8 @@ class ApiClient:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if settings.http_client not in HTTP_CLIENTS:
-            raise ConfigError(f"api.http_client must be one of {', '.join(HTTP_CLIENTS)}.")
+            words = _("api.http_client must be one of {names}.")
+            raise ConfigError(words.format(names=", ".join(HTTP_CLIENTS)))
         self.base_url = settings.base_url.rstrip("/")
         self._body_format = settings.body_format
         self._base = encoded_url(self.base_url)  # quoted once, not per call
@@ -252,4 +254,4 @@ def _make_auth(
         return StaticToken(settings.token)
     if settings.client_id and settings.client_secret is not None:
         return ClientCredentials(settings, wire, clock, headers)
-    raise ConfigError("No API credentials: give a token, or a client id and client secret.")
+    raise ConfigError(_("No API credentials: give a token, or a client id and client secret."))

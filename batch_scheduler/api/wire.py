@@ -39,6 +39,7 @@ from aiohttp.helpers import get_env_proxy_for_url
 from yarl import URL
 
 from batch_scheduler.errors import AnswerLost, NotSent, WireError
+from batch_scheduler.i18n import N_
 
 __all__ = ["AiohttpWire", "Answer", "HttpxWire", "Wire", "encoded_url", "verifying_context"]
 
@@ -283,16 +284,22 @@ class _NoCookies(CookieJar):
         return None
 
 
+# the words stay English here (a WireError is raised on the wire's hot path and logged);
+# they are translated where a person reads them (api/classify.py: transport_result)
 _HTTPX_WORDS: tuple[tuple[type[Exception], type[WireError], str], ...] = (
-    (httpx.ConnectTimeout, NotSent, "timed out while connecting to the API"),
-    (httpx.ConnectError, NotSent, "could not connect to the API (refused or unreachable)"),
-    (httpx.PoolTimeout, NotSent, "timed out waiting for a free connection to the API"),
-    (httpx.ReadTimeout, AnswerLost, "no answer arrived before the timeout"),
-    (httpx.WriteTimeout, AnswerLost, "timed out while sending the request"),
-    (httpx.RemoteProtocolError, AnswerLost, "the connection was closed before an answer arrived"),
-    (httpx.ReadError, AnswerLost, "the connection failed while waiting for the answer"),
-    (httpx.WriteError, AnswerLost, "the connection failed while sending the request"),
-    (httpx.TimeoutException, AnswerLost, "the request timed out"),
+    (httpx.ConnectTimeout, NotSent, N_("timed out while connecting to the API")),
+    (httpx.ConnectError, NotSent, N_("could not connect to the API (refused or unreachable)")),
+    (httpx.PoolTimeout, NotSent, N_("timed out waiting for a free connection to the API")),
+    (httpx.ReadTimeout, AnswerLost, N_("no answer arrived before the timeout")),
+    (httpx.WriteTimeout, AnswerLost, N_("timed out while sending the request")),
+    (
+        httpx.RemoteProtocolError,
+        AnswerLost,
+        N_("the connection was closed before an answer arrived"),
+    ),
+    (httpx.ReadError, AnswerLost, N_("the connection failed while waiting for the answer")),
+    (httpx.WriteError, AnswerLost, N_("the connection failed while sending the request")),
+    (httpx.TimeoutException, AnswerLost, N_("the request timed out")),
 )
 _CONNECT_TIMEOUT, _REFUSED = _HTTPX_WORDS[0][2], _HTTPX_WORDS[1][2]
 _READ_TIMEOUT, _CLOSED, _READ_FAILED = _HTTPX_WORDS[3][2], _HTTPX_WORDS[5][2], _HTTPX_WORDS[6][2]

@@ -17,9 +17,16 @@ from typing import Any
 import click
 
 from batch_scheduler.allocate import AllocationReport
+from batch_scheduler.columns.words import (
+    outcome_word,
+    severity_words,
+    sheet_titles,
+    summary_label,
+    summary_labels,
+)
 from batch_scheduler.errors import BatchSchedulerError, StrictModeError
-from batch_scheduler.i18n import gettext as _
-from batch_scheduler.models import Issue
+from batch_scheduler.i18n import _, ngettext
+from batch_scheduler.models import Issue, Severity
 from batch_scheduler.report import RunReport
 
 FIRST_ISSUES = 20
@@ -42,45 +49,53 @@ def print_report(report: RunReport, voice: Voice) -> None:
     if not voice.quiet:
         _print_counts(report)
     for saved in report.unsaved:
-        what = "summary" if saved.asked.suffix.lower() == ".json" else "results"
-        error(f"Could not write {saved.asked} ({saved.problem}). The {what} are in "
-              f"{saved.path} instead.", voice)  # fmt: skip
+        if saved.asked.suffix.lower() == ".json":
+            text = _("Could not write {asked} ({problem}). The summary is in {path} instead.")
+        else:
+            text = _("Could not write {asked} ({problem}). The results are in {path} instead.")
+        error(text.format(asked=saved.asked, problem=saved.problem, path=saved.path), voice)
     if report.refused:
-        error(f"{report.refused} Fix the invalid rows{_listed_in(report)} and run again.", voice)
+        error(_fix_invalid_rows(report), voice)
     if report.out_path:
-        click.echo(f"Wrote {report.out_path}")
+        click.echo(_("Wrote {path}").format(path=report.out_path))
     if report.summary.get("stopped_because") == "ledger-unavailable":
         error(_("The ledger database stopped answering: partial results written; rows not "
                 "sent are marked so. Run again once it is back (nothing is sent twice)."),
               voice)  # fmt: skip
     elif report.unreachable:
-        error("The API stopped answering: partial results written; rows not sent are marked "
-              "so. Run again later to finish (nothing is sent twice).", voice)  # fmt: skip
+        error(_("The API stopped answering: partial results written; rows not sent are marked "
+                "so. Run again later to finish (nothing is sent twice)."), voice)  # fmt: skip
     elif report.interrupted:
-        error("Interrupted: partial results written; run again to finish.", voice)
+        error(_("Interrupted: partial results written; run again to finish."), voice)
 
 
 def _print_counts(report: RunReport) -> None:
-    click.echo(f"{report.command}: {report.rows} rows")
-    for outcome, count in sorted(report.outcomes.items(), key=lambda kv: -kv[1]):
-        click.echo(f"  {outcome:<18} {count:>7}")
+    rows = ngettext("{command}: {rows} row", "{command}: {rows} rows", report.rows)
+    click.echo(rows.format(command=report.command, rows=report.rows))
+    counts = sorted(report.outcomes.items(), key=lambda kv: -kv[1])
+    words = [outcome_word(name) for name, _count in counts]
+    width = max([18, *(len(word) + 1 for word in words)])
+    for word, (_name, count) in zip(words, counts, strict=True):
+        click.echo(f"  {word:<{width}} {count:>7}")
     codes = report.issue_codes
     if codes:
-        click.echo("Issues by code:")
+        click.echo(_("Issues by code:"))
         for code, count in sorted(codes.items(), key=lambda kv: (-kv[1], kv[0])):
             click.echo(f"  {code:<24} {count:>7}")
         print_issues(report.issues, _all_issues_at(report))
     summary = report.summary
     if summary.get("requests_sent"):
         retried = sum(1 for line in report.lines if line.attempts > 1)
-        click.echo(
-            f"Sent {summary['requests_sent']} requests in {summary['duration_seconds']} s "
-            f"({summary['achieved_rate_per_second']}/s); {retried} rows needed retries."
-        )
+        sent = _("Sent {requests} requests in {seconds} s ({rate}/s); {retried} rows needed "
+                 "retries.")  # fmt: skip
+        click.echo(sent.format(
+            requests=summary["requests_sent"], seconds=summary["duration_seconds"],
+            rate=summary["achieved_rate_per_second"], retried=retried,
+        ))  # fmt: skip
     elif "requests_sent" in summary and not summary.get("dry_run"):
-        click.echo("Sent no requests: no row needed one.")
+        click.echo(_("Sent no requests: no row needed one."))
     if summary.get("dry_run"):
-        click.echo("Dry run: nothing was sent.")
+        click.echo(_("Dry run: nothing was sent."))
     step = _next_step(report)
     if step:
         click.echo(step)
@@ -91,79 +106,105 @@ def _next_step(report: RunReport) -> str | None:
     if report.command == "validate" or report.refused or report.interrupted or report.unreachable:
         return None
     bad = {name for name, count in report.outcomes.items() if count}
-    fix = sorted(bad & {"invalid", "rejected", "conflict"})
-    later = sorted(bad & {"failed", "not_attempted"})
-    if not (fix or later):
+    fix = either(sorted(bad & {"invalid", "rejected", "conflict"}))
+    later = either(sorted(bad & {"failed", "not_attempted"}))
+    if fix and later:
+        step = _("Next: fix the rows marked {fix} (their error says how), and for the rows "
+                 "marked {later}, try again later; then run the same command again. Rows "
+                 "already done are not sent twice.")  # fmt: skip
+    elif fix:
+        step = _("Next: fix the rows marked {fix} (their error says how); then run the same "
+                 "command again. Rows already done are not sent twice.")  # fmt: skip
+    elif later:
+        step = _("Next: for the rows marked {later}, try again later; then run the same "
+                 "command again. Rows already done are not sent twice.")  # fmt: skip
+    else:
         return None
-    steps = []
-    if fix:
-        steps.append(f"fix the rows marked {' or '.join(fix)} (their error says how)")
-    if later:
-        steps.append(f"{'and ' if fix else ''}for the rows marked {' or '.join(later)}, try "
-                     "again later")  # fmt: skip
-    return (
-        f"Next: {', '.join(steps)}; then run the same command again. Rows already done are "
-        "not sent twice."
-    )
+    return step.format(fix=fix, later=later)
+
+
+def either(names: Sequence[str]) -> str:
+    """Outcomes as the workbook shows them, joined with "or": "invalid or rejected"."""
+    words = [outcome_word(name) for name in names]
+    joined = words[0] if words else ""
+    for word in words[1:]:
+        joined = _("{one} or {other}").format(one=joined, other=word)
+    return joined
 
 
 def print_issues(issues: Sequence[object], where_all: str) -> None:
     """The first issues; when there are more, where all of them are."""
     shown = issues[:FIRST_ISSUES]
     if len(issues) > len(shown):
-        click.echo(f"First {len(shown)} of {len(issues)} issues ({where_all}):")
+        first = _("First {shown} of {total} issues ({where}):")
+        click.echo(first.format(shown=len(shown), total=len(issues), where=where_all))
     else:
-        click.echo("Issues:")
+        click.echo(_("Issues:"))
+    severities = severity_words()
     for issue in shown:
-        click.echo(f"  {_issue_line(issue)}")
+        click.echo(f"  {_issue_line(issue, severities)}")
 
 
-def _issue_line(item: object) -> str:
+def _issue_line(item: object, severities: Mapping[Severity, str]) -> str:
     if isinstance(item, tuple):  # (sheet, issue), from allocate
         sheet, issue = item
-        return f"[{issue.severity}] {sheet}: {issue}"
+        return f"[{severities[issue.severity]}] {sheet_titles().get(sheet, sheet)}: {issue}"
     assert isinstance(item, Issue)
-    return f"[{item.severity}] {item}"
+    return f"[{severities[item.severity]}] {item}"
 
 
 def _all_issues_at(report: RunReport) -> str:
     total = len(report.issues)
     path = report.out_path
     if path is None:
-        return f"run with --report REPORT.xlsx, or --json, to see all {total}"
+        return _("run with --report REPORT.xlsx, or --json, to see all {total}").format(total=total)
     if path.suffix.lower() == ".csv":
-        return f"each row's problems are in the error column of {path}"
-    return f"all {total} are in the Issues sheet of {path}"
+        return _("each row's problems are in the error column of {path}").format(path=path)
+    return all_in_issues_sheet(total, path)
 
 
-def _listed_in(report: RunReport) -> str:
+def all_in_issues_sheet(total: int, path: Path) -> str:
+    return _("all {total} are in the {sheet} sheet of {path}").format(
+        total=total, sheet=sheet_titles()["Issues"], path=path
+    )
+
+
+def _fix_invalid_rows(report: RunReport) -> str:
+    """--strict refused the run: why, and where the rows to fix are listed."""
     path = report.out_path
     if path is None:
-        return " (validate --report REPORT.xlsx lists them)"
-    if path.suffix.lower() == ".csv":
-        return f" (see the error column of {path})"
-    return f" (listed in the Issues sheet of {path})"
+        text = _("{refused} Fix the invalid rows (validate --report REPORT.xlsx lists them) "
+                 "and run again.")  # fmt: skip
+    elif path.suffix.lower() == ".csv":
+        text = _("{refused} Fix the invalid rows (see the error column of {path}) and run "
+                 "again.")  # fmt: skip
+    else:
+        text = _("{refused} Fix the invalid rows (listed in the {sheet} sheet of {path}) and "
+                 "run again.")  # fmt: skip
+    return text.format(refused=report.refused, path=path, sheet=sheet_titles()["Issues"])
 
 
 def print_allocation(report: AllocationReport, voice: Voice) -> None:
     """The plan's counts and issues, where the plan is, then the booking's report."""
     summary = report.summary
     if not voice.quiet:
-        click.echo(
-            f"allocate ({report.plan.strategy}): {summary['claimants']} claimants, "
-            f"{summary['usable_slots']} usable slots, {summary['places']} places"
-        )
+        counts = _("allocate ({strategy}): {claimants} claimants, {usable} usable slots, "
+                   "{places} places")  # fmt: skip
+        click.echo(counts.format(
+            strategy=report.plan.strategy, claimants=summary["claimants"],
+            usable=summary["usable_slots"], places=summary["places"],
+        ))  # fmt: skip
+        labels = summary_labels()
         for key, value in summary.items():
             if key == "placed" or key.startswith("unplaced"):
-                click.echo(f"  {key:<32} {value:>7}")
+                click.echo(f"  {summary_label(key, labels):<32} {value:>7}")
         if report.issues:
-            where = f"all {len(report.issues)} are in the Issues sheet of {report.out_path}"
-            print_issues(report.issues, where)
-    click.echo(f"Wrote the plan to {report.out_path}")
+            print_issues(report.issues, all_in_issues_sheet(len(report.issues), report.out_path))
+    click.echo(_("Wrote the plan to {path}").format(path=report.out_path))
     saved = report.summary_saved
     if saved is not None and saved.problem:
-        error(f"Could not write {saved.asked} ({saved.problem}). The summary is in "
-              f"{saved.path} instead.", voice)  # fmt: skip
+        text = _("Could not write {asked} ({problem}). The summary is in {path} instead.")
+        error(text.format(asked=saved.asked, problem=saved.problem, path=saved.path), voice)
     if report.booking is not None:
         print_report(report.booking, voice)
 
@@ -220,4 +261,9 @@ def error(message: str, voice: Voice, **fields: Any) -> None:
     if voice.log_json:
         log.error(message, extra=fields)
     else:
-        click.echo(f"Error: {message}", err=True)
+        say_error(message)
+
+
+def say_error(message: str) -> None:
+    """ "Error: ..." on stderr, in the words Click uses for its own errors."""
+    click.echo(_("Error: {message}").format(message=message), err=True)

@@ -9,6 +9,7 @@ import click
 from batch_scheduler.cli.console import Voice, print_report
 from batch_scheduler.cli.progress import CliProgress
 from batch_scheduler.cli.session import guard, now, write_or_fail
+from batch_scheduler.i18n import _, ngettext
 from batch_scheduler.logs import setup_logging
 
 
@@ -36,7 +37,8 @@ def demo(out_dir: Path, samples_dir: Path | None, web: bool, port: int) -> None:
 
     if samples_dir is not None:
         paths = write_or_fail(lambda: write_fresh_samples(samples_dir, now()), samples_dir)
-        click.echo(f"Wrote {', '.join(paths)} to {samples_dir}. Try:")
+        wrote = _("Wrote {files} to {folder}. Try:")
+        click.echo(wrote.format(files=", ".join(paths), folder=samples_dir))
         click.echo(f"  batch-scheduler validate {paths['book.xlsx']} "
                    f"--config {paths[CONFIG_NAME]}")  # fmt: skip
         return
@@ -47,17 +49,22 @@ def demo(out_dir: Path, samples_dir: Path | None, web: bool, port: int) -> None:
         run_web_demo(out_dir, port)
         return
 
-    click.echo(
-        f"Demo: books the sample sheet {demo_input(out_dir)} (a few rows have deliberate\n"
+    intro = _(
+        "Demo: books the sample sheet {sheet} (a few rows have deliberate\n"
         "mistakes, listed in sample_data/README.md) on a local stand-in for the SQOD API that\n"
         "is slow and fails now and then on purpose, so retries show.\n"
     )
+    click.echo(intro.format(sheet=demo_input(out_dir)))
     report, path = guard(lambda: run_demo(out_dir, progress=CliProgress(), now=now()))
     print_report(report, Voice())
     invalid = report.outcomes.get("invalid", 0)
     if invalid:
-        click.echo(
-            f"\nThe {invalid} invalid rows are the sample's deliberate mistakes: nothing was "
-            "sent for them;\neach is explained above and marked in the workbook."
+        mistakes = ngettext(
+            "\nThe {invalid} invalid row is one of the sample's deliberate mistakes: nothing "
+            "was sent for it;\nit is explained above and marked in the workbook.",
+            "\nThe {invalid} invalid rows are the sample's deliberate mistakes: nothing was "
+            "sent for them;\neach is explained above and marked in the workbook.",
+            invalid,
         )
-    click.echo(f"\nThe results workbook is at {path.resolve()}")
+        click.echo(mistakes.format(invalid=invalid))
+    click.echo(_("\nThe results workbook is at {path}").format(path=path.resolve()))

@@ -9,6 +9,7 @@ from typing import TextIO
 
 from tqdm import tqdm
 
+from batch_scheduler.i18n import _
 from batch_scheduler.models import RowResult
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,11 @@ class CliProgress:
         self.total, self.done, self.failed = total, 0, 0
         self._started = self._last_log = time.monotonic()
         if self._bar_wanted:
-            self._bar = tqdm(total=total, desc=description, unit="row", file=self._stream)
+            words = {"booking": _("booking"), "cancelling": _("cancelling")}
+            self._bar = tqdm(
+                total=total, desc=words.get(description, description), unit=_("row"),
+                file=self._stream,
+            )  # fmt: skip
 
     def advance(self, result: RowResult) -> None:
         self.done += 1
@@ -40,7 +45,8 @@ class CliProgress:
         if self._bar is not None:
             self._bar.update(1)
             if not result.outcome.is_success:
-                self._bar.set_postfix(failed=self.failed, refresh=False)
+                self._bar.set_postfix_str(_("{failed} not ok").format(failed=self.failed),
+                                          refresh=False)  # fmt: skip
             return
         now = time.monotonic()
         if now - self._last_log >= self._interval:

@@ -13,10 +13,11 @@ from typing import Any, TypeVar
 
 import click
 
-from batch_scheduler.cli.console import Voice, dumps, error, error_json
+from batch_scheduler.cli.console import Voice, dumps, error, error_json, say_error
 from batch_scheduler.cli.progress import CliProgress
 from batch_scheduler.config import Settings, load_settings, pinned_now
 from batch_scheduler.errors import BatchSchedulerError, ConfigError
+from batch_scheduler.i18n import _
 from batch_scheduler.logs import SECRETS, setup_logging
 from batch_scheduler.output import JSON_SUFFIXES, Output, check_outputs, write_bytes_atomic
 from batch_scheduler.pipeline import RunRequest, run
@@ -125,7 +126,7 @@ def guard(action: Callable[[], T]) -> T:
     try:
         return action()
     except BatchSchedulerError as exc:
-        click.echo(f"Error: {exc.message}", err=True)
+        say_error(exc.message)
         sys.exit(exc.exit_code)
 
 
@@ -134,5 +135,5 @@ def write_or_fail(action: Callable[[], T], where: Path) -> T:
     try:
         return action()
     except OSError as exc:
-        click.echo(f"Error: cannot write to {where}: {exc.strerror or exc}", err=True)
+        say_error(_("cannot write to {where}: {why}").format(where=where, why=exc.strerror or exc))
         sys.exit(2)

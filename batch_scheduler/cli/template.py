@@ -7,7 +7,9 @@ from pathlib import Path
 
 import click
 
+from batch_scheduler.cli.console import say_error
 from batch_scheduler.cli.session import guard, plain_settings
+from batch_scheduler.i18n import _
 
 
 @click.command()
@@ -26,9 +28,14 @@ def template(out: Path, kind: str, config_path: Path | None, force: bool) -> Non
     from batch_scheduler.output import write_template
 
     if out.exists() and not force:
-        click.echo(f"Error: {out} already exists. Give --force to replace it, or choose "
-                   "another file name.", err=True)  # fmt: skip
+        say_error(_("{path} already exists. Give --force to replace it, or choose another file "
+                    "name.").format(path=out))  # fmt: skip
         sys.exit(2)
     settings = plain_settings({"config_path": config_path}, need_api=False)
     guard(lambda: write_template(out, kind, settings.intake))
-    click.echo(f"Wrote the {kind} template to {out}")
+    wrote = {
+        "book": _("Wrote the book template to {path}"),
+        "cancel": _("Wrote the cancel template to {path}"),
+        "allocate": _("Wrote the allocate template to {path}"),
+    }
+    click.echo(wrote[kind].format(path=out))

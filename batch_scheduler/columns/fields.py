@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from batch_scheduler.i18n import current_language, welsh_input
+from batch_scheduler.i18n import N_, current_language, welsh_input
 from batch_scheduler.models import SheetKind
 
 
@@ -69,7 +69,9 @@ def fold_label(text: object) -> str:
     return _NON_ALNUM.sub("", normal)
 
 
-def _bool(name: str, header: str, description: str, *aliases: str, example: str = "No") -> Field:
+def _bool(
+    name: str, header: str, description: str, *aliases: str, example: str = N_("No")
+) -> Field:
     return Field(name, header, Kind.BOOLEAN, description, example, aliases=aliases)
 
 
@@ -90,8 +92,10 @@ BOOK_FIELDS: tuple[Field, ...] = (
         "reference",
         "Reference",
         Kind.TEXT,
-        "Your own reference for the appointment. Must be unique in the sheet. Leave blank and "
-        "one is made from the claimant and slot (the same on every run).",
+        N_(
+            "Your own reference for the appointment. Must be unique in the sheet. Leave blank and "
+            "one is made from the claimant and slot (the same on every run)."
+        ),
         "CASE-000123",
         aliases=("Ref", "Booking ref", "Booking reference", "Appointment reference"),
         max_length=255,
@@ -100,9 +104,11 @@ BOOK_FIELDS: tuple[Field, ...] = (
         "appointment_at",
         "Appointment",
         Kind.DATETIME,
-        "Date and time of the appointment, as a clock in the UK shows it (or the --timezone "
-        "given). Day first: 03/12/2032 14:30. Or use two columns, Appointment date and "
-        "Appointment time.",
+        N_(
+            "Date and time of the appointment, as a clock in the UK shows it (or the --timezone "
+            "given). Day first: 03/12/2032 14:30. Or use two columns, Appointment date and "
+            "Appointment time."
+        ),
         "03/12/2032 14:30",
         aliases=("Date/time", "Datetime", "Slot", "Appointment date and time", "Start", "When"),
         required=True,
@@ -111,7 +117,7 @@ BOOK_FIELDS: tuple[Field, ...] = (
         "appointment_date",
         "Appointment date",
         Kind.DATE,
-        "Date of the appointment, when the time is in its own column.",
+        N_("Date of the appointment, when the time is in its own column."),
         "03/12/2032",
         aliases=("Date", "Appt date"),
     ),
@@ -119,7 +125,7 @@ BOOK_FIELDS: tuple[Field, ...] = (
         "appointment_time",
         "Appointment time",
         Kind.TIME,
-        "Time of the appointment (24-hour clock), when the date is in its own column.",
+        N_("Time of the appointment (24-hour clock), when the date is in its own column."),
         "14:30",
         aliases=("Time", "Appt time", "Start time"),
     ),
@@ -127,7 +133,7 @@ BOOK_FIELDS: tuple[Field, ...] = (
         "duration_in_minutes",
         "Duration (mins)",
         Kind.INTEGER,
-        "Length of the appointment in whole minutes, 1 to 1440. Blank: the default (30).",
+        N_("Length of the appointment in whole minutes, 1 to 1440. Blank: the default (30)."),
         "30",
         aliases=("Duration", "Length", "Minutes", "Duration minutes"),
     ),
@@ -135,7 +141,7 @@ BOOK_FIELDS: tuple[Field, ...] = (
         "claimant_name",
         "Claimant name",
         Kind.TEXT,
-        "The claimant's full name.",
+        N_("The claimant's full name."),
         "Siân Llewelyn",
         aliases=("Name", "Full name", "Claimant", "claimant[name]", "claimant.name"),
         required=True,
@@ -145,7 +151,7 @@ BOOK_FIELDS: tuple[Field, ...] = (
         "claimant_date_of_birth",
         "Date of birth",
         Kind.DATE,
-        "The claimant's date of birth, day first. Optional.",
+        N_("The claimant's date of birth, day first. Optional."),
         "14/02/1985",
         aliases=("DOB", "Birth date", "claimant[date_of_birth]", "claimant.date_of_birth"),
     ),
@@ -153,8 +159,10 @@ BOOK_FIELDS: tuple[Field, ...] = (
         "claimant_phone_number",
         "Phone",
         Kind.PHONE,
-        "The claimant's phone number; UK numbers may be written 020 7946 0123. Type it as "
-        "text so Excel keeps the leading 0. Optional.",
+        N_(
+            "The claimant's phone number; UK numbers may be written 020 7946 0123. Type it as "
+            "text so Excel keeps the leading 0. Optional."
+        ),
         "020 7946 0123",
         aliases=(
             "Mobile",
@@ -169,7 +177,7 @@ BOOK_FIELDS: tuple[Field, ...] = (
         "claimant_email",
         "Email",
         Kind.EMAIL,
-        "The claimant's email address. Optional.",
+        N_("The claimant's email address. Optional."),
         "sian.llewelyn@example.org",
         aliases=("Email address", "E-mail", "claimant[email]", "claimant.email"),
     ),
@@ -177,16 +185,16 @@ BOOK_FIELDS: tuple[Field, ...] = (
         "is_interpreter_needed",
         "Interpreter needed?",
         Kind.BOOLEAN,
-        "Yes if the claimant needs an interpreter. Blank means No.",
-        "Yes",  # the examples make one coherent row: the language example needs it
+        N_("Yes if the claimant needs an interpreter. Blank means No."),
+        N_("Yes"),  # the examples make one coherent row: the language example needs it
         aliases=("Interpreter", "Interpreter needed", "Needs interpreter"),
     ),
     Field(
         "interpreter_language",
         "Interpreter language",
         Kind.TEXT,
-        "The language the interpreter must speak. Required when an interpreter is needed.",
-        "Welsh",
+        N_("The language the interpreter must speak. Required when an interpreter is needed."),
+        N_("Welsh"),
         aliases=("Language",),
         max_length=255,
     ),
@@ -194,41 +202,45 @@ BOOK_FIELDS: tuple[Field, ...] = (
         "department",
         "Department",
         Kind.DEPARTMENT,
-        "The department's id, or its name as listed in the config file. Optional.",
+        N_("The department's id, or its name as listed in the config file. Optional."),
         "1",
         aliases=("Department id", "department_id", "Team", "Dept"),
     ),
-    _bool(FEATURE_FLAGS[0], "Recording", "Record the call.", "Call recording"),
-    _bool(FEATURE_FLAGS[1], "Breakout rooms", "Allow breakout rooms.", "Breakout room"),
-    _bool(FEATURE_FLAGS[2], "Agent webcam", "Allow the agent's webcam.", "Webcam agent"),
-    _bool(FEATURE_FLAGS[3], "Claimant webcam", "Allow the claimant's webcam.", "Webcam claimant"),
-    _bool(FEATURE_FLAGS[4], "Background blur", "Allow background blurring.", "Background blurring"),
-    _bool(FEATURE_FLAGS[5], "Microphone", "Allow microphones.", "Microphone access"),
-    _bool(FEATURE_FLAGS[6], "Screen sharing", "Allow screen sharing.", "Screen share"),
-    _bool(FEATURE_FLAGS[7], "Chat", "Allow chat messages.", "Messages chat", "Messages"),
-    _bool(FEATURE_FLAGS[8], "Participant list", "Show the participant list.", "Participants"),
+    _bool(FEATURE_FLAGS[0], "Recording", N_("Record the call."), "Call recording"),
+    _bool(FEATURE_FLAGS[1], "Breakout rooms", N_("Allow breakout rooms."), "Breakout room"),
+    _bool(FEATURE_FLAGS[2], "Agent webcam", N_("Allow the agent's webcam."), "Webcam agent"),
+    _bool(
+        FEATURE_FLAGS[3], "Claimant webcam", N_("Allow the claimant's webcam."), "Webcam claimant"
+    ),
+    _bool(
+        FEATURE_FLAGS[4], "Background blur", N_("Allow background blurring."), "Background blurring"
+    ),
+    _bool(FEATURE_FLAGS[5], "Microphone", N_("Allow microphones."), "Microphone access"),
+    _bool(FEATURE_FLAGS[6], "Screen sharing", N_("Allow screen sharing."), "Screen share"),
+    _bool(FEATURE_FLAGS[7], "Chat", N_("Allow chat messages."), "Messages chat", "Messages"),
+    _bool(FEATURE_FLAGS[8], "Participant list", N_("Show the participant list."), "Participants"),
     Field(
         "features_bandwidth",
         "Bandwidth",
         Kind.BANDWIDTH,
-        "Video quality: low, medium or high. Blank: the default.",
-        "medium",
+        N_("Video quality: low, medium or high. Blank: the default."),
+        N_("medium"),
         aliases=("Video bandwidth",),
     ),
     _bool(
         "use_custom_post_call_redirect",
         "Redirect after call?",
-        "Yes to send people to your own pages when the call ends.",
+        N_("Yes to send people to your own pages when the call ends."),
         "Redirect",
         "Custom redirect",
         "Use custom redirect",
-        example="Yes",  # the redirect URL examples need it
+        example=N_("Yes"),  # the redirect URL examples need it
     ),
     Field(
         "custom_user_post_call_redirect_url",
         "Claimant redirect URL",
         Kind.URL,
-        "Where the claimant goes after the call (https only).",
+        N_("Where the claimant goes after the call (https only)."),
         "https://example.org/thank-you",
         aliases=("Claimant redirect", "User redirect URL", "User redirect"),
         max_length=2048,
@@ -237,7 +249,7 @@ BOOK_FIELDS: tuple[Field, ...] = (
         "custom_agent_post_call_redirect_url",
         "Agent redirect URL",
         Kind.URL,
-        "Where the agent goes after the call (https only).",
+        N_("Where the agent goes after the call (https only)."),
         "https://example.org/agent-done",
         aliases=("Agent redirect",),
         max_length=2048,
@@ -249,8 +261,10 @@ CANCEL_FIELDS: tuple[Field, ...] = (
         "appointment_id",
         "Appointment id",
         Kind.TEXT,
-        "The appointment's id (a UUID, as in the results workbook of `book`). Give this or the "
-        "reference.",
+        N_(
+            "The appointment's id (a UUID, as in the results workbook of `book`). Give this or the "
+            "reference."
+        ),
         "8f14e45f-ceea-4e7a-9c1b-2f1d3c4b5a69",
         aliases=("ID", "Appointment", "appointment_id", "Appointment uuid"),
     ),
@@ -258,7 +272,7 @@ CANCEL_FIELDS: tuple[Field, ...] = (
         "reference",
         "Reference",
         Kind.TEXT,
-        "Your reference for the appointment, as used when it was booked. Give this or the id.",
+        N_("Your reference for the appointment, as used when it was booked. Give this or the id."),
         "CASE-000123",
         aliases=("Ref", "Booking ref", "Booking reference"),
         max_length=255,
@@ -267,8 +281,8 @@ CANCEL_FIELDS: tuple[Field, ...] = (
         "cancellation_reason",
         "Cancellation reason",
         Kind.TEXT,
-        "Why it is cancelled (up to 255 characters). Blank: the --reason given, if any.",
-        "Claimant asked to rebook",
+        N_("Why it is cancelled (up to 255 characters). Blank: the --reason given, if any."),
+        N_("Claimant asked to rebook"),
         aliases=("Reason", "Cancel reason"),
         max_length=255,
     ),
@@ -292,14 +306,16 @@ CLAIMANT_FIELDS: tuple[Field, ...] = (
     *(f for f in BOOK_FIELDS[:_BEFORE_DEPARTMENT] if f.name not in _SLOT_CHOSEN),
     replace(
         _BOOK["department"],
-        description="Only slots of this department are offered: its id, or its name as listed "
-        "in the config file. Blank: any department.",
+        description=N_(
+            "Only slots of this department are offered: its id, or its name as listed "
+            "in the config file. Blank: any department."
+        ),
     ),
     Field(
         "earliest_date",
         "Earliest date",
         Kind.DATE,
-        "The first day this claimant can attend, day first. Blank: any day.",
+        N_("The first day this claimant can attend, day first. Blank: any day."),
         "01/12/2032",
         aliases=("Earliest", "Not before", "Available from", "From date", "Window start"),
     ),
@@ -307,7 +323,10 @@ CLAIMANT_FIELDS: tuple[Field, ...] = (
         "latest_date",
         "Latest date",
         Kind.DATE,
-        "The last day this claimant can attend (the whole day counts), day first. Blank: any day.",
+        N_(
+            "The last day this claimant can attend (the whole day counts), day first. Blank: any "
+            "day."
+        ),
         "07/12/2032",
         aliases=("Latest", "Not after", "Available until", "To date", "Window end", "Deadline"),
     ),
@@ -319,8 +338,10 @@ SLOT_FIELDS: tuple[Field, ...] = (
         "appointment_at",
         "Start",
         Kind.DATETIME,
-        "When the slot starts, as a clock in the UK shows it (or the --timezone given). Day "
-        "first: 03/12/2032 14:30. Or use two columns, Start date and Start time.",
+        N_(
+            "When the slot starts, as a clock in the UK shows it (or the --timezone given). Day "
+            "first: 03/12/2032 14:30. Or use two columns, Start date and Start time."
+        ),
         "03/12/2032 14:30",
         aliases=("Slot", "Slot start", "Start date and time", "Date/time", "Datetime", "When"),
         required=True,
@@ -329,7 +350,7 @@ SLOT_FIELDS: tuple[Field, ...] = (
         "appointment_date",
         "Start date",
         Kind.DATE,
-        "The slot's date, when the time is in its own column.",
+        N_("The slot's date, when the time is in its own column."),
         "03/12/2032",
         aliases=("Date", "Slot date"),
     ),
@@ -337,27 +358,31 @@ SLOT_FIELDS: tuple[Field, ...] = (
         "appointment_time",
         "Start time",
         Kind.TIME,
-        "The slot's start time (24-hour clock), when the date is in its own column.",
+        N_("The slot's start time (24-hour clock), when the date is in its own column."),
         "14:30",
         aliases=("Time", "Slot time"),
     ),
     replace(
         _BOOK["duration_in_minutes"],
-        description="Length of the slot in whole minutes, 1 to 1440. Blank: the default (30).",
+        description=N_("Length of the slot in whole minutes, 1 to 1440. Blank: the default (30)."),
     ),
     replace(
         _BOOK["department"],
-        description="The department whose assessor holds the slot: its id, or its name as "
-        "listed in the config file. Blank: the slot is only offered to claimants who give no "
-        "department.",
+        description=N_(
+            "The department whose assessor holds the slot: its id, or its name as "
+            "listed in the config file. Blank: the slot is only offered to claimants who give no "
+            "department."
+        ),
     ),
     Field(
         "interpreter_language",
         "Interpreter language",
         Kind.TEXT,
-        "The language of the interpreter booked for this slot, if any. Claimants who need that "
-        "language can only be placed in such slots.",
-        "Welsh",
+        N_(
+            "The language of the interpreter booked for this slot, if any. Claimants who need that "
+            "language can only be placed in such slots."
+        ),
+        N_("Welsh"),
         aliases=("Language", "Interpreter", "Language offered", "Interpreter language offered"),
         max_length=255,
     ),
@@ -365,7 +390,7 @@ SLOT_FIELDS: tuple[Field, ...] = (
         "capacity",
         "Capacity",
         Kind.INTEGER,
-        "How many claimants the slot can take. Blank: 1.",
+        N_("How many claimants the slot can take. Blank: 1."),
         "1",
         aliases=("Places", "Spaces", "Seats", "Max claimants"),
     ),

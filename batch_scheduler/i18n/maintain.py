@@ -3,7 +3,9 @@
     python -m batch_scheduler.i18n.maintain            extract, update every .po, check
     python -m batch_scheduler.i18n.maintain check      change nothing; exit 1 on a problem
 
-Extraction follows babel.cfg (Python, and the web page's Jinja2 templates). The `.pot` keeps
+Extraction follows babel.cfg (Python, and the web page's Jinja2 templates), and takes the
+help of every command and option from the command tree itself (`cli_messages`: Click's
+`help=` and docstrings are not calls Babel can see). The `.pot` keeps
 file names but no line numbers, and is rewritten only when a message changed, so moving code
 does not churn it. Updating a `.po` adds new messages untranslated, marks changed ones fuzzy
 (with the old translation as a guess) and drops those gone from the code. The check is the
@@ -13,6 +15,7 @@ English, and the `.pot` the same as a fresh extraction.
 
 from __future__ import annotations
 
+import inspect
 import io
 import re
 import sys
@@ -91,7 +94,29 @@ def extract(root: Path = ROOT) -> Catalog:
     )
     for filename, lineno, message, comments, context in found:
         catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+    if root.resolve() == ROOT.resolve():  # the command tree is this checkout's own
+        for message, location in cli_messages():
+            catalog.add(message, None, [location], auto_comments=[CLI_COMMENT])
     return catalog
+
+
+CLI_COMMENT = "The --help of a command or option (cli/language.py)."
+
+
+def cli_messages() -> list[tuple[str, tuple[str, int]]]:
+    """The help of every command and option, with where its command is defined."""
+    from batch_scheduler.cli import cli
+    from batch_scheduler.cli.language import help_texts, walk
+
+    found = []
+    for command, ctx in walk(cli, "batch-scheduler"):
+        # the function as written: Click's @pass_context/@pass_obj wrap it in one of theirs
+        callback = inspect.unwrap(command.callback) if command.callback else None
+        source = inspect.getsourcefile(callback) if callback else None
+        where = Path(source).resolve().relative_to(ROOT) if source else Path(PACKAGE)
+        line = inspect.getsourcelines(callback)[1] if callback else 0
+        found += [(text, (where.as_posix(), line)) for _, text in help_texts(command, ctx)]
+    return found
 
 
 def render(catalog: Catalog) -> bytes:

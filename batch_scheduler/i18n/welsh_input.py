@@ -151,11 +151,14 @@ RESULT_HEADERS: dict[str, str] = {
 }
 
 # Our sheets found by name, by their English names: the two an allocation workbook must
-# have, and the results workbook's that `cancel` reads.
+# have, the results workbook's that `cancel` reads, and the plan's that `book` reads (the
+# web page books a plan's Book sheet by name). The first Welsh name of each is the one our
+# Welsh workbooks write (columns/words.py's sheet_titles; a test holds the two together).
 SHEET_NAMES: dict[str, tuple[str, ...]] = {
     "Claimants": ("Hawlwyr",),
     "Slots": ("Slotiau",),
     "Results": ("Canlyniadau",),
+    "Book": ("Trefnu",),
 }
 
 

@@ -78,14 +78,18 @@ def match_fields(
     *,
     row: int = 1,
     advice: str = "",
+    labels: Sequence[str] | None = None,
 ) -> tuple[dict[str, str], list[Issue]]:
     """Canonical field -> key; unknown-column warnings; InputError for clashes and gaps.
 
     `row` is the header row as Excel numbers it; `advice` is added when a column is missing
-    (why the file may read that way)."""
+    (why the file may read that way). `labels`: what each column is matched by, when not
+    its header: the stable name a workbook of ours marks it with (a defined name), which
+    holds whatever the header's language or wording."""
+    labels = headers if labels is None else labels
     index = alias_index(fields)
-    folded = [fold_label(h) for h in headers]
-    results_from = results_start(headers) if kind == SheetKind.CANCEL else None
+    folded = [fold_label(h) for h in labels]
+    results_from = results_start(labels) if kind == SheetKind.CANCEL else None
     order = list(range(len(headers)))
     if results_from is not None:  # our own results workbook: its own columns win
         order = order[results_from:] + order[:results_from]

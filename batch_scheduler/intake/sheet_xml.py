@@ -1,5 +1,6 @@
 """What a sheet's XML says that calamine's values do not: error cells, formulas never
-calculated, hidden rows and columns.
+calculated, hidden rows and columns; and, from the workbook's XML, the defined names that
+mark our columns' stable names (`bs_outcome` on a Welsh results workbook's "Canlyniad").
 
 The sheet is parsed as XML (defusedxml, streamed, by local names, so `<x:row>` from
 generators that prefix the namespace reads as `<row>`). A full parse of a 100,000-row sheet
@@ -13,13 +14,15 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 from defusedxml import DefusedXmlException, ElementTree
 from defusedxml.ElementTree import DefusedXMLParser
 
 from batch_scheduler.columns import column_index
+from batch_scheduler.columns.words import STABLE_PREFIX
 from batch_scheduler.intake.guard import Parts, local_name
 
 
@@ -34,6 +37,7 @@ class SheetNotes:
     hidden_sheets: tuple[str, ...] = ()  # hidden sheets passed over to find the default one
     unchecked: str | None = None  # why the checks above could not run, when they could not
     swallowing: frozenset[tuple[int, int]] = frozenset()  # CSV cells holding whole rows
+    names: Mapping[tuple[int, int], str] = field(default_factory=dict)  # cell -> stable name
 
 
 class SheetXmlUnreadable(Exception):
@@ -51,6 +55,7 @@ _HIDDEN = re.compile(rb"""hidden\s*=\s*["'](?:1|true)["']""")
 _TAIL = 32  # bytes kept between chunks so a mark split across two is still found
 _CHUNK = 1 << 20
 _REF = re.compile(r"([A-Za-z]{1,3})(\d+)")
+_ONE_CELL = re.compile(r"\$?(?P<col>[A-Za-z]{1,3})\$?(?P<row>\d+)")
 
 
 def cell_fixes(data: bytes, sheet_name: str) -> tuple[list[Fix], SheetNotes]:
@@ -65,9 +70,9 @@ def cell_fixes(data: bytes, sheet_name: str) -> tuple[list[Fix], SheetNotes]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             parts = Parts(archive)
-            member, stale = _sheet_member(parts, sheet_name)
+            member, stale, names = _sheet_member(parts, sheet_name)
             if not _has_marks(archive, member):
-                return [], SheetNotes()  # the usual case: nothing to fix
+                return [], SheetNotes(names=names)  # the usual case: nothing to fix
             with archive.open(member) as stream:
                 scan = _scan(stream, stale)
     except DefusedXmlException:
@@ -75,31 +80,58 @@ def cell_fixes(data: bytes, sheet_name: str) -> tuple[list[Fix], SheetNotes]:
     except (KeyError, ValueError, ElementTree.ParseError, zipfile.BadZipFile) as exc:
         raise SheetXmlUnreadable(str(exc)) from None
     notes = SheetNotes(
-        frozenset(scan.uncalculated), frozenset(scan.hidden_rows), frozenset(scan.hidden_columns)
+        frozenset(scan.uncalculated),
+        frozenset(scan.hidden_rows),
+        frozenset(scan.hidden_columns),
+        names=names,
     )
     return scan.fixes, notes
 
 
-def _sheet_member(parts: Parts, sheet_name: str) -> tuple[str, bool]:
+def _sheet_member(parts: Parts, sheet_name: str) -> tuple[str, bool, dict[tuple[int, int], str]]:
     """The zip member holding `sheet_name`, found through the workbook and its relationships;
-    and whether the workbook asks for every formula to be calculated on opening."""
+    whether the workbook asks for every formula to be calculated on opening; and our
+    defined names scoped to that sheet, by the cell each marks."""
     workbook = parts.workbook()
     if workbook is None:
         raise KeyError("no workbook part")
     root = ElementTree.fromstring(parts.read(workbook))
     stale = False
     rel_id = None
+    sheets, index = 0, None
+    defined: list[tuple[str | None, str | None, str]] = []  # (name, localSheetId, ref)
     for element in root.iter():
         name = local_name(element.tag)
         if name == "calcPr":
             stale = element.get("fullCalcOnLoad") in ("1", "true")
-        elif name == "sheet" and element.get("name") == sheet_name:
-            rel_id = next((v for k, v in element.items() if local_name(k) == "id"), None)
+        elif name == "sheet":
+            if element.get("name") == sheet_name:
+                rel_id = next((v for k, v in element.items() if local_name(k) == "id"), None)
+                index = sheets
+            sheets += 1
+        elif name == "definedName":
+            defined.append((element.get("name"), element.get("localSheetId"), element.text or ""))
     target = next((t for i, _, t in parts.relationships(workbook) if i == rel_id), None)
     member = parts.member(target) if target else None
     if member is None:
         raise KeyError(f"no part for sheet {sheet_name!r}")
-    return member, stale
+    return member, stale, _stable_names(defined, str(index))
+
+
+def _stable_names(
+    defined: list[tuple[str | None, str | None, str]], sheet: str
+) -> dict[tuple[int, int], str]:
+    """(row, column) -> stable name, from our defined names on `sheet` (its 0-based
+    localSheetId) that mark one cell: bs_outcome -> 'Canlyniadau'!$M$1 gives (0, 12)."""
+    found = {}
+    for name, scope, ref in defined:
+        if not name or scope != sheet or not name.startswith(STABLE_PREFIX):
+            continue
+        cell = _ONE_CELL.fullmatch(ref.rpartition("!")[2].strip())
+        if cell:
+            row, col = int(cell["row"]) - 1, column_index(cell["col"].upper())
+            found[(row, col)] = name.removeprefix(STABLE_PREFIX)
+    return found
 
 
 def _has_marks(archive: zipfile.ZipFile, member: str) -> bool:

@@ -176,8 +176,11 @@ def _build_table(
     keys = unique_keys(headers, letters)
     advice = _(ONE_COLUMN) if source.format == "csv" and len(headers) == 1 else ""
     row = head + origin[0] + 1
+    marked = (notes or SheetNotes()).names  # our defined names: stable names of columns
+    names = tuple(marked.get((row - 1, origin[1] + c)) for c in columns)
+    labels = tuple(name or header for name, header in zip(names, headers, strict=True))
     found, found_issues = match_fields(
-        where, kind, fields, headers, keys, letters, row=row, advice=advice
+        where, kind, fields, headers, keys, letters, row=row, advice=advice, labels=labels
     )
     cells = cell_values(body[:, columns], numbers=source.format == "xlsx")
     # dtype object: pandas 3 would turn text into its "str" dtype (and None into NaN)
@@ -194,6 +197,7 @@ def _build_table(
         source=source,
         kind=kind,
         issues=(*issues, *found_issues),
+        names=names if any(names) else (),
     )
 
 

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from batch_scheduler.errors import LedgerError
+from batch_scheduler.i18n import _
 from batch_scheduler.ledger.schema import (
     SCHEMA_VERSION,
     SQLITE,
@@ -34,9 +35,8 @@ def make_private_dir(path: Path) -> None:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask
     except OSError as exc:
-        raise LedgerError(
-            f"The state directory {path} cannot be created ({exc.strerror}); use --state-dir."
-        ) from None
+        words = _("The state directory {path} cannot be created ({why}); use --state-dir.")
+        raise LedgerError(words.format(path=path, why=exc.strerror)) from None
 
 
 def connect_writable(path: Path) -> sqlite3.Connection:
@@ -73,7 +73,9 @@ def _closed_on_error(conn: sqlite3.Connection, path: Path) -> Iterator[None]:
         yield
     except sqlite3.DatabaseError as exc:
         conn.close()
-        raise LedgerError(f"The ledger {path} cannot be used ({exc}).") from None
+        raise LedgerError(
+            _("The ledger {path} cannot be used ({why}).").format(path=path, why=exc)
+        ) from None
     except BaseException:
         conn.close()
         raise
@@ -92,12 +94,15 @@ def _schema_version(conn: sqlite3.Connection) -> int | None:
 def _check_version(version: int, path: Path) -> None:
     if too_new(version):
         raise LedgerError(
-            f"The ledger {path} was written by a newer batch-scheduler (schema version "
-            f"{version}; this one understands up to {SCHEMA_VERSION}). Upgrade batch-scheduler, "
-            "or use --state-dir to start a separate ledger."
+            _(
+                "The ledger {path} was written by a newer batch-scheduler (schema version "
+                "{version}; this one understands up to {known}). Upgrade batch-scheduler, or use "
+                "--state-dir to start a separate ledger."
+            ).format(path=path, version=version, known=SCHEMA_VERSION)
         )
     if version < 1:
-        raise LedgerError(f"The ledger {path} has an invalid schema version ({version}).")
+        words = _("The ledger {path} has an invalid schema version ({version}).")
+        raise LedgerError(words.format(path=path, version=version))
 
 
 def _ensure_schema(conn: sqlite3.Connection, path: Path) -> None:

@@ -2,7 +2,9 @@
 
 The Book sheet comes first, so `batch-scheduler book PLAN.xlsx` reads it without --sheet.
 Its headers are the book template's and its cells hold the normalised values (E.164 phones,
-department ids, Yes/No), so `book` reads back exactly what was planned. Appointment times
+department ids, Yes/No), so `book` reads back exactly what was planned. In Welsh the sheets,
+headers and answers are the Welsh template's (Trefnu, Enw'r hawlydd, Ie/Na, canolig), which
+`book` reads the same; every header carries its stable name as a defined name. Appointment times
 are local wall-clock date cells; a time the clocks show twice (autumn) is written as ISO
 text with its offset, so it still means one instant. Written atomically, owner-only (the
 sheets hold personal data); strings are never formulas. Every sheet is laid out to read and
@@ -13,18 +15,29 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from batch_scheduler.columns import BOOK_FIELDS
+from batch_scheduler.columns.words import (
+    answer_words,
+    column_headers,
+    severity_words,
+    sheet_titles,
+    summary_label,
+    summary_labels,
+)
+from batch_scheduler.i18n import _
 from batch_scheduler.models import Issue, RawTable
 from batch_scheduler.output.atomic import atomic_path
-from batch_scheduler.output.xlsx.cells import Formats, open_book, write_table
+from batch_scheduler.output.xlsx.cells import Formats, name_cell, open_book, write_table
 from batch_scheduler.output.xlsx.layout import Page
 from batch_scheduler.validate import claimant_reference
 from batch_scheduler.validate.cells import as_text
+from batch_scheduler.validate.checks import choice_words
 
 if TYPE_CHECKING:  # annotations only: allocate writes through output, not the reverse
     from batch_scheduler.allocate.matcher import Plan, Slot
@@ -34,12 +47,14 @@ BOOK_COLUMNS = tuple(
     f for f in BOOK_FIELDS if f.name not in ("appointment_date", "appointment_time")
 )
 INVALID_ROW = "invalid-row"  # the Unplaced reason of a claimant row with errors
-UNPLACED_HEADERS = ("Claimant row", "Reference", "Claimant name", "Reason code", "Reason")
-SLOT_HEADERS = (
-    "Slot row", "Start", "Duration (mins)", "Department", "Interpreter language",
-    "Capacity", "Used", "Free", "Claimant rows", "Problem",
+# each sheet's columns by stable name (the defined names); headers_of gives their headers
+UNPLACED_COLUMNS = ("claimant_row", "reference", "claimant_name", "reason_code", "reason")
+SLOT_COLUMNS = (
+    "slot_row", "start", "duration_in_minutes", "department", "interpreter_language",
+    "capacity", "used", "free", "claimant_rows", "problem",
 )  # fmt: skip
-ISSUE_HEADERS = ("Sheet", "Row", "Column", "Header", "Value", "Code", "Severity", "Message")
+ISSUE_COLUMNS = ("sheet", "source_row", "column", "header", "value", "code", "severity", "message")
+SUMMARY_COLUMNS = ("item", "value")
 SUMMARY_PAGE = Page(landscape=False)
 Cell = str | int | float | bool | date | datetime | None
 
@@ -72,20 +87,61 @@ def write_plan(
     timezone: str,
     summary: Mapping[str, object],
 ) -> None:
-    """Write the plan workbook to `path`, atomically."""
-    sheets: list[tuple[str, Sequence[str], Sequence[Sequence[Cell]]]] = [
-        ("Book", [f.header for f in BOOK_COLUMNS], _book_rows(plan, claimants, slots, timezone)),
-        ("Unplaced", UNPLACED_HEADERS, _unplaced_rows(plan, claimants)),
-        ("Slots", SLOT_HEADERS, _slot_rows(plan, slots)),
-        ("Issues", ISSUE_HEADERS, _issue_rows(claimants, slots)),
+    """Write the plan workbook to `path`, atomically, in the language in force."""
+    names = sheet_titles()
+    sheets: list[tuple[str, Sequence[str], Sequence[str], Sequence[Sequence[Cell]]]] = [
+        (
+            names["Book"],
+            [f.shown_header() for f in BOOK_COLUMNS],
+            [f.name for f in BOOK_COLUMNS],
+            _book_rows(plan, claimants, slots, timezone),
+        ),
+        (names["Unplaced"], *headed(UNPLACED_COLUMNS), _unplaced_rows(plan, claimants)),
+        (names["Slots"], *headed(SLOT_COLUMNS), _slot_rows(plan, slots)),
+        (names["Issues"], *headed(ISSUE_COLUMNS), _issue_rows(claimants, slots)),
     ]
     with atomic_path(Path(path)) as temp, open_book(temp) as book:
         formats = Formats(book)
-        for name, headers, rows in sheets:
-            write_table(book.add_worksheet(name), formats, headers, rows)
-        items = [(k, _plain(v)) for k, v in summary.items()]
-        write_table(book.add_worksheet("Summary"), formats, ("Item", "Value"), items,
-                    page=SUMMARY_PAGE)  # fmt: skip
+        for name, headers, stable, rows in sheets:
+            write_table(book.add_worksheet(name), formats, headers, rows, names=stable)
+        labels = summary_labels()
+        items = [(summary_label(k, labels), _plain(v)) for k, v in summary.items()]
+        sheet = book.add_worksheet(names["Summary"])
+        headers, stable = headed(SUMMARY_COLUMNS)
+        write_table(sheet, formats, headers, items, page=SUMMARY_PAGE, names=stable)
+        for row, key in enumerate(summary, 1):
+            name_cell(book, sheet, key, row, 0)
+
+
+def headed(columns: Sequence[str]) -> tuple[list[str], Sequence[str]]:
+    """(headers for people, stable names) of a sheet's columns."""
+    words = column_headers() | {
+        "claimant_row": _("Claimant row"),
+        "reference": _("Reference"),
+        "claimant_name": _("Claimant name"),
+        "reason_code": _("Reason code"),
+        "reason": _("Reason"),
+        "slot_row": _("Slot row"),
+        "start": _("Start"),
+        "duration_in_minutes": _("Duration (mins)"),
+        "department": _("Department"),
+        "interpreter_language": _("Interpreter language"),
+        "capacity": _("Capacity"),
+        "used": _("Used"),
+        "free": _("Free"),
+        "claimant_rows": _("Claimant rows"),
+        "problem": _("Problem"),
+        "sheet": _("Sheet"),
+        "source_row": _("Row"),
+        "column": _("Column"),
+        "header": _("Header"),
+        "value": _("Value"),
+        "code": _("Code"),
+        "severity": _("Severity"),
+        "message": _("Message"),
+        "item": _("Item"),
+    }
+    return [words[name] for name in columns], columns
 
 
 # ---------------------------------------------------------------- rows
@@ -97,13 +153,26 @@ def _book_rows(
     zone = ZoneInfo(timezone)
     week = pool_week(slots.slots)
     placements = sorted(plan.placements, key=lambda p: p.claimant.id)
+    words = _Words(answer_words(), choice_words())
     return [
         [
-            _book_value(f.name, claimants.details[p.claimant.id], p.slot, zone, week)
+            _book_value(f.name, claimants.details[p.claimant.id], p.slot, zone, week, words)
             for f in BOOK_COLUMNS
         ]
         for p in placements
     ]
+
+
+@dataclass(frozen=True)
+class _Words:
+    """The Book sheet's answers as the template's dropdowns offer them, in the language in
+    force: (yes, no), and the bandwidths by API value."""
+
+    answers: tuple[str, str]
+    choices: Mapping[str, str]
+
+    def answer(self, value: bool) -> str:
+        return self.answers[0] if value else self.answers[1]
 
 
 def pool_week(slots: Sequence[Slot]) -> date | None:
@@ -115,7 +184,7 @@ def pool_week(slots: Sequence[Slot]) -> date | None:
 
 
 def _book_value(
-    name: str, details: BookDetails, slot: Slot, zone: ZoneInfo, week: date | None
+    name: str, details: BookDetails, slot: Slot, zone: ZoneInfo, week: date | None, words: _Words
 ) -> Cell:
     person = details.claimant
     reference = details.reference
@@ -129,7 +198,7 @@ def _book_value(
         "claimant_date_of_birth": person.date_of_birth,
         "claimant_phone_number": person.phone_number,
         "claimant_email": person.email,
-        "is_interpreter_needed": "Yes" if details.is_interpreter_needed else "No",
+        "is_interpreter_needed": words.answer(details.is_interpreter_needed),
         "interpreter_language": details.interpreter_language,
         "department": details.department_id or slot.department,
     }
@@ -137,7 +206,9 @@ def _book_value(
         return values[name]
     option = details.options.get(name)
     if isinstance(option, bool):
-        return "Yes" if option else "No"
+        return words.answer(option)
+    if isinstance(option, str):
+        return words.choices.get(option, option)
     return option
 
 
@@ -164,8 +235,8 @@ def _unplaced_rows(plan: Plan, claimants: ClaimantSheet) -> list[list[Cell]]:
             errors[issue.row].append(issue)
     for pos in claimants.invalid_positions():
         row = table.source_rows[pos]
-        words = "This row has errors, so it was not planned: " + " ".join(
-            str(i) for i in errors[row]
+        words = _("This row has errors, so it was not planned: {errors}").format(
+            errors=" ".join(str(i) for i in errors[row])
         )
         rows.append((pos, [row, references[pos], names[pos], INVALID_ROW, words]))
     return [cells for _, cells in sorted(rows, key=lambda r: r[0])]
@@ -196,9 +267,13 @@ def _slot_rows(plan: Plan, slots: SlotSheet) -> list[list[Cell]]:
 
 
 def _issue_rows(claimants: ClaimantSheet, slots: SlotSheet) -> list[list[Cell]]:
+    names, severities = sheet_titles(), severity_words()
     return [
-        [sheet, i.row, i.column, i.header, i.value, i.code, str(i.severity), i.message]
-        for sheet, issues in (("Claimants", claimants.issues), ("Slots", slots.issues))
+        [sheet, i.row, i.column, i.header, i.value, i.code, severities[i.severity], i.message]
+        for sheet, issues in (
+            (names["Claimants"], claimants.issues),
+            (names["Slots"], slots.issues),
+        )
         for i in issues
     ]
 

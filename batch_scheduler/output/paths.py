@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from batch_scheduler.errors import OutputError
+from batch_scheduler.i18n import _
 
 RESULTS_SUFFIXES = (".xlsx", ".csv")
 JSON_SUFFIXES = (".json",)
@@ -45,39 +46,61 @@ class Saved:
 
 def check_outputs(outputs: Sequence[Output], *, inputs: Sequence[Path] = ()) -> None:
     """Raise OutputError (exit 2, nothing sent) for the first output that cannot be written."""
-    seen: dict[Path, str] = {_resolved(path): "the input" for path in inputs}
+    seen: dict[Path, str | None] = {_resolved(path): None for path in inputs}  # None: input
     for output in outputs:
         _check_one(output)
         where = _resolved(output.path)
         if where in seen:
-            raise OutputError(
-                f"{output.option} {output.path} is also {seen[where]}: it would be overwritten. "
-                "Give another file name. Nothing was sent."
-            )
-        seen[where] = f"the file of {output.option}"
+            raise OutputError(_overwritten(output, seen[where]))
+        seen[where] = output.option
+
+
+def _overwritten(output: Output, other: str | None) -> str:
+    """`output` is the same file as the input (`other` None) or as the output of `other`."""
+    if other is None:
+        words = _(
+            "{option} {path} is also the input: it would be overwritten. Give another file "
+            "name. Nothing was sent."
+        )
+    else:
+        words = _(
+            "{option} {path} is also the file of {other}: it would be overwritten. Give "
+            "another file name. Nothing was sent."
+        )
+    return words.format(option=output.option, path=output.path, other=other)
 
 
 def _check_one(output: Output) -> None:
     path, option = output.path, output.option
     if path.is_dir():
-        raise OutputError(f"{option} {path} is a folder: give a file name. Nothing was sent.")
+        words = _("{option} {path} is a folder: give a file name. Nothing was sent.")
+        raise OutputError(words.format(option=option, path=path))
     if path.suffix.lower() not in output.suffixes:
-        endings = " or ".join(output.suffixes)
+        endings = output.suffixes[0]
+        for ending in output.suffixes[1:]:
+            endings = _("{one} or {other}").format(one=endings, other=ending)
         raise OutputError(
-            f"{option} {path}: the file name must end in {endings} (that is what is written "
-            f"there), e.g. {path.with_suffix(output.suffixes[0]).name}. Nothing was sent."
-        )
+            _(
+                "{option} {path}: the file name must end in {endings} (that is what is "
+                "written there), e.g. {example}. Nothing was sent."
+            ).format(option=option, path=path, endings=endings,
+                     example=path.with_suffix(output.suffixes[0]).name)
+        )  # fmt: skip
     folder = path.parent
     if not folder.is_dir():
         raise OutputError(
-            f"{option} {path}: the folder {folder} does not exist. Create it, or give a file "
-            "in a folder that exists. Nothing was sent."
+            _(
+                "{option} {path}: the folder {folder} does not exist. Create it, or give a file "
+                "in a folder that exists. Nothing was sent."
+            ).format(option=option, path=path, folder=folder)
         )
     problem = _cannot_write_in(folder)
     if problem:
         raise OutputError(
-            f"{option} {path}: files cannot be written in {folder} ({problem}). Pick a folder "
-            "you can write to. Nothing was sent."
+            _(
+                "{option} {path}: files cannot be written in {folder} ({problem}). Pick a "
+                "folder you can write to. Nothing was sent."
+            ).format(option=option, path=path, folder=folder, problem=problem)
         )
 
 
@@ -108,10 +131,11 @@ def save(
         write(fallback)
     except OSError as exc:
         raise OutputError(
-            f"Could not write {path} ({problem}), nor the fallback {fallback} "
-            f"({exc.strerror or exc}). What was sent is recorded in the ledger: run the same "
-            "command again, with an --out you can write to, to get the results (nothing is "
-            "sent twice).",
+            _(
+                "Could not write {path} ({problem}), nor the fallback {fallback} ({error}). What "
+                "was sent is recorded in the ledger: run the same command again, with an --out "
+                "you can write to, to get the results (nothing is sent twice)."
+            ).format(path=path, problem=problem, fallback=fallback, error=exc.strerror or exc),
             exit_code=1,
         ) from None
     return Saved(path, fallback, problem)

@@ -1,8 +1,10 @@
 """The workbooks and JSON we hand back: results (book/cancel), report (validate), summary.
 
 Sheets: Results (every input row echoed exactly, at its own row and column letter, then what
-happened: results_sheet.py), Summary, Issues. A path ending in .csv gets the Results sheet
-alone as CSV (see results_csv.py). Input is never turned into a formula, files are written
+happened: results_sheet.py), Summary, Issues, named and headed in the language in force, each
+header (and Summary label) marked with a defined name of its stable name for programs. A
+path ending in .csv gets the Results sheet alone as CSV (see results_csv.py), always under
+the stable names. Input is never turned into a formula, files are written
 atomically and readable by the owner only (they hold personal data). The xlsx is streamed by
 xlsx/writer.py (100,000 rows in a few seconds, flat memory) and prints on A4, one page wide,
 header row on every page (xlsx/layout.py). Templates live in `templates.py`.
@@ -20,6 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from batch_scheduler.columns import RESULT_COLUMNS
+from batch_scheduler.columns.words import (
+    column_headers,
+    outcome_words,
+    severity_words,
+    sheet_titles,
+    summary_label,
+    summary_labels,
+)
+from batch_scheduler.i18n import N_, _, ngettext
 from batch_scheduler.models import Issue, Outcome, RawTable, ResultLine, Severity
 from batch_scheduler.output.atomic import atomic_path, write_bytes_atomic
 from batch_scheduler.output.paths import Saved, save
@@ -35,12 +46,16 @@ from batch_scheduler.output.xlsx.writer import StreamBook
 
 ISSUE_COLUMNS = ("source_row", "column", "header", "value", "code", "severity", "message")
 _ISSUE_CAPS = (12, 10, 24, 30, 28, 10, 60)  # widest each Issues column gets; text wraps
-_ISSUE_NOTES = {
-    0: "The row number in your input sheet. It is the same row in the Results sheet: "
-    "click the number to go to the cell.",
-    1: "The column letter in your input sheet. It is the same letter in the Results sheet. "
-    "Empty: the issue is about the whole row (shown on its outcome) or the whole file.",
-    2: "The header of that column in your input sheet.",
+_ISSUE_NOTES = {  # translated when written; {sheet}: the Results sheet's name
+    0: N_(
+        "The row number in your input sheet. It is the same row in the {sheet} sheet: click "
+        "the number to go to the cell."
+    ),
+    1: N_(
+        "The column letter in your input sheet. It is the same letter in the {sheet} sheet. "
+        "Empty: the issue is about the whole row (shown on its outcome) or the whole file."
+    ),
+    2: N_("The header of that column in your input sheet."),
 }
 SUMMARY_PAGE = Page(landscape=False, header_rows=0)
 _SUMMARY_TIME = 'dd/mm/yyyy hh:mm:ss "UTC"'
@@ -156,21 +171,36 @@ def _write_summary(
     lines: Sequence[ResultLine],
     issues: Sequence[Issue],
 ) -> None:
-    """Label and value per row (times as real dates, in UTC), then the counts."""
-    rows: list[tuple[object, object, bool]] = [
-        (str(key), _summary_value(str(key), value), False) for key, value in summary.items()
+    """Label and value per row (times as real dates, in UTC), then the counts; each label
+    cell of the summary's values marked with its key (a defined name) for programs."""
+    labels = summary_labels()
+    rows: list[tuple[object, object, bool, str | None]] = [
+        (summary_label(str(key), labels), _summary_value(str(key), value), False, str(key))
+        for key, value in summary.items()
     ]
-    titles = {"outcomes": "Outcome", "issues": "Issue code", "severities": "Severity"}
+    titles = {
+        "outcomes": (_("Outcome"), _("Rows")),
+        "issues": (_("Issue code"), _("Issues")),
+        "severities": (_("Severity"), _("Issues")),
+    }
+    words = {
+        "outcomes": {o.value: word for o, word in outcome_words().items()},
+        "issues": {},
+        "severities": {s.value: word for s, word in severity_words().items()},
+    }
     for group, counts in summary_counts(lines, issues).items():
-        rows.append((None, None, False))
-        rows.append((titles[group], "Rows" if group == "outcomes" else "Issues", True))
-        rows += [(name, count, False) for name, count in counts.items()]
+        rows.append((None, None, False, None))
+        rows.append((*titles[group], True, None))
+        rows += [(words[group].get(name, name), n, False, None) for name, n in counts.items()]
     widest = [max([0] + [display_width(row[i]) for row in rows]) for i in range(2)]
     widths = column_widths(widest, _SUMMARY_CAPS, SUMMARY_PAGE)
-    sheet = book.add_sheet("Summary", widths=widths, page=SUMMARY_PAGE, wrap=True)
+    name = sheet_titles()["Summary"]
+    sheet = book.add_sheet(name, widths=widths, page=SUMMARY_PAGE, wrap=True)
     bold = book.style(bold=True, left=True)
     when, plain = book.style(num=_SUMMARY_TIME, left=True), book.style(left=True)
-    for label, value, title in rows:
+    for label, value, title, key in rows:
+        if key is not None:
+            sheet.define_name(key, sheet.rows, 0)
         style = bold if title else when if isinstance(value, datetime) else plain
         sheet.append((label, value), (bold, style))
 
@@ -203,19 +233,24 @@ def _write_issues(book: StreamBook, issues: Sequence[Issue], results: Results) -
     """One row per issue; its row number links to the cell in Results that shows it."""
     room = MAX_ROWS - 2  # keep one row to say how many did not fit
     shown = issues[:room]
-    cells = [_issue_cells(issue) for issue in shown]
+    severities = severity_words()
+    cells = [_issue_cells(issue, severities) for issue in shown]
+    words = column_headers()
+    headers = [words[name] for name in ISSUE_COLUMNS]
     widest = [
-        max([len(name)] + [display_width(c[i]) for c in cells[:_SAMPLE]])
-        for i, name in enumerate(ISSUE_COLUMNS)
+        max([len(header)] + [display_width(c[i]) for c in cells[:_SAMPLE]])
+        for i, header in enumerate(headers)
     ]
     widths = column_widths(widest, _ISSUE_CAPS, RESULTS_PAGE)
     sheet = book.add_sheet(
-        "Issues", widths=widths, freeze_header=True, page=RESULTS_PAGE, wrap=True
+        sheet_titles()["Issues"], widths=widths, freeze_header=True, page=RESULTS_PAGE, wrap=True
     )
     header = book.style(bold=True, fill=HEADER_FILL)
-    sheet.append(ISSUE_COLUMNS, [header] * len(ISSUE_COLUMNS))
+    sheet.append(headers, [header] * len(headers))
+    for col, name in enumerate(ISSUE_COLUMNS):
+        sheet.define_name(name, 0, col)
     for col, note in _ISSUE_NOTES.items():
-        sheet.add_note(0, col, note)
+        sheet.add_note(0, col, _(note).format(sheet=results.sheet))
     fills = {s: book.style(fill=fill) for s, fill in PROBLEM_FILL.items()}
     link = book.link_style()
     for row, (issue, values) in enumerate(zip(shown, cells, strict=True), 1):
@@ -226,12 +261,16 @@ def _write_issues(book: StreamBook, issues: Sequence[Issue], results: Results) -
             sheet.add_link(row, 0, location=address)
         sheet.append(values, styles)
     if len(issues) > room:
-        sheet.append((None,) * 6 + (f"{len(issues) - room} more issues are not shown.",))
+        more = len(issues) - room
+        words_more = ngettext(
+            "{count} more issue is not shown.", "{count} more issues are not shown.", more
+        )
+        sheet.append((None,) * 6 + (words_more.format(count=more),))
     sheet.autofilter(len(ISSUE_COLUMNS), rows=len(shown) + 1)
 
 
-def _issue_cells(issue: Issue) -> tuple[object, ...]:
-    texts = (issue.column, issue.header, issue.value, issue.code, issue.severity.value)
+def _issue_cells(issue: Issue, severities: Mapping[Severity, str]) -> tuple[object, ...]:
+    texts = (issue.column, issue.header, issue.value, issue.code, severities[issue.severity])
     cut = [None if text is None else fit(str(text)) for text in texts]
     return (issue.row, *cut, fit(issue.message))
 

@@ -7,7 +7,11 @@ here too. `source_row` and our result columns come after the last input column. 
 input cannot keep its addresses (rows past Excel's last row, letters out of order) the rows
 and columns are packed instead; source_row still names each row.
 
-The CSV form (results_csv.py) has the same columns in the same order, without the blank ones.
+Our columns are headed and our outcomes written in the language in force (columns/words.py:
+English shows the stable names); each of our header cells carries a defined name with the
+column's stable name (`bs_outcome`...), which is how a program finds the column whatever the
+language or the header's wording. The CSV form (results_csv.py) has the same columns in the
+same order, without the blank ones, always under the stable names with the stable outcomes.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from batch_scheduler.columns import (
     column_letter,
     echoed_headers,
 )
+from batch_scheduler.columns.words import column_headers, outcome_words, sheet_titles
+from batch_scheduler.i18n import _
 from batch_scheduler.models import Issue, Outcome, RawTable, ResultLine, Severity
 from batch_scheduler.output.xlsx.cells import (
     MAX_COLUMNS,
@@ -41,7 +47,6 @@ from batch_scheduler.output.xlsx.layout import (
 from batch_scheduler.output.xlsx.writer import StreamBook, StreamSheet
 
 _LINKS = ("meeting_url", HOST_COLUMN)
-SHEET = "Results"
 
 GREEN, AMBER, RED, GREY = "#C6EFCE", "#FFEB9C", "#FFC7CE", "#D9D9D9"
 HEADER_FILL = "#DDEBF7"
@@ -84,7 +89,11 @@ class Results:
     ) -> None:
         self.table, self.lines = table, lines
         ours = (SOURCE_ROW, *RESULT_COLUMNS, *((HOST_COLUMN,) if include_host_links else ()))
+        # the stable names (the CSV's headers); `shown`: the workbook's, for people
         self.headers: tuple[str, ...] = (*echoed_headers(table.headers), *ours)
+        words = column_headers()
+        self.shown: tuple[str, ...] = (*self.headers[: -len(ours)], *(words[n] for n in ours))
+        self.sheet = sheet_titles()["Results"]
         self.inputs = len(table.headers)
         inputs = _input_columns(table.letters, len(ours))
         first = inputs[-1] + 1 if inputs else 0
@@ -115,7 +124,7 @@ class Results:
         if found is None:
             return None
         j, col = found
-        return f"'{SHEET}'!{column_letter(col)}{self.sheet_rows[j] + 1}"
+        return f"'{self.sheet}'!{column_letter(col)}{self.sheet_rows[j] + 1}"
 
     def _issues_by_cell(self, issues: Sequence[Issue]) -> dict[int, dict[int, list[Issue]]]:
         found: dict[int, dict[int, list[Issue]]] = {}
@@ -127,9 +136,11 @@ class Results:
 
     # ------------------------------------------------------------ values
 
-    def rows(self) -> Iterator[Row]:
-        """Each row's values (input columns, then ours) with the issues shown on its cells."""
+    def rows(self, words: Mapping[Outcome, str] | None = None) -> Iterator[Row]:
+        """Each row's values (input columns, then ours) with the issues shown on its cells;
+        outcomes as `words` says (None: the stable names, as the CSV writes them)."""
         source_rows, lines, by_cell = self.table.source_rows, self.lines, self.by_cell
+        outcomes: Mapping[Outcome, str] = words or {o: o.value for o in Outcome}
         hosts = HOST_COLUMN in self.ours
         date_only = self.date_only
         for j, values in enumerate(_input_rows(self.table)):
@@ -138,7 +149,7 @@ class Results:
             row: list[object] = list(values)
             for i in date_only:
                 row[i] = _as_date(row[i])
-            row += [source_rows[j], line.outcome.value, line.reference]
+            row += [source_rows[j], outcomes[line.outcome], line.reference]
             row += [line.appointment_id, line.status, None if at is None else _naive_utc(at)]
             row += [_error_text(line, cell_issues), line.attempts, line.meeting_url]
             if hosts:
@@ -162,10 +173,11 @@ class Results:
 
     def write(self, book: StreamBook) -> None:
         """The Results sheet: header on every page, filter, outcome colours, links, notes."""
-        widths = self._widths()
+        words = outcome_words()
+        widths = self._widths(words)
         last = self.sheet_rows[-1] + 1 if self.sheet_rows else 1
         sheet = book.add_sheet(
-            SHEET,
+            self.sheet,
             widths=widths,
             freeze_header=True,
             page=RESULTS_PAGE,
@@ -173,21 +185,26 @@ class Results:
             extent=(last, self.width),
         )
         header_style = book.style(bold=True, fill=HEADER_FILL)
-        headers = self._spread(list(self.headers))
+        headers = self._spread(list(self.shown))
         sheet.append(headers, [header_style if h is not None else None for h in headers])
-        self._write_rows(book, sheet)
+        for name, col in self.ours.items():
+            sheet.define_name(name, 0, col)
+        self._write_rows(book, sheet, words)
         sheet.autofilter(self.width)
         sheet.print_area(self.ours["meeting_url"])
 
-    def _write_rows(self, book: StreamBook, sheet: StreamSheet) -> None:
+    def _write_rows(
+        self, book: StreamBook, sheet: StreamSheet, words: Mapping[Outcome, str]
+    ) -> None:
         outcome_col = self.ours["outcome"]
         link_cols = [self.ours[c] for c in _LINKS if c in self.ours]
-        outcome_styles = {o.value: book.style(fill=outcome_fill(o)) for o in Outcome}
+        outcome_styles = {words[o]: book.style(fill=outcome_fill(o)) for o in Outcome}
+        label = {Severity.ERROR: _("Error"), Severity.WARNING: _("Warning")}
         link_style = book.link_style()
         fills = {s: book.style(fill=fill) for s, fill in PROBLEM_FILL.items()}
         plain: list[int | None] = [None] * self.width
         links = 0
-        for j, packed, cell_issues in self.rows():
+        for j, packed, cell_issues in self.rows(words):
             row = self.sheet_rows[j]
             values = self._spread(packed)
             styles = plain.copy()
@@ -201,19 +218,19 @@ class Results:
             for col, found in cell_issues.items():
                 if col != outcome_col:
                     styles[col] = fills[_worst(found)]
-                _note(sheet, row, col, found)
+                _note(sheet, row, col, found, label)
             sheet.append(values, styles, row=row)
 
-    def _widths(self) -> list[float]:
+    def _widths(self, words: Mapping[Outcome, str]) -> list[float]:
         """Column widths from the header and the first rows (values as Excel shows them)."""
-        sample = [values for _, values, _ in islice(self.rows(), _SAMPLE)]
+        sample = [values for _j, values, _issues in islice(self.rows(words), _SAMPLE)]
         widest, caps = [], []
-        for i, header in enumerate(self.headers):
+        for i, (name, header) in enumerate(zip(self.headers, self.shown, strict=True)):
             values = [row[i] for row in sample]
             longest = max([0] + [display_width(value) for value in values])
-            words = max((len(word) for word in str(header).split()), default=0)
-            widest.append(max(longest, words, min(len(str(header)), _HEADER_WRAP)))
-            cap = _CAPS.get(header) if i >= self.inputs else None
+            word = max((len(word) for word in str(header).split()), default=0)
+            widest.append(max(longest, word, min(len(str(header)), _HEADER_WRAP)))
+            cap = _CAPS.get(name) if i >= self.inputs else None
             caps.append(cap or column_cap(values))
         widths = [_GAP_WIDTH] * self.width
         for col, width in zip(self.columns, column_widths(widest, caps, RESULTS_PAGE), strict=True):
@@ -283,18 +300,19 @@ def _as_date(value: object) -> object:
 # ---------------------------------------------------------------- cells
 
 
-def _note(sheet: StreamSheet, row: int, col: int, found: Sequence[Issue]) -> None:
+def _note(
+    sheet: StreamSheet, row: int, col: int, found: Sequence[Issue], label: Mapping[Severity, str]
+) -> None:
     """The cell's issues as a note: one line per issue, saying error or warning and why."""
-    sheet.add_note(row, col, "\n".join(_comment_line(issue) for issue in found))
+    sheet.add_note(row, col, "\n".join(_comment_line(i, label) for i in found))
 
 
 def _worst(found: Sequence[Issue]) -> Severity:
     return Severity.ERROR if any(i.is_error for i in found) else Severity.WARNING
 
 
-def _comment_line(issue: Issue) -> str:
-    label = "Error" if issue.is_error else "Warning"
-    return f"{label} ({issue.code}): {issue.message}"
+def _comment_line(issue: Issue, label: Mapping[Severity, str]) -> str:
+    return f"{label[issue.severity]} ({issue.code}): {issue.message}"
 
 
 def _error_text(line: ResultLine, cell_issues: CellIssues) -> str | None:

@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from batch_scheduler.i18n import _
 from batch_scheduler.sandbox.config import SandboxConfig
 from batch_scheduler.sandbox.server import build_server
 
@@ -51,15 +52,17 @@ def sandbox_command(host: str, port: int, **knobs: Any) -> None:
     try:
         server, sock, _state, base_url = build_server(config, host, port)
     except OSError as exc:
-        raise click.ClickException(f"Cannot listen on {host}:{port}: {exc.strerror}") from None
-    click.echo(f"Sandbox API:  {base_url}")
-    click.echo(f"Token URL:    {base_url}/oauth2/token")
-    click.echo(f"Static token: {config.static_token}")
-    click.echo("Press Ctrl-C to stop.")
+        cannot = _("Cannot listen on {address}: {why}")
+        address = f"{host}:{port}"
+        raise click.ClickException(cannot.format(address=address, why=exc.strerror)) from None
+    click.echo(_("Sandbox API:  {url}").format(url=base_url))
+    click.echo(_("Token URL:    {url}").format(url=f"{base_url}/oauth2/token"))
+    click.echo(_("Static token: {token}").format(token=config.static_token))
+    click.echo(_("Press Ctrl-C to stop."))
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:
         pass
     finally:
         sock.close()
-    click.echo("Sandbox stopped.")
+    click.echo(_("Sandbox stopped."))

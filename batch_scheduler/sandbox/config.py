@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from batch_scheduler.i18n import _
+
 DEFAULT_DEPARTMENTS: Mapping[int, str] = {1: "Benefits", 2: "Housing", 3: "Employment support"}
 DUPLICATE_MODES = ("reject", "allow")
 _RATES = ("error_rate", "drop_rate", "throttle_rate", "spike_rate")
@@ -85,21 +87,25 @@ def _check(config: SandboxConfig) -> None:
     for name in _RATES:
         value = getattr(config, name)
         if not 0.0 <= value <= 1.0:
-            raise ValueError(f"{name} must be between 0 and 1, not {value!r}")
+            raise ValueError(
+                _("{name} must be between 0 and 1, not {value}").format(
+                    name=name, value=repr(value)
+                )
+            )
     for name in (*_SECONDS, *_COUNTS):
         if getattr(config, name) < 0:
-            raise ValueError(f"{name} must not be negative")
+            raise ValueError(_("{name} must not be negative").format(name=name))
     if config.rate_limit is not None and config.rate_limit <= 0:
-        raise ValueError("rate_limit must be positive (or None for no limit)")
+        raise ValueError(_("rate_limit must be positive (or None for no limit)"))
     if config.duplicate_references not in DUPLICATE_MODES:
-        raise ValueError("duplicate_references must be 'reject' or 'allow'")
+        raise ValueError(_("duplicate_references must be 'reject' or 'allow'"))
     if not config.error_statuses or any(not 500 <= s <= 599 for s in config.error_statuses):
-        raise ValueError("error_statuses must be a non-empty list of 5xx codes")
+        raise ValueError(_("error_statuses must be a non-empty list of 5xx codes"))
     status = config.burst_status
     if status is not None and status != 429 and not 500 <= status <= 599:
-        raise ValueError("burst_status must be 429 or a 5xx code")
+        raise ValueError(_("burst_status must be 429 or a 5xx code"))
     if not 1 <= config.per_page_default <= config.per_page_max:
-        raise ValueError("per_page_default must be between 1 and per_page_max")
+        raise ValueError(_("per_page_default must be between 1 and per_page_max"))
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -126,7 +132,7 @@ def with_changes(config: SandboxConfig, changes: Mapping[str, Any]) -> SandboxCo
     known = {f.name for f in fields(SandboxConfig)}
     unknown = sorted(set(changes) - known)
     if unknown:
-        raise ValueError(f"unknown sandbox setting(s): {', '.join(unknown)}")
+        raise ValueError(_("unknown sandbox setting(s): {names}").format(names=", ".join(unknown)))
     return replace(config, **{k: _coerce(k, v) for k, v in changes.items()})
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from batch_scheduler.api import ApiClient
 from batch_scheduler.config import SendSettings
 from batch_scheduler.errors import RunStopping
+from batch_scheduler.i18n import _
 from batch_scheduler.ledger import CANCEL, EntryState, LedgerBackend, LedgerEntry, LedgerUpdate
 from batch_scheduler.models import (
     ApiResult,
@@ -141,7 +142,7 @@ class CancelRun(Engine[CancelRequest]):
             return
         self.record(row, EntryState.REJECTED, result)
         if result.status_code == 404:
-            text = f"No appointment with id {row.key} exists."
+            text = _("No appointment with id {id} exists.").format(id=row.key)
             self.finish(row, RowResult(Outcome.REJECTED, error=text, attempts=row.attempts))
         else:
             self.finish(row, rejection(result, row.attempts))
@@ -181,8 +182,9 @@ class CancelRun(Engine[CancelRequest]):
             self.halt(swept.refused)
             return
         if swept.failed is not None:
-            for position, _ in rows:
-                text = f"Could not look up the reference ({swept.failed}); nothing was cancelled."
+            for position, _request in rows:
+                words = _("Could not look up the reference ({why}); nothing was cancelled.")
+                text = words.format(why=swept.failed)
                 self.emit(position, RowResult(Outcome.FAILED, error=text))
             return
         for position, request in rows:
@@ -201,8 +203,10 @@ class CancelRun(Engine[CancelRequest]):
             ids = ", ".join(item.id for item in live)
             result = RowResult(
                 Outcome.REJECTED,
-                error=f"{len(live)} appointments have reference {reference} ({ids}); give the "
-                "appointment_id of the one to cancel.",
+                error=_(
+                    "{count} appointments have reference {reference} ({ids}); give the "
+                    "appointment_id of the one to cancel."
+                ).format(count=len(live), reference=reference, ids=ids),
             )
         if result is None:
             result = self._known_cancel(live[0].id)
@@ -230,6 +234,5 @@ def _already_cancelled(result: ApiResult[Any]) -> bool:
 
 
 def _no_reference(reference: str) -> RowResult:
-    return RowResult(
-        Outcome.REJECTED, error=f"No appointment with reference {reference} was found."
-    )
+    words = _("No appointment with reference {reference} was found.")
+    return RowResult(Outcome.REJECTED, error=words.format(reference=reference))

@@ -23,6 +23,7 @@ from typing import Any
 from batch_scheduler.api import ApiClient
 from batch_scheduler.config import SendSettings
 from batch_scheduler.errors import LedgerUnavailable, RunStopping
+from batch_scheduler.i18n import _
 from batch_scheduler.ledger import CANCEL, CREATE, EntryState, LedgerBackend, LedgerEntry
 from batch_scheduler.models import (
     ApiResult,
@@ -282,10 +283,10 @@ class CreateRun(Engine[AppointmentRequest]):
             self._waiting[row.key] = (now + wait, row)
             self._arrived.set()
             return
-        text = (
-            f"Could not check whether the appointment was created ({message}); the next run "
-            "will check again before sending it."
-        )
+        text = _(
+            "Could not check whether the appointment was created ({why}); the next run will "
+            "check again before sending it."
+        ).format(why=message)
         self.finish(row, RowResult(Outcome.FAILED, error=text, attempts=row.attempts))
 
 
@@ -295,8 +296,8 @@ def _reference_taken(result: ApiResult[Any]) -> bool:
 
 
 def _taken_but_missing(row: Row[AppointmentRequest]) -> RowResult:
-    text = (
-        f"The server says reference {row.key} is already taken, but no appointment with it "
-        "is in the list; check it on the platform before booking it again."
-    )
+    text = _(
+        "The server says reference {reference} is already taken, but no appointment with it is "
+        "in the list; check it on the platform before booking it again."
+    ).format(reference=row.key)
     return RowResult(Outcome.FAILED, error=text, attempts=row.attempts)

@@ -41,6 +41,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, 
 from typing import Any, ClassVar, Generic, TypeVar
 
 from batch_scheduler.errors import AuthError, LedgerUnavailable, NotClaimed, RunStopping
+from batch_scheduler.i18n import N_, _
 from batch_scheduler.ledger import EntryState, GroupCommit, LedgerEntry, Refusal
 from batch_scheduler.models import ApiResult, ResultKind, RowResult
 from batch_scheduler.send.pacing import RateLimiter, RetryPolicy, Sleep
@@ -59,7 +60,7 @@ R = TypeVar("R")
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
-REFUSED = "The API refused the credentials."
+REFUSED = N_("The API refused the credentials.")  # translated where it is said
 # RETRY_LATER answers that concern the whole service: 429, and None (no connection at all).
 _SERVICE_WIDE = (429, None)
 
@@ -301,7 +302,7 @@ class Engine(Generic[R]):
     def halt(self, message: str | None) -> None:
         """The API refused the credentials: stop, and raise AuthError after the drain."""
         if self._fatal is None:
-            self._fatal = message or REFUSED
+            self._fatal = message or _(REFUSED)
         self._halted.set()
 
     def finalise(self, items: Sequence[tuple[int, R]]) -> dict[int, RowResult]:

@@ -87,11 +87,10 @@ def settle_found(
 
 def _duplicates_warning(reference: str, chosen: Appointment, others: list[Appointment]) -> str:
     ids = ", ".join(item.id for item in others)
-    return (
-        f"Warning: the server holds {len(others) + 1} live appointments with reference "
-        f"{reference}: this row is matched to {chosen.id}; the duplicate(s) {ids} should be "
-        "checked and cancelled by hand."
-    )
+    return _(
+        "Warning: the server holds {count} live appointments with reference {reference}: this "
+        "row is matched to {id}; the duplicate(s) {ids} should be checked and cancelled by hand."
+    ).format(count=len(others) + 1, reference=reference, id=chosen.id, ids=ids)
 
 
 # ---------------------------------------------------------------- the check
@@ -236,7 +235,9 @@ class _AccountReader:
         changed since they were seen. One gone (404) no longer counts."""
         fresh: list[Appointment] = []
         for item in stale:
-            got = await read(self.engine, _show(self.engine, item.id), f"appointment {item.id}")
+            got = await read(
+                self.engine, _show(self.engine, item.id), _("appointment {id}").format(id=item.id)
+            )
             self.check.pages += 1
             if isinstance(got, Swept):
                 if got.status == 404:

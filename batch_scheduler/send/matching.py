@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
+from batch_scheduler.i18n import _
 from batch_scheduler.issues import make_issue
 from batch_scheduler.models import Appointment, AppointmentRequest
 
@@ -47,15 +48,16 @@ def compare(request: AppointmentRequest, found: Appointment, zone: tzinfo = UTC)
     """The one matching rule: how `found` differs from what `request` asks for."""
     differences = []
     if found.appointment_at is not None and found.appointment_at != request.appointment_at:
-        differences.append(
-            f"at {local(found.appointment_at, zone)}, not {local(request.appointment_at, zone)}"
-        )
+        words = _("at {found}, not {asked}")
+        found_at, asked_at = local(found.appointment_at, zone), local(request.appointment_at, zone)
+        differences.append(words.format(found=found_at, asked=asked_at))
     minutes = found.duration_in_minutes
     if minutes is not None and minutes != request.duration_in_minutes:
-        differences.append(f"{minutes} minutes, not {request.duration_in_minutes}")
+        words = _("{minutes} minutes, not {asked}")
+        differences.append(words.format(minutes=minutes, asked=request.duration_in_minutes))
     name = found.claimant_name
     if name is not None and _folded(name) != _folded(request.claimant.name):
-        differences.append("for another claimant")
+        differences.append(_("for another claimant"))
     return Match(request, found, tuple(differences))
 
 
@@ -75,7 +77,7 @@ def conflict_message(match: Match, zone: tzinfo = UTC) -> str:
     """What is wrong with a conflict, and what to do, in plain words."""
     found = match.appointment
     if match.cancelled:
-        when = local(found.appointment_at, zone) if found.appointment_at else "an unknown date"
+        when = local(found.appointment_at, zone) if found.appointment_at else _("an unknown date")
         words = {"when": when}
     else:
         words = {"differences": "; ".join(match.differences)}

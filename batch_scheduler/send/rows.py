@@ -12,18 +12,19 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from batch_scheduler.api.classify import describe
-from batch_scheduler.i18n import gettext as _
+from batch_scheduler.i18n import N_, _
 from batch_scheduler.models import ApiResult, Outcome, RowResult
 from batch_scheduler.send.pacing import GiveUp, Timing
 
 R = TypeVar("R")
 
-NOT_SENT = "Not sent: the run was interrupted."
-NOT_RESENT = "Not sent again: the run was interrupted before the retry (nothing was applied)."
-IN_FLIGHT = (
+# the words of a row the run stopped before it was final (translated when the row is)
+NOT_SENT = N_("Not sent: the run was interrupted.")
+NOT_RESENT = N_("Not sent again: the run was interrupted before the retry (nothing was applied).")
+IN_FLIGHT = N_(
     "Interrupted while the request was in flight; the next run will check whether it was applied."
 )
-NOT_CHECKED = (
+NOT_CHECKED = N_(
     "Interrupted before it could be checked whether an earlier request was applied; the next "
     "run will check."
 )
@@ -100,12 +101,12 @@ async def first_of(*waits: Awaitable[Any]) -> None:
 def interrupted(row: Row[Any] | None) -> RowResult:
     """The result of a row the run stopped before it was final (None: never reached)."""
     if row is None:
-        return RowResult(Outcome.NOT_ATTEMPTED, error=NOT_SENT)
+        return RowResult(Outcome.NOT_ATTEMPTED, error=_(NOT_SENT))
     if row.on_wire:
-        return RowResult(Outcome.FAILED, error=IN_FLIGHT, attempts=row.attempts)
+        return RowResult(Outcome.FAILED, error=_(IN_FLIGHT), attempts=row.attempts)
     if row.waiting_check:
-        return RowResult(Outcome.FAILED, error=NOT_CHECKED, attempts=row.attempts)
-    text = NOT_RESENT if row.attempts else NOT_SENT
+        return RowResult(Outcome.FAILED, error=_(NOT_CHECKED), attempts=row.attempts)
+    text = _(NOT_RESENT) if row.attempts else _(NOT_SENT)
     return RowResult(Outcome.NOT_ATTEMPTED, error=text, attempts=row.attempts)
 
 
@@ -115,16 +116,17 @@ def gave_up(
     """The result of a row out of retries (or time), with the last answer in words."""
     last = describe(result)
     if reason is GiveUp.DEADLINE:
-        text = (
-            f"Gave up after {elapsed:.0f} s (the time limit per row is {deadline:g} s); the "
-            f"last answer was {last}."
-        )
+        text = _(
+            "Gave up after {seconds} s (the time limit per row is {limit} s); the last answer "
+            "was {last}."
+        ).format(seconds=f"{elapsed:.0f}", limit=f"{deadline:g}", last=last)
     elif result.status_code is not None:
-        text = f"The server kept answering {last} after {row.retries} retries."
+        words = _("The server kept answering {last} after {retries} retries.")
+        text = words.format(last=last, retries=row.retries)
     else:
-        text = f"Gave up after {row.retries} retries: {last}."
+        text = _("Gave up after {retries} retries: {last}.").format(retries=row.retries, last=last)
     if row.waiting_check:
-        text += " The last request may have been applied; the next run will check."
+        text += " " + _("The last request may have been applied; the next run will check.")
     return RowResult(Outcome.FAILED, error=text, attempts=row.attempts)
 
 
@@ -139,7 +141,9 @@ def repeat_of(result: RowResult) -> RowResult:
 
 def rejection(result: ApiResult[Any], attempts: int) -> RowResult:
     """A final 4xx: the API's message (or the status) and its field errors."""
-    text = result.message or f"The API refused the request (HTTP {result.status_code})."
+    text = result.message or _("The API refused the request (HTTP {status}).").format(
+        status=result.status_code
+    )
     return RowResult(Outcome.REJECTED, None, text, attempts, result.field_errors)
 
 

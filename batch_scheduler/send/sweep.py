@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from batch_scheduler.api.classify import describe
+from batch_scheduler.i18n import _
 from batch_scheduler.models import ApiResult, Appointment, Page, ResultKind
 from batch_scheduler.send.engine import REFUSED, Engine
 
@@ -82,7 +83,9 @@ async def read_page(engine: Engine[Any], number: int) -> Page | Swept:
     """One page, tried again under the retry policy; a Swept when it cannot be had."""
     per_page = engine.settings.list_per_page
     return await read(
-        engine, lambda: engine.client.list_page(number, per_page), f"page {number} of the list"
+        engine,
+        lambda: engine.client.list_page(number, per_page),
+        _("page {number} of the list").format(number=number),
     )
 
 
@@ -99,7 +102,7 @@ async def read(
         if result.kind is ResultKind.SUCCESS and result.value is not None:
             return result.value
         if result.kind is ResultKind.FATAL:
-            return Swept(refused=result.message or REFUSED)
+            return Swept(refused=result.message or _(REFUSED))
         if result.kind is ResultKind.REJECTED or retry > policy.max_retries:
             return Swept(failed=f"{what}: {describe(result)}", status=result.status_code)
         if result.status_code == 429:

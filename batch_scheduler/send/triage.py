@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, tzinfo
 
 from batch_scheduler.api import parse_appointment
+from batch_scheduler.columns.words import outcome_word
+from batch_scheduler.i18n import _
 from batch_scheduler.ledger import CANCEL, CREATE, EntryState, LedgerBackend, LedgerEntry
 from batch_scheduler.models import (
     Appointment,
@@ -117,7 +119,7 @@ def triage_cancels(
             to_resolve.append((position, request))
         else:
             done[position] = RowResult(
-                Outcome.REJECTED, error="Neither an appointment id nor a reference was given."
+                Outcome.REJECTED, error=_("Neither an appointment id nor a reference was given.")
             )
     entries = ledger.get_many(CANCEL, [appointment_id for _, appointment_id, _ in with_id])
     to_send = []
@@ -141,9 +143,10 @@ def _booked_since(request: CancelRequest, previous: Outcome, ledger: LedgerBacke
 
 def nothing_to_cancel(previous: Outcome) -> RowResult:
     """A row whose booking never happened (`previous`: its outcome in the results given)."""
-    text = f"Nothing to cancel: this row was not booked ({previous} in the results given)."
+    words = _("Nothing to cancel: this row was not booked ({previous} in the results given).")
+    text = words.format(previous=outcome_word(previous.value))
     if previous in (Outcome.FAILED, Outcome.NOT_ATTEMPTED):
-        text += " If it may have been booked since, run book on its sheet again first."
+        text += " " + _("If it may have been booked since, run book on its sheet again first.")
     return RowResult(Outcome.NOTHING_TO_CANCEL, error=text)
 
 

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from batch_scheduler.api import ApiClient
 from batch_scheduler.config import Settings
 from batch_scheduler.errors import ApiUnreachable, AuthError
+from batch_scheduler.i18n import _
 from batch_scheduler.models import ApiResult, ResultKind
 
 log = logging.getLogger(__name__)
@@ -59,9 +60,11 @@ async def check_access(client: ApiClient, settings: Settings) -> None:
             return  # it answers; any other trouble is the sender's to ride out
         if wait is None:
             raise ApiUnreachable(
-                f"Could not reach the API at {host}: {access.message}. Nothing was sent. "
-                "Check the base URL, the network (proxy, firewall) and, for a private "
-                "certificate authority, SSL_CERT_FILE; then run again."
+                _(
+                    "Could not reach the API at {host}: {why}. Nothing was sent. Check the "
+                    "base URL, the network (proxy, firewall) and, for a private certificate "
+                    "authority, SSL_CERT_FILE; then run again."
+                ).format(host=host, why=access.message)
             )
         log.warning("the API cannot be reached yet (%s); trying again", access.message)
         await asyncio.sleep(wait)
@@ -70,16 +73,16 @@ async def check_access(client: ApiClient, settings: Settings) -> None:
 def _refused_words(host: str, access: ApiResult[Any]) -> str:
     """Why the first call was refused, and what to check: once, in plain words."""
     if access.status_code == 403:
-        return (
-            f"The API at {host} accepted our credentials but does not allow them to read "
+        return _(
+            "The API at {host} accepted our credentials but does not allow them to read "
             "appointments (HTTP 403). Ask your SQOD administrator to give this client access "
             "to appointments. Nothing was sent."
-        )
-    return (
-        f"The API at {host} refused our credentials (HTTP {access.status_code or 401}). Check "
+        ).format(host=host)
+    return _(
+        "The API at {host} refused our credentials (HTTP {status}). Check "
         "BATCH_SCHEDULER_TOKEN, or BATCH_SCHEDULER_CLIENT_ID and BATCH_SCHEDULER_CLIENT_SECRET, "
         "and that they are for this base URL. Nothing was sent."
-    )
+    ).format(host=host, status=access.status_code or 401)
 
 
 async def watch_contact(

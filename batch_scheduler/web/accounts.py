@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from pwdlib import PasswordHash
 
+from batch_scheduler.i18n import _
 from batch_scheduler.web.db import WebDb
 
 MIN_PASSWORD_LENGTH = 12
@@ -54,8 +55,10 @@ def check_name(name: str) -> str:
     name = name.strip()
     if not _NAME.match(name):
         raise AccountError(
-            "A user name is 1 to 64 letters, digits, dots, dashes, underscores or @ "
-            "(an email address works)."
+            _(
+                "A user name is 1 to 64 letters, digits, dots, dashes, underscores or @ "
+                "(an email address works)."
+            )
         )
     return name
 
@@ -63,8 +66,10 @@ def check_name(name: str) -> str:
 def check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(
-            f"The password is too short: use at least {MIN_PASSWORD_LENGTH} characters "
-            "(a few unrelated words are easy to remember and hard to guess)."
+            _(
+                "The password is too short: use at least {length} characters (a few "
+                "unrelated words are easy to remember and hard to guess)."
+            ).format(length=MIN_PASSWORD_LENGTH)
         )
 
 
@@ -88,7 +93,7 @@ class Accounts:
         name = check_name(name)
         check_password(password)
         if self.exists(name):
-            raise AccountError(f"There is already a user called {name}.")
+            raise AccountError(_("There is already a user called {name}.").format(name=name))
         with self._db.connect() as conn:
             conn.execute(
                 "INSERT INTO users (name, password_hash, created_at) VALUES (?, ?, ?)",
@@ -111,7 +116,7 @@ class Accounts:
         """Delete the account and sign it out everywhere."""
         with self._db.connect() as conn:
             if conn.execute("DELETE FROM users WHERE name = ?", (fold(name),)).rowcount == 0:
-                raise AccountError(f"There is no user called {name}.")
+                raise AccountError(_("There is no user called {name}.").format(name=name))
             conn.execute("DELETE FROM sessions WHERE user_name = ?", (fold(name),))
 
     def set_password(self, name: str, password: str) -> None:
@@ -123,7 +128,7 @@ class Accounts:
                 (_hasher.hash(password), fold(name)),
             ).rowcount
             if changed == 0:
-                raise AccountError(f"There is no user called {name}.")
+                raise AccountError(_("There is no user called {name}.").format(name=name))
             conn.execute("DELETE FROM sessions WHERE user_name = ?", (fold(name),))
             conn.execute("DELETE FROM sign_in_failures WHERE name = ?", (fold(name),))
 

@@ -15,6 +15,7 @@ from typing import Any
 import click
 import uvicorn
 
+from batch_scheduler.i18n import _
 from batch_scheduler.web.accounts import AccountError
 from batch_scheduler.web.context import WebContext, accounts_for, web_folder
 from batch_scheduler.web.db import WebDb
@@ -29,7 +30,7 @@ from batch_scheduler.web.settings import WebSettings, web_settings
 
 
 def _fail(message: str, code: int) -> None:
-    click.echo(f"Error: {message}", err=True)
+    click.echo(_("Error: {message}").format(message=message), err=True)
     sys.exit(code)
 
 
@@ -69,12 +70,11 @@ def serve_command(host: str, port: int, config_path: Path | None, log_format: st
     setup_logging(fmt=log_format, secrets=context.settings.secrets())
     context.log_format = log_format
     if not context.accounts.names():
-        click.echo("No accounts yet: add one with `batch-scheduler users add NAME`.", err=True)
+        click.echo(_("No accounts yet: add one with `batch-scheduler users add NAME`."), err=True)
     if context.booking_off:
-        click.echo(f"Booking is off: {context.booking_off}", err=True)
-    click.echo(
-        f"The page is at http://{host}:{port}/ (state directory {context.settings.state_dir})"
-    )
+        click.echo(_("Booking is off: {why}").format(why=context.booking_off), err=True)
+    page = _("The page is at {url} (state directory {folder})")
+    click.echo(page.format(url=f"http://{host}:{port}/", folder=context.settings.state_dir))
     uvicorn.Server(uvicorn_config(context, host, port)).run()
 
 
@@ -108,7 +108,7 @@ def users_command(ctx: click.Context, config_path: Path | None, state_dir: Path 
 def _password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\n")
-    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+    return str(click.prompt(_("Password"), hide_input=True, confirmation_prompt=True))
 
 
 def _account_action(action: Any) -> None:
@@ -125,7 +125,7 @@ def _account_action(action: Any) -> None:
 def users_add(accounts: Any, name: str, password_stdin: bool) -> None:
     """Add an account (asks for its password twice)."""
     _account_action(lambda: accounts.add(name, _password(password_stdin)))
-    click.echo(f"Added {name.strip().casefold()}.")
+    click.echo(_("Added {name}.").format(name=name.strip().casefold()))
 
 
 @users_command.command("remove")
@@ -134,7 +134,7 @@ def users_add(accounts: Any, name: str, password_stdin: bool) -> None:
 def users_remove(accounts: Any, name: str) -> None:
     """Remove an account and sign it out everywhere."""
     _account_action(lambda: accounts.remove(name))
-    click.echo(f"Removed {name}.")
+    click.echo(_("Removed {name}.").format(name=name))
 
 
 @users_command.command("list")
@@ -152,7 +152,7 @@ def users_list(accounts: Any) -> None:
 def users_set_password(accounts: Any, name: str, password_stdin: bool) -> None:
     """Give an account a new password; signs it out everywhere and lifts a lock-out."""
     _account_action(lambda: accounts.set_password(name, _password(password_stdin)))
-    click.echo(f"New password set for {name}; its sessions have ended.")
+    click.echo(_("New password set for {name}; its sessions have ended.").format(name=name))
 
 
 # ---------------------------------------------------------------- demo --web
@@ -176,14 +176,15 @@ def run_web_demo(out_dir: Path, port: int) -> None:
         )
         context.accounts.add("demo", password)
         with RunningWeb(context, port=port) as web:
-            click.echo(f"The page:     {web.url}/")
-            click.echo("User name:    demo")
-            click.echo(f"Password:     {password}")
-            click.echo(f"Sample sheets to upload: {samples['book.xlsx'].resolve().parent}")
-            click.echo(f"Sandbox API:  {sandbox.base_url} (seeded faults on)")
-            click.echo("Press Ctrl-C to stop.")
+            folder = samples["book.xlsx"].resolve().parent
+            click.echo(_("The page:     {url}").format(url=f"{web.url}/"))
+            click.echo(_("User name:    {name}").format(name="demo"))
+            click.echo(_("Password:     {password}").format(password=password))
+            click.echo(_("Sample sheets to upload: {folder}").format(folder=folder))
+            click.echo(_("Sandbox API:  {url} (seeded faults on)").format(url=sandbox.base_url))
+            click.echo(_("Press Ctrl-C to stop."))
             try:
                 while True:
                     time.sleep(3600)
             except KeyboardInterrupt:
-                click.echo("\nStopped.")
+                click.echo("\n" + _("Stopped."))

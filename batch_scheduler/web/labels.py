@@ -1,12 +1,15 @@
-"""Words the page shows for a job's state and a row's outcome, in the reader's language.
+"""Words the page shows for a job's state, a row's outcome and the plan's counts, in the
+reader's language.
 
 The stored values stay the stable English names (the database, summary.json, the CSV); only
-what a person reads is translated. The English labels are the names with spaces.
+what a person reads is translated. Outcomes and counts are the library's words (the same
+as the workbooks'); the English labels are the names with spaces.
 """
 
 from __future__ import annotations
 
 from batch_scheduler.i18n import LazyString, lazy_gettext
+from batch_scheduler.web import pipeline_bridge as bridge
 
 STATES: dict[str, LazyString] = {
     "checking": lazy_gettext("checking"),
@@ -17,21 +20,6 @@ STATES: dict[str, LazyString] = {
     "finished": lazy_gettext("finished"),
     "stopped": lazy_gettext("stopped"),
 }
-OUTCOMES: dict[str, LazyString] = {
-    "created": lazy_gettext("created"),
-    "already_exists": lazy_gettext("already exists"),
-    "cancelled": lazy_gettext("cancelled"),
-    "already_cancelled": lazy_gettext("already cancelled"),
-    "nothing_to_cancel": lazy_gettext("nothing to cancel"),
-    "conflict": lazy_gettext("conflict"),
-    "invalid": lazy_gettext("invalid"),
-    "rejected": lazy_gettext("rejected"),
-    "failed": lazy_gettext("failed"),
-    "not_attempted": lazy_gettext("not attempted"),
-    "would_create": lazy_gettext("would create"),
-    "would_cancel": lazy_gettext("would cancel"),
-    "valid": lazy_gettext("valid"),
-}
 
 
 def state_label(value: str) -> str:
@@ -39,5 +27,12 @@ def state_label(value: str) -> str:
 
 
 def outcome_label(value: str) -> str:
-    label = OUTCOMES.get(value)
-    return str(label) if label is not None else value.replace("_", " ")
+    """The outcome as the results workbook shows it, with spaces for underscores (English:
+    "already exists"; Welsh: "wedi'i drefnu eisoes")."""
+    return bridge.outcome_word(value).replace("_", " ")
+
+
+def plan_label(key: str) -> str:
+    """A count of the allocation's plan, as its Summary sheet labels it ("unplaced:
+    no-language-slot" -> "heb le: no-language-slot")."""
+    return bridge.summary_label(key).replace("_", " ")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from batch_scheduler.allocate import AllocateRequest, allocate
+from batch_scheduler.columns.words import outcome_word, sheet_titles, summary_label
 from batch_scheduler.config import Settings, load_settings, pinned_now, read_config_file
 from batch_scheduler.errors import (
     BatchSchedulerError,
@@ -23,6 +24,7 @@ from batch_scheduler.errors import (
     InputError,
     OutputError,
 )
+from batch_scheduler.i18n import _
 from batch_scheduler.intake import read_table, sheet_names
 from batch_scheduler.models import Issue, Outcome, RowResult, SheetKind
 from batch_scheduler.output import rows_to_fix, save, write_fix_sheet, write_template
@@ -45,9 +47,12 @@ __all__ = [
     "check_upload",
     "in_order",
     "load_library_settings",
+    "outcome_word",
     "pinned_now",
     "preview",
     "send",
+    "sheet_titles",
+    "summary_label",
     "template_bytes",
     "web_section",
 ]
@@ -93,7 +98,7 @@ def web_section(config_path: Path | None) -> dict[str, Any]:
     """The [web] table of the config file ({} when there is none)."""
     section = read_config_file(config_path).get("web", {})
     if not isinstance(section, dict):
-        raise ConfigError("Config file: [web] must be a table.")
+        raise ConfigError(_("Config file: {section} must be a table.").format(section="[web]"))
     return section
 
 

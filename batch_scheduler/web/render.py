@@ -15,7 +15,7 @@ from starlette.templating import Jinja2Templates
 
 from batch_scheduler import i18n
 from batch_scheduler.web import pipeline_bridge as bridge
-from batch_scheduler.web.labels import outcome_label, state_label
+from batch_scheduler.web.labels import outcome_label, plan_label, state_label
 from batch_scheduler.web.language import SWITCH_PREFIX
 from batch_scheduler.web.security import SIGN_IN_COOKIE, new_sign_in_token, set_cookie
 
@@ -65,6 +65,7 @@ def make_templates() -> Jinja2Templates:
         "duration": _duration,
         "state": state_label,
         "outcome": outcome_label,
+        "plan_label": plan_label,
         "in_order": bridge.in_order,  # outcome counts: fine ones first, none left out
         # a stored message (N_ in worker.py) in the reader's language; never %-formatted
         "translate": lambda text: i18n.gettext(text) if text else text,
@@ -100,6 +101,7 @@ def page(
         "languages": i18n.LANGUAGES,
         "switch_prefix": SWITCH_PREFIX,
         "timezone": app_context.settings.intake.timezone,
+        "sheet_titles": bridge.sheet_titles(),  # our sheets' names in the page's language
         "booking_off": app_context.booking_off,
     }
     response = _templates.TemplateResponse(request, name, base | context, status_code)

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from batch_scheduler.i18n import _
 from batch_scheduler.web.pipeline_bridge import ConfigError
 from batch_scheduler.web.sso import SECRET_VARIABLE, SsoSettings
 
@@ -33,15 +34,18 @@ def web_settings(section: dict[str, Any]) -> WebSettings:
     values: dict[str, Any] = {}
     for key, value in section.items():
         if key not in known:
-            raise ConfigError(f"Config: unknown setting web.{key}.")
+            raise ConfigError(_("Config: unknown setting {key}.").format(key=f"web.{key}"))
         if key == "secure_cookies":
             if not isinstance(value, bool):
-                raise ConfigError("Config: web.secure_cookies must be true or false.")
+                raise ConfigError(_("Config: web.secure_cookies must be true or false."))
         elif key.startswith("sso_"):
             if not isinstance(value, str) or not value.strip():
-                raise ConfigError(f"Config: web.{key} must be text, in quotes.")
+                raise ConfigError(
+                    _("Config: {key} must be text, in quotes.").format(key=f"web.{key}")
+                )
         elif not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ConfigError(f"Config: web.{key} must be a whole number of at least 1.")
+            words = _("Config: {key} must be a whole number of at least 1.")
+            raise ConfigError(words.format(key=f"web.{key}"))
         values[key] = value
     return WebSettings(**values)
 

@@ -45,8 +45,11 @@ STOP_WAIT = 30.0  # seconds a stopping server gives a job to drain and write its
 JOB_NICENESS = 10
 
 
-# The job's messages are stored in English (N_) and translated when shown (the `translate`
-# filter), in the language of whoever reads them, not of this thread.
+# The job's own messages are stored in English (N_) and translated when shown (the
+# `translate` filter), in the language of whoever reads them, not of this thread. What the
+# library says (issue messages, a file refused, rows' reasons, the workbooks) is worded
+# when the job runs: a check and a send run in the language of the request that asked for
+# them (the page's language of whoever uploaded, or pressed Book).
 
 
 def interrupted_message() -> str:
@@ -97,7 +100,7 @@ def unexpected_message() -> str:
 class Worker:
     def __init__(self, context: WebContext) -> None:
         self.context = context
-        self._queue: queue.Queue[int | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[int, str] | None] = queue.Queue()
         self._checks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="web-check")
         self._stop = threading.Event()
         self._sender = threading.Thread(target=self._send_loop, name="web-send", daemon=True)
@@ -161,7 +164,12 @@ class Worker:
     # ------------------------------------------------------------ checks
 
     def check(self, job_id: int) -> Future[None]:
-        return self._checks.submit(self._check, job_id)
+        """Check on the pool, in the language in force here (the asking request's)."""
+        return self._checks.submit(self._check_in, i18n.current_language(), job_id)
+
+    def _check_in(self, language: str, job_id: int) -> None:
+        with i18n.use_language(language):
+            self._check(job_id)
 
     def _check(self, job_id: int) -> None:
         context, jobs = self.context, self.context.jobs
@@ -203,17 +211,20 @@ class Worker:
     # ------------------------------------------------------------ sends
 
     def send(self, job_id: int) -> None:
-        """Queue a job that `JobStore.claim` has just moved to QUEUED."""
-        self._queue.put(job_id)
+        """Queue a job that `JobStore.claim` has just moved to QUEUED, to be sent in the
+        language in force here (the asking request's)."""
+        self._queue.put((job_id, i18n.current_language()))
 
     def _send_loop(self) -> None:
         while not self._stop.is_set():
-            job_id = self._queue.get()
-            if job_id is None:
+            item = self._queue.get()
+            if item is None:
                 return
+            job_id, language = item
             job = self.context.jobs.get(job_id)
             if job is not None:
-                self._send(job)
+                with i18n.use_language(language):
+                    self._send(job)
 
     def _send(self, job: Job) -> None:
         context, jobs = self.context, self.context.jobs

@@ -174,6 +174,11 @@ def test_cancel_by_reference_on_a_new_state_dir(sandbox: Any, tmp_path: Path, en
     assert status == {"REF-00000": "scheduled", "REF-00001": "cancelled", "REF-00002": "scheduled"}
 
 
+# the exit codes and what they say, in both languages (tests/cli/test_language.py: all codes)
+LANGUAGES = pytest.mark.parametrize("language", ["en", "cy"])
+CLAIMANT_NAME = {"en": "claimant name", "cy": "enw'r hawlydd"}
+
+
 def test_a_second_run_on_the_same_state_dir_books_beside_the_first(
     sandbox: Any, tmp_path: Path, env: Any
 ) -> None:
@@ -193,19 +198,23 @@ def test_a_second_run_on_the_same_state_dir_books_beside_the_first(
     assert [a["reference"] for a in sandbox.appointments()] == ["REF-00000"]
 
 
-def test_bad_token_is_exit_3_and_sends_nothing(sandbox: Any, tmp_path: Path, env: Any) -> None:
-    env = {**env, "BATCH_SCHEDULER_TOKEN": "wrong-token-value"}
+@LANGUAGES
+def test_bad_token_is_exit_3_and_sends_nothing(
+    sandbox: Any, tmp_path: Path, env: Any, language: str
+) -> None:
+    env = {**env, "BATCH_SCHEDULER_TOKEN": "wrong-token-value", "BATCH_SCHEDULER_LANG": language}
     result = cli_book(env, tmp_path, book_sheet(tmp_path / "in.xlsx", 2), sandbox.base_url)
     assert result.exit_code == 3
     assert "wrong-token-value" not in result.output
     assert sandbox.appointments() == []
 
 
-def test_missing_required_column_is_exit_2(tmp_path: Path, env: Any) -> None:
+@LANGUAGES
+def test_missing_required_column_is_exit_2(tmp_path: Path, env: Any, language: str) -> None:
     sheet = write_xlsx(tmp_path / "in.xlsx", [{"Reference": "R1"}], headers=("Reference",))
-    result = invoke(env, "validate", sheet)
+    result = invoke({**env, "BATCH_SCHEDULER_LANG": language}, "validate", sheet)
     assert result.exit_code == 2
-    assert "name" in result.output.lower()
+    assert CLAIMANT_NAME[language] in result.output.lower()
 
 
 def test_validate_report_and_json(tmp_path: Path, env: Any) -> None:

@@ -18,8 +18,10 @@ import pytest
 import xlsxwriter
 from openpyxl import load_workbook
 
+from batch_scheduler import i18n
 from batch_scheduler.allocate import AllocateRequest, allocate
 from batch_scheduler.columns import fold_label
+from batch_scheduler.columns.words import sheet_titles
 from batch_scheduler.config import Settings
 from batch_scheduler.demo import CONFIG_NAME, write_fresh_samples, write_samples
 from batch_scheduler.demo.samples import write_shipped_samples
@@ -103,22 +105,32 @@ def test_fresh_samples_report_the_same_mistakes(tmp_path: Path) -> None:
 
 
 def template_examples(path: Path) -> dict[str, dict[str, str]]:
-    """Data sheet -> {header: example} from a template's Instructions sheet."""
+    """Data sheet -> {header: example} from a template's Instructions sheet, in the language
+    the template is written in (its Instructions sheet's name says which)."""
     book = load_workbook(path)
-    data_sheets = [ws.title for ws in book.worksheets if ws.title not in ("Instructions", "Lists")]
+    language = "cy" if "Cyfarwyddiadau" in book.sheetnames else "en"
+    with i18n.use_language(language):
+        names = sheet_titles()
+        titled = i18n.gettext("{sheet} sheet")
+        titles = {titled.format(sheet=ws.title): ws.title for ws in book.worksheets}
     examples: dict[str, dict[str, str]] = {}
-    sheet = data_sheets[0]
-    for row in book["Instructions"].iter_rows(min_row=2, values_only=True):
-        if row[0] and str(row[0]).removesuffix(" sheet") in data_sheets and not row[4]:
-            sheet = str(row[0]).removesuffix(" sheet")  # the title row of the next data sheet
+    sheet = book.worksheets[0].title
+    for row in book[names["Instructions"]].iter_rows(min_row=2, values_only=True):
+        if row[0] in titles and not row[4]:
+            sheet = titles[str(row[0])]  # the title row of the next data sheet
         elif row[0] and row[4]:
             examples.setdefault(sheet, {})[str(row[0])] = str(row[4])
     return examples
 
 
+@pytest.mark.parametrize("language", ["en", "cy"])
 @pytest.mark.parametrize("kind", list(DATA_SHEETS))
-def test_a_template_filled_with_its_own_examples_is_clean(tmp_path: Path, kind: str) -> None:
-    shipped = TEMPLATES / f"{kind}.xlsx"
+def test_a_template_filled_with_its_own_examples_is_clean(
+    tmp_path: Path, kind: str, language: str
+) -> None:
+    """templates/ and templates/cy/ (`template OUT.xlsx --lang cy`): their own examples make
+    a row that validates clean, in either language mode (a Welsh sheet reads as written)."""
+    shipped = TEMPLATES / ("cy" if language == "cy" else "") / f"{kind}.xlsx"
     examples = template_examples(shipped)
     book = load_workbook(shipped)
     for sheet, values in examples.items():
@@ -129,19 +141,21 @@ def test_a_template_filled_with_its_own_examples_is_clean(tmp_path: Path, kind: 
     book.save(filled)
     now = datetime.combine(the_first_shipped_date() - FRESH_FOR, time(12), tzinfo=UTC)
 
-    if kind == "allocate":
-        report = allocate(AllocateRequest(filled, tmp_path / "plan.xlsx"), Settings(), now=now)
-        assert report.issues == () and report.plan.unplaced == ()
-        assert len(report.plan.placements) == 1
-    else:
-        result = run(RunRequest("validate", filled, kind=kind), Settings(), now=now)
-        assert result.issues == () and result.outcomes == {"valid": 1}
+    with i18n.use_language(language):
+        if kind == "allocate":
+            plan = tmp_path / "plan.xlsx"
+            report = allocate(AllocateRequest(filled, plan), Settings(), now=now)
+            assert report.issues == () and report.plan.unplaced == ()
+            assert len(report.plan.placements) == 1
+        else:
+            result = run(RunRequest("validate", filled, kind=kind), Settings(), now=now)
+            assert result.issues == () and result.outcomes == {"valid": 1}
 
 
 # ---------------------------------------------------------------- freshness (the real date)
 
 _DATE_TEXT = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b|\b(\d{4})-(\d{2})-(\d{2})\b")
-_BIRTH = {fold_label(h) for h in ("DOB", "Date of birth")}
+_BIRTH = {fold_label(h) for h in ("DOB", "Date of birth", "Dyddiad geni")}
 
 
 def dates_in(value: object) -> list[date]:
@@ -184,9 +198,9 @@ def shipped_dates() -> dict[str, list[date]]:
             if fold_label(header) not in _BIRTH
             for d in dates_in(value)
         ]
-    for kind in DATA_SHEETS:
-        examples = template_examples(TEMPLATES / f"{kind}.xlsx")
-        dates[f"templates/{kind}.xlsx"] = [
+    for kind, folder in ((k, f) for k in DATA_SHEETS for f in ("", "cy/")):
+        examples = template_examples(TEMPLATES / f"{folder}{kind}.xlsx")
+        dates[f"templates/{folder}{kind}.xlsx"] = [
             d
             for values in examples.values()
             for header, example in values.items()

@@ -29,6 +29,15 @@ def test_the_pot_is_what_the_code_says_now(tmp_path: Path) -> None:
     assert maintain.template_problems(committed, maintain.read(fresh)) == []
 
 
+def test_every_command_s_help_is_placed_in_the_package() -> None:
+    """A command's help is located where its command is written (a function of ours, not
+    Click's wrapper of it), so `make i18n` works wherever the virtualenv lives."""
+    locations = {where for _, (where, _line) in maintain.cli_messages()}
+    outside = sorted(where for where in locations if not where.startswith("batch_scheduler/"))
+    assert locations and outside == []
+    assert "batch_scheduler/web/commands.py" in locations  # `users`, behind @pass_context
+
+
 def _package(root: Path, python: str, template: str) -> Path:
     (root / "batch_scheduler" / "web" / "templates").mkdir(parents=True)
     (root / "batch_scheduler" / "mod.py").write_text(python, encoding="utf-8")

@@ -10,10 +10,12 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
 
+from batch_scheduler import i18n
 from batch_scheduler.columns import BOOK_FIELDS, CANCEL_FIELDS, Field, Kind
 from batch_scheduler.config import IntakeSettings
 from batch_scheduler.output import write_template
 from tests.support.templates import CHECKED_IN, REGENERATE, snapshot
+from tests.support.welsh import english_left
 
 
 def build(tmp_path: Path, kind: str, settings: IntakeSettings | None = None, **kw: Any) -> Workbook:
@@ -27,6 +29,64 @@ def test_checked_in_templates_match_the_generator(tmp_path: Path, kind: str) -> 
     generated = snapshot(build(tmp_path, kind))
     checked_in = snapshot(load_workbook(CHECKED_IN / f"{kind}.xlsx"))
     assert generated == checked_in, REGENERATE
+
+
+@pytest.mark.parametrize("kind", ["book", "cancel", "allocate"])
+def test_checked_in_welsh_templates_match_the_generator(tmp_path: Path, kind: str) -> None:
+    with i18n.use_language("cy"):
+        generated = snapshot(build(tmp_path, kind))
+    checked_in = snapshot(load_workbook(CHECKED_IN / "cy" / f"{kind}.xlsx"))
+    assert generated == checked_in, REGENERATE
+
+
+def test_the_welsh_book_template_is_welsh_and_read_as_the_english_one(tmp_path: Path) -> None:
+    with i18n.use_language("cy"):
+        book = build(tmp_path, "book", IntakeSettings(departments={"Budd-daliadau": 1}))
+    shown = [f for f in BOOK_FIELDS if f.name not in ("appointment_date", "appointment_time")]
+    assert book.sheetnames == ["Trefnu", "Cyfarwyddiadau", "Rhestrau"]
+    ws = book["Trefnu"]
+    headers = [str(c.value) for c in ws[1]]
+    assert headers == [f.welsh[0] for f in shown]  # the Welsh headers the reader takes
+    assert headers[:4] == ["Cyfeirnod", "Apwyntiad", "Hyd (munudau)", "Enw'r hawlydd"]
+    # each header's stable name, for programs: the field it is, whatever it says
+    names = {name: d.attr_text for name, d in ws.defined_names.items()}
+    letters = {f.name: get_column_letter(i) for i, f in enumerate(shown, 1)}
+    assert names == {f"bs_{n}": f"'Trefnu'!${letter}$1" for n, letter in letters.items()}
+    lists = {str(v.sqref): v.formula1 for v in ws.data_validations.dataValidation}
+    assert lists[
+        f"{letters['is_interpreter_needed']}2:{letters['is_interpreter_needed']}1048576"
+    ] == ('"Ie,Na"')
+    bandwidth = letters["features_bandwidth"]
+    assert lists[f"{bandwidth}2:{bandwidth}1048576"] == '"isel,canolig,uchel"'
+    assert lists[f"{letters['department']}2:{letters['department']}1048576"] == "Rhestrau!$A$1:$A$1"
+    note = ws[f"{letters['claimant_name']}1"].comment.text
+    assert note == "Gofynnol. Enw llawn yr hawlydd.\nEnghraifft: Siân Llewelyn"
+    rows = list(book["Cyfarwyddiadau"].iter_rows(values_only=True))
+    assert rows[0] == (
+        "Colofn", "Gofynnol?", "Beth mae'n ei olygu", "Gwerthoedd a ganiateir", "Enghraifft",
+        "Hefyd yn cael ei dderbyn fel",
+    )  # fmt: skip
+    language = next(r for r in rows if r[0] == "Iaith y cyfieithydd")
+    assert language[1:5] == (
+        "Pan fydd angen cyfieithydd",
+        "Yr iaith y mae'n rhaid i'r cyfieithydd ei siarad. Gofynnol pan fydd angen cyfieithydd.",
+        "Dewisol. Testun. 255 nod ar y mwyaf. Gofynnol pan fydd angen cyfieithydd.",
+        "Cymraeg",
+    )
+    assert "Interpreter language" in str(language[5])  # the English headers are taken too
+    for row in rows[1:]:  # the examples are values (CASE-000123), not words
+        text = " ".join(str(v) for v in row[:4] if v)
+        assert english_left(text, ["Europe/London", "Yes/No"]) == set(), row
+
+
+def test_the_english_template_marks_its_headers_too(tmp_path: Path) -> None:
+    book = build(tmp_path, "cancel")
+    names = {name: d.attr_text for name, d in book["Cancel"].defined_names.items()}
+    assert names == {
+        "bs_appointment_id": "'Cancel'!$A$1",
+        "bs_reference": "'Cancel'!$B$1",
+        "bs_cancellation_reason": "'Cancel'!$C$1",
+    }
 
 
 def test_output_is_deterministic(tmp_path: Path) -> None:

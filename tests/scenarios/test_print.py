@@ -22,12 +22,15 @@ from batch_scheduler.demo import write_samples
 from batch_scheduler.demo.samples import make_book_rows
 from batch_scheduler.output.allocation import (
     BOOK_COLUMNS,
-    ISSUE_HEADERS,
-    SLOT_HEADERS,
-    UNPLACED_HEADERS,
+    SLOT_COLUMNS,
+    UNPLACED_COLUMNS,
+    headed,
+)
+from batch_scheduler.output.allocation import (
+    ISSUE_COLUMNS as PLAN_ISSUE_COLUMNS,
 )
 from batch_scheduler.output.results import ISSUE_COLUMNS
-from batch_scheduler.output.templates import ALTERNATIVES, INSTRUCTION_COLUMNS
+from batch_scheduler.output.templates import ALTERNATIVES, instruction_titles
 from batch_scheduler.sandbox import start_sandbox
 from tests.support.cli import cli_env, invoke
 from tests.support.sheets import NOW
@@ -46,15 +49,15 @@ def template_headers(kind: str) -> tuple[str, str]:
 
 
 # sheet -> (first printed header, last printed header): both on every page = one page wide
-INSTRUCTIONS = ends([title for title, _ in INSTRUCTION_COLUMNS])
+INSTRUCTIONS = ends(instruction_titles())
 HEADERS = {
     "results": {"Results": ("Ref", "attempts"), "Issues": ends(ISSUE_COLUMNS)},
     "report": {"Results": ("Ref", "attempts"), "Issues": ends(ISSUE_COLUMNS)},
     "plan": {
         "Book": ends([f.header for f in BOOK_COLUMNS]),
-        "Unplaced": ends(UNPLACED_HEADERS),
-        "Slots": ends(SLOT_HEADERS),
-        "Issues": ends(ISSUE_HEADERS),
+        "Unplaced": ends(headed(UNPLACED_COLUMNS)[0]),
+        "Slots": ends(headed(SLOT_COLUMNS)[0]),
+        "Issues": ends(headed(PLAN_ISSUE_COLUMNS)[0]),
         "Summary": ("Item", "Value"),
     },
     "template-book": {"Book": template_headers("book"), "Instructions": INSTRUCTIONS},

@@ -27,10 +27,19 @@ def cli_env(folder: Path, config: str) -> dict[str, str]:
     return run_env(folder / "state")
 
 
+# The machine's language never leaks into a test (a Welsh developer's LANG=cy_GB.UTF-8): a
+# test that wants a language says so in `env` (None removes a variable for the run).
+NO_LANGUAGE: dict[str, str | None] = {
+    name: None for name in ("BATCH_SCHEDULER_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+}
+
+
 def invoke(env: dict[str, str], *args: Any, catch_exceptions: bool = False) -> Result:
     """`batch-scheduler ARGS...` in-process; exceptions propagate unless asked to catch them."""
     argv = [str(a) for a in args]
-    return CliRunner().invoke(cli, argv, env=env, catch_exceptions=catch_exceptions)
+    return CliRunner().invoke(
+        cli, argv, env={**NO_LANGUAGE, **env}, catch_exceptions=catch_exceptions
+    )
 
 
 def cli_book(

@@ -89,9 +89,11 @@ def welsh_book_sheet(path: Path, rows: list[dict[str, Any]] | None = None) -> Pa
 SAME_IN_BOTH = frozenset(
     {"excel", "csv", "xlsx", "xls", "xlsb", "ods", "pdf", "html", "xml", "zip", "utf", "api",
      "https", "http", "readme", "utc", "gmt", "bst", "windows", "opendocument", "dos", "koi",
-     "iso", "thai", "data", "slot", "book", "cancel", "validate", "intake",
+     "iso", "thai", "data", "slot", "book", "cancel", "validate", "intake", "url",
      # Welsh words spelt like English ones: "cell", "ni all" (cannot), the language's name
-     "cell", "all", "cymraeg"}
+     "cell", "all", "cymraeg",
+     # English month names a message quotes on purpose, as what the reader also takes
+     "dec", "feb"}
 )  # fmt: skip
 # What a message may quote in English: Excel's own menus and file types, command lines,
 # config names, web and email addresses, appointment ids.

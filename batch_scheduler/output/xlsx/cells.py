@@ -22,6 +22,8 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
+from batch_scheduler.columns import column_letter
+from batch_scheduler.columns.words import defined_name
 from batch_scheduler.output.xlsx.layout import (
     FONT_NAME,
     FONT_SIZE,
@@ -88,7 +90,7 @@ class Formats:
     """Every Format of one workbook, created once and cached by (number format, fill, font)."""
 
     def __init__(self, book: xlsxwriter.Workbook) -> None:
-        self._book = book
+        self.book = book
         self._cache: dict[tuple[str | None, str | None, bool, bool], Format] = {}
         self.link = book.get_default_url_format()
 
@@ -111,8 +113,17 @@ class Formats:
                 props["bold"] = True
             if wrap:
                 props["text_wrap"] = True
-            found = self._cache[key] = self._book.add_format(props)
+            found = self._cache[key] = self.book.add_format(props)
         return found
+
+
+def name_cell(book: xlsxwriter.Workbook, sheet: Worksheet, stable: str, row: int, col: int) -> None:
+    """Mark cell (row, col) of `sheet` with the defined name of `stable`, scoped to the sheet
+    (as StreamSheet.define_name does for the streamed workbooks)."""
+    from batch_scheduler.output.xlsx.xml_text import quote_sheet  # it imports this module
+
+    where = quote_sheet(sheet.name)
+    book.define_name(f"{where}!{defined_name(stable)}", f"={where}!${column_letter(col)}${row + 1}")
 
 
 def write_table(
@@ -123,10 +134,12 @@ def write_table(
     *,
     page: Page = RESULTS_PAGE,
     start: int = 0,
+    names: Sequence[str] = (),
 ) -> int:
     """A header row then rows, laid out to read and to print: bold header row, frozen and
     repeated on every page, a filter, widths from the content (capped: longer text wraps
     and its row grows). Values keep their types (value_kind); returns the next free row.
+    `names`: each header's stable name, marked on its cell for programs (name_cell).
     """
     rows = [list(row) for row in rows]
     widest, caps = [], []
@@ -140,6 +153,8 @@ def write_table(
     header = formats.get(bold=True, fill=HEADER_FILL)
     for col, text in enumerate(headers):
         sheet.write_string(start, col, text, header)
+    for col, stable in enumerate(names):
+        name_cell(formats.book, sheet, stable, start, col)
     for r, row in enumerate(rows, start + 1):
         write_row(sheet, formats, r, row, widths)
     apply_page(sheet, page)

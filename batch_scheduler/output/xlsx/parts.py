@@ -54,6 +54,7 @@ class SheetFacts(Protocol):
     notes: list[tuple[int, int, str]]
     filter_ref: str  # "$A$1:$F$20", or "" for no filter
     print_ref: str  # the print area, or "" for all
+    names: list[tuple[str, str]]  # our defined names in the sheet: (name, "$M$1")
 
 
 # ---------------------------------------------------------------- one sheet
@@ -154,18 +155,24 @@ _SHEET_NAMES: tuple[tuple[str, str, Callable[[SheetFacts], str]], ...] = (
 
 
 def workbook_xml(sheets: Sequence[SheetFacts]) -> str:
-    """workbook.xml: the sheets in order, and their filter, print area and print titles."""
+    """workbook.xml: the sheets in order, their filter, print area and print titles, and
+    our defined names (each scoped to its sheet)."""
     listed = "".join(
         f'<sheet name={quoteattr(s.name)} sheetId="{s.number}" r:id="rId{s.number}"/>'
         for s in sheets
     )
-    # in Excel's order: by name, then by sheet
-    names = "".join(
-        f'<definedName name="_xlnm.{name}" localSheetId="{s.number - 1}"{hidden}>'
-        f"{escape_text(quote_sheet(s.name))}!{ref}</definedName>"
+    found = [
+        (f"_xlnm.{name}", s, hidden, ref)
         for name, hidden, ref_of in _SHEET_NAMES
         for s in sheets
         if (ref := ref_of(s))
+    ]
+    found += [(name, s, "", ref) for s in sheets for name, ref in s.names]
+    # in Excel's order: by name, then by sheet
+    names = "".join(
+        f'<definedName name="{name}" localSheetId="{s.number - 1}"{hidden}>'
+        f"{escape_text(quote_sheet(s.name))}!{ref}</definedName>"
+        for name, s, hidden, ref in sorted(found, key=lambda n: (n[0].lower(), n[1].number))
     )
     return (
         f'{XML_HEAD}<workbook xmlns="{NS}" xmlns:r="{REL_NS}">'

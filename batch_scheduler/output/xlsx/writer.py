@@ -25,6 +25,7 @@ Use:
         sheet.add_link(1, 1, "https://example.org")   # 0-based row and column
         sheet.add_link(4, 0, location="Plan!A1")      # a link to a cell
         sheet.add_note(1, 0, "What is wrong and what to do.")
+        sheet.define_name("link", 0, 1)               # bs_link marks B1, for programs
         sheet.autofilter()                            # header row to the last row written
         book.add_sheet("Notes").append(["..."])       # starting a sheet ends the one before
 
@@ -42,6 +43,7 @@ from types import TracebackType
 from typing import IO
 
 from batch_scheduler.columns import column_letter
+from batch_scheduler.columns.words import defined_name
 from batch_scheduler.output.xlsx.cells import (
     DATE_FORMATS,
     FORMULA_START,
@@ -183,6 +185,7 @@ class StreamSheet:
         self.rows = 0  # rows written so far (the last one's 1-based number)
         self.links: list[tuple[str, str | None, str | None]] = []  # (cell ref, url, location)
         self.notes: list[tuple[int, int, str]] = []  # (row, col, text)
+        self.names: list[tuple[str, str]] = []  # (defined name, "$M$1"): see define_name
         self.heights: dict[int, float] = {}  # 0-based row -> points, where not the default
         self.widths = list(widths)
         # the longest text that shows on one line in each column; longer text wraps (in
@@ -296,6 +299,12 @@ class StreamSheet:
         if (url is None) == (location is None):
             raise ValueError("a link goes to a url or to a location")
         self.links.append((f"{column_letter(col)}{row + 1}", url, location))
+
+    def define_name(self, stable: str, row: int, col: int) -> None:
+        """Mark cell (row, col) with the defined name of `stable` (columns.words.defined_name,
+        scoped to this sheet): how a program finds the cell labelled `stable` (a column's
+        header, a Summary label) whatever language or wording people read there."""
+        self.names.append((defined_name(stable), f"${column_letter(col)}${row + 1}"))
 
     def add_note(self, row: int, col: int, text: str) -> None:
         """Attach a note (a comment, shown on hover) to cell (row, col)."""
