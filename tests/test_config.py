@@ -272,6 +272,11 @@ def test_a_missing_file_is_named(tmp_path: Path) -> None:
     ("toml", "said"),
     [
         ("[send]\nrat = 3\n", "Config: unknown setting send.rat."),
+        ("[sendd]\nrate = 3\n", "[sendd] is not a section or setting we know. Did you mean [send]?"),  # noqa: E501
+        ("state_dri = 'x'\n", "state_dri is not a section or setting we know. Did you mean state_dir?"),  # noqa: E501
+        ("[retries]\nmax = 3\n", "[retries] is not a section or setting we know. We know [api],"),
+        ("state_url = 'mysql://h/db'\n", "state_url must be a PostgreSQL URL"),
+        ("state_url = 'postgresql://h'\n", "state_url names no database (postgresql://h/...)"),
         ("[intake]\ntimezone_name = 'UTC'\n", "Config: unknown setting intake.timezone_name."),
         (f'[api]\nbase_url = "{BASE}"\nretries = 3\n', "Config: unknown setting api.retries."),
         ("send = 3\n", "Config file: [send] must be a table."),
@@ -291,6 +296,14 @@ def test_a_setting_we_cannot_use_stops_with_what_to_fix(
     with pytest.raises(ConfigError) as caught:
         load(tmp_path, toml, env=CREDENTIALS, need_api="[api]" in toml)
     assert said in caught.value.message
+
+
+def test_every_section_and_top_setting_we_document_is_known(tmp_path: Path) -> None:
+    toml = (
+        'lang = "en"\nstate_dir = "st"\n[send]\n[intake]\n[departments]\n[defaults]\n'
+        f'[web]\n[api]\nbase_url = "{BASE}"\n'
+    )
+    assert load(tmp_path, toml, env=CREDENTIALS, need_api=True).state_dir == Path("st")
 
 
 # ---------------------------------------------------------------- the pinned clock

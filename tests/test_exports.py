@@ -30,6 +30,14 @@ FACES: dict[str, list[str]] = {
         "column_index", "column_letter", "echoed_headers", "field_named", "fields_for",
         "fold_label", "results_start",
     ],
+    "batch_scheduler.config": [
+        "ApiSettings", "BodyFormat", "CHECK_EXISTING", "DEFAULT_STATE_DIR", "ENV_BASE_URL",
+        "ENV_CLIENT_ID", "ENV_CLIENT_SECRET", "ENV_NOW", "ENV_STATE_DIR", "ENV_STATE_URL",
+        "ENV_TOKEN", "ENV_TOKEN_URL", "IntakeSettings", "PRODUCTION_TOKEN_URL", "Secret",
+        "SendSettings", "Settings", "check_base_url", "check_private", "check_state_url",
+        "configured_language", "is_loopback_url", "load_settings", "pinned_now", "read_config_file",
+        "state_url_secrets"
+    ],
     "batch_scheduler.demo": [
         "CONFIG_NAME", "DEMO_FAULTS", "demo_input", "demo_settings", "run_demo",
         "write_fresh_samples", "write_samples",
@@ -79,6 +87,7 @@ FACES: dict[str, list[str]] = {
 # take and return.
 NOT_STAGES = {
     "batch_scheduler.columns",  # the names every stage shares
+    "batch_scheduler.config",  # the settings every stage takes
     "batch_scheduler.i18n",
     "batch_scheduler.issues",  # the codes every stage makes issues with
     "batch_scheduler.sandbox",

@@ -26,7 +26,7 @@ from batch_scheduler.web.security import (
     set_cookie,
 )
 from batch_scheduler.web.sessions import Session
-from batch_scheduler.web.sso import PENDING_SECONDS, SsoError
+from batch_scheduler.web.sso import PENDING_SECONDS, SsoError, SsoSettings
 from batch_scheduler.web.views import safe_next
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def _sign_in_page(
             "sign_in_token": token,
             "name": name,
             "next": safe_next(request.query_params.get("next")),
-            "sso_button": context.sso.settings.button if context.sso else None,
+            "sso_button": _sso_button(context.sso.settings) if context.sso else None,
         },
         status,
     )
@@ -202,3 +202,8 @@ routes = [
     Route("/language", choose_language, methods=["POST"]),
     Route("/healthz", healthz, methods=["GET"]),
 ]
+
+
+def _sso_button(settings: SsoSettings) -> str:
+    """The configured words (one language), or ours in the page's language."""
+    return settings.button or _("Sign in with single sign-on")

@@ -25,7 +25,7 @@ class WebSettings:
     # secret in the environment (BATCH_SCHEDULER_SSO_CLIENT_SECRET)
     sso_issuer: str | None = None
     sso_client_id: str | None = None
-    sso_button: str = "Sign in with single sign-on"
+    sso_button: str | None = None  # None: "Sign in with single sign-on", in the page's language
     sso_redirect_uri: str | None = None  # behind a proxy: https://.../sign-in/sso/callback
 
 
@@ -56,9 +56,10 @@ def sso_settings(web: WebSettings, env: Mapping[str, str]) -> SsoSettings | None
         return None
     secret = env.get(SECRET_VARIABLE, "")
     if not (web.sso_issuer and web.sso_client_id and secret):
-        raise ConfigError(
+        words = _(
             "Config: single sign-on needs web.sso_issuer, web.sso_client_id and the client "
-            f"secret in the environment variable {SECRET_VARIABLE}."
+            "secret in the environment variable {variable}."
         )
+        raise ConfigError(words.format(variable=SECRET_VARIABLE))
     return SsoSettings(web.sso_issuer, web.sso_client_id, secret, web.sso_button,
                        web.sso_redirect_uri)  # fmt: skip

@@ -41,7 +41,7 @@ class SsoSettings:
     issuer: str  # e.g. https://login.microsoftonline.com/TENANT/v2.0
     client_id: str
     client_secret: str = field(repr=False)
-    button: str  # the sign-in page's button, e.g. "Sign in with Microsoft"
+    button: str | None  # the sign-in page's button, e.g. "Sign in with Microsoft"
     redirect_uri: str | None = None  # None: this server's own callback URL as requested
 
 

@@ -14,6 +14,8 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from batch_scheduler import i18n
+from batch_scheduler.errors import ConfigError
 from batch_scheduler.web import RunningWeb
 from batch_scheduler.web.app import create_app
 from batch_scheduler.web.context import WebContext
@@ -131,6 +133,25 @@ def test_sso_needs_its_secret_in_the_environment(tmp_path: Path) -> None:
     context = build_context(options, env=env | {SECRET_VARIABLE: "s"})
     assert context.sso is not None and context.sso.settings.client_secret == "s"
     assert "'s'" not in repr(context.sso.settings)
+
+
+def test_the_default_button_and_the_missing_secret_speak_the_language(
+    tmp_path: Path, provider: Provider
+) -> None:
+    web = WebSettings(sso_issuer=provider.issuer, sso_client_id=CLIENT_ID)
+    context = make_context(tmp_path / "state", None, web)
+    settings = sso_settings(web, {SECRET_VARIABLE: CLIENT_SECRET})
+    assert settings is not None
+    context.sso = SingleSignOn(settings)
+    with TestClient(create_app(context), base_url="http://127.0.0.1") as client:
+        english = text_of(client.get("/sign-in").text)
+        welsh = text_of(client.get("/sign-in", headers={"accept-language": "cy"}).text)
+    assert "Sign in with single sign-on" in english
+    assert "Mewngofnodi gyda mewngofnodi sengl" in welsh
+    with i18n.use_language("cy"), pytest.raises(ConfigError) as refused:
+        sso_settings(web, {})
+    assert refused.value.message.startswith("Ffurfweddu: mae mewngofnodi sengl angen")
+    assert SECRET_VARIABLE in refused.value.message
 
 
 def test_without_sso_there_is_no_button_and_no_route(tmp_path: Path) -> None:

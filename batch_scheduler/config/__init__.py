@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import stat
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
@@ -22,6 +20,12 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from batch_scheduler.config.file import (
+    check_private,
+    configured_language,
+    read_config_file,
+    section,
+)
 from batch_scheduler.errors import ConfigError
 from batch_scheduler.i18n import _
 
@@ -36,7 +40,6 @@ ENV_TOKEN_URL = "BATCH_SCHEDULER_TOKEN_URL"
 ENV_STATE_DIR = "BATCH_SCHEDULER_STATE_DIR"
 ENV_STATE_URL = "BATCH_SCHEDULER_STATE_URL"
 ENV_NOW = "BATCH_SCHEDULER_NOW"  # pins "now" (ISO time) for reproducible tests and replays
-SECRET_KEYS = ("token", "client_secret")  # [api] keys that make a config file sensitive
 STATE_URL_SCHEMES = ("postgresql", "postgres")
 CHECK_EXISTING = ("auto", "always", "never")
 
@@ -200,25 +203,6 @@ def check_base_url(url: str) -> str:
     return url.rstrip("/")
 
 
-def check_private(path: Path, data: Mapping[str, Any]) -> None:
-    """Refuse a config file that holds a secret but can be read by others (like ssh does)."""
-    api = data.get("api")
-    held = [f"api.{key}" for key in SECRET_KEYS if isinstance(api, dict) and api.get(key)]
-    url = data.get("state_url")
-    if isinstance(url, str) and urlsplit(url).password:
-        held.append("state_url")
-    if not held:
-        return
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        raise ConfigError(
-            _(
-                "Config file {path} holds a secret ({key}) but other users can read it "
-                "(mode {mode}). Run: chmod 600 {path}"
-            ).format(path=path, key=held[0], mode=f"{mode:04o}")
-        )
-
-
 def state_url_secrets(url: Secret | None) -> list[str]:
     """What of a state_url must never be shown: its password (as written and decoded), and
     the whole URL."""
@@ -234,46 +218,17 @@ def check_state_url(url: str) -> Secret:
     show only the host, port and database, never the password."""
     parts = urlsplit(url)
     if parts.scheme not in STATE_URL_SCHEMES:
-        raise ConfigError(
-            f"state_url must be a PostgreSQL URL (postgresql://user@host/database), not a "
-            f"{parts.scheme or 'plain'} one. Leave it unset to keep the ledger in the state "
-            "directory."
+        words = _(
+            "state_url must be a PostgreSQL URL (postgresql://user@host/database), not a "
+            "{scheme} one. Leave it unset to keep the ledger in the state directory."
         )
+        raise ConfigError(words.format(scheme=parts.scheme or _("plain")))
     if not parts.path.strip("/") and "dbname=" not in parts.query:
-        raise ConfigError(
-            f"state_url names no database (postgresql://{parts.hostname or ''}/...): add the "
-            "database's name after the host."
+        words = _(
+            "state_url names no database ({example}): add the database's name after the host."
         )
+        raise ConfigError(words.format(example=f"postgresql://{parts.hostname or ''}/..."))
     return Secret(url)
-
-
-def read_config_file(path: Path | None) -> dict[str, Any]:
-    if path is None:
-        return {}
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        raise ConfigError(_("Config file {path} does not exist.").format(path=path)) from None
-    except tomllib.TOMLDecodeError as exc:
-        words = _("Config file {path} is not valid TOML: {error}")
-        raise ConfigError(words.format(path=path, error=exc)) from None
-    check_private(path, data)
-    return data
-
-
-def configured_language(path: Path) -> str | None:
-    """The `lang` a config file names (cy or en), or None; what it means is i18n's to say
-    (i18n.resolve_language, where the command line starts)."""
-    value = read_config_file(path).get("lang")
-    return None if value is None else str(value)
-
-
-def _section(data: Mapping[str, Any], name: str) -> dict[str, Any]:
-    value = data.get(name, {})
-    if not isinstance(value, dict):
-        raise ConfigError(_("Config file: {section} must be a table.").format(section=f"[{name}]"))
-    return value
 
 
 def _typed(cls: type, values: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -305,11 +260,11 @@ def load_settings(
     overrides = overrides or {}
     data = read_config_file(config_path)
 
-    send_values = _typed(SendSettings, _section(data, "send"), "send")
+    send_values = _typed(SendSettings, section(data, "send"), "send")
     send_values |= _typed(SendSettings, overrides.get("send", {}), "send")
-    intake_values = _typed(IntakeSettings, _section(data, "intake"), "intake")
-    intake_values["departments"] = _departments(_section(data, "departments"))
-    intake_values["defaults"] = dict(_section(data, "defaults"))
+    intake_values = _typed(IntakeSettings, section(data, "intake"), "intake")
+    intake_values["departments"] = _departments(section(data, "departments"))
+    intake_values["defaults"] = dict(section(data, "defaults"))
     intake_values |= _typed(IntakeSettings, overrides.get("intake", {}), "intake")
 
     root = dict(overrides.get("root", {}))
@@ -329,7 +284,7 @@ def load_settings(
     )
     _check_send(settings.send)
     if need_api:
-        api = _api_settings(_section(data, "api"), env, overrides.get("api", {}))
+        api = _api_settings(section(data, "api"), env, overrides.get("api", {}))
         settings = replace(settings, api=api)
     return settings
 
@@ -414,3 +369,33 @@ def _api_settings(
         token_url=token_url if is_loopback_url(token_url) else check_base_url(token_url),
         **values,
     )
+
+
+__all__ = [
+    "CHECK_EXISTING",
+    "DEFAULT_STATE_DIR",
+    "ENV_BASE_URL",
+    "ENV_CLIENT_ID",
+    "ENV_CLIENT_SECRET",
+    "ENV_NOW",
+    "ENV_STATE_DIR",
+    "ENV_STATE_URL",
+    "ENV_TOKEN",
+    "ENV_TOKEN_URL",
+    "PRODUCTION_TOKEN_URL",
+    "ApiSettings",
+    "BodyFormat",
+    "IntakeSettings",
+    "Secret",
+    "SendSettings",
+    "Settings",
+    "check_base_url",
+    "check_private",
+    "check_state_url",
+    "configured_language",
+    "is_loopback_url",
+    "load_settings",
+    "pinned_now",
+    "read_config_file",
+    "state_url_secrets",
+]
