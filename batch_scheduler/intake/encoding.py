@@ -109,6 +109,7 @@ _OTHER_SCRIPTS = {  # translated when shown
 def _check_cp1252_reading(name: str, data: bytes) -> None:
     """InputError when the Windows-1252 reading of `data` looks like another encoding."""
     sample = _high_lines(data)
+    _check_central_european(name, data, sample)
     odd, accented, first_odd = 0, 0, None
     for offset, raw in sample:
         for word in _WORD.findall(raw.decode("cp1252")):
@@ -121,15 +122,42 @@ def _check_cp1252_reading(name: str, data: bytes) -> None:
                 first_odd = offset if first_odd is None else first_odd
     if first_odd is None or odd < 2 or 2 * odd < accented:
         return
-    line = data.count(b"\n", 0, first_odd) + 1
     likely = _likely_encoding(b"\n".join(raw for _, raw in sample))
-    raise InputError(
+    raise _misread(name, data.count(b"\n", 0, first_odd) + 1, likely)
+
+
+def _misread(name: str, line: int, likely: str) -> InputError:
+    return InputError(
         _(
             "{name} is not in UTF-8, and read as Windows-1252 (older Excel) its letters come "
             "out wrong (from line {line}): it looks like {likely}. Open it in Excel and save it "
             'as "CSV UTF-8 (Comma delimited)", then try again.'
         ).format(name=name, line=line, likely=likely)
     )
+
+
+# Windows-1250 (Polish, Czech, Hungarian...) shares most letters with Windows-1252, but
+# where it has ł, ą, ż, Ł, Ż, Ą Windows-1252 has symbols: "Paweł Wiśniewski" reads as
+# "Pawe³ Wiœniewski", "Łukasz" as "£ukasz". A symbol glued to letters like that is no
+# Windows-1252 text (a price is "£5", a Spanish question "¿Qué?"). Czech alone (ř as ø,
+# č as è) reads as plausible letters and is not told apart.
+CENTRAL_EUROPEAN = N_("Central European (Windows-1250)")  # translated when shown
+_CENTRAL_EUROPEAN = re.compile(
+    r"[^\W\d_][¹³¿¥¯¦¼¾£][^\W\d_]"  # inside a word: Ma³gorzata, Wo¿niak
+    r"|[^\W\d_][¹³](?![^\W\d_])"  # at its end: Pawe³, s¹
+    r"|(?<![^\W\d_])[£¯¥¦][a-zß-ÿ]"  # at its start, before a small letter: £ukasz, ¯aneta
+)
+
+
+def _check_central_european(name: str, data: bytes, sample: list[tuple[int, bytes]]) -> None:
+    """InputError when letters of the Windows-1250 reading come out as symbols in two places
+    or more."""
+    found = [(offset, hit) for offset, raw in sample
+             for hit in _CENTRAL_EUROPEAN.findall(raw.decode("cp1252", "replace"))]  # fmt: skip
+    if len(found) < 2:
+        return
+    central = _("{encoding} text").format(encoding=_(CENTRAL_EUROPEAN))
+    raise _misread(name, data.count(b"\n", 0, found[0][0]) + 1, central)
 
 
 def _high_lines(data: bytes) -> list[tuple[int, bytes]]:

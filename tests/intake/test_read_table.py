@@ -70,6 +70,8 @@ def test_csv_delimiters_detected_and_quoted_delimiters_kept(tmp_path: Path, deli
 
 
 GREEK_NAMES = ["Γιώργος Παπαδόπουλος", "Μαρία Κωνσταντίνου", "Ελένη Δημητρίου"]
+# read as Windows-1252: "£ukasz Wiœniewski", "Ma³gorzata Wójcik", "¯aneta WoŸniak"
+POLISH_NAMES = ["Łukasz Wiśniewski", "Małgorzata Wójcik", "Żaneta Woźniak"]
 
 
 @pytest.mark.parametrize(
@@ -77,6 +79,7 @@ GREEK_NAMES = ["Γιώργος Παπαδόπουλος", "Μαρία Κωνστ
     [
         (GREEK_NAMES, "cp1253", "Greek (Windows-1253)"),
         (["Иван Петров", "Ольга Сидорова", "Наталья Смирнова"], "cp1251", "Cyrillic"),
+        (POLISH_NAMES, "cp1250", "Central European (Windows-1250)"),
     ],
 )
 def test_csv_in_another_single_byte_encoding_is_refused_naming_it(
@@ -100,11 +103,13 @@ def test_csv_in_cp1252_with_accented_names_reads_silently(tmp_path: Path) -> Non
         *("Siân Llewelyn", "Zoë Price", "Ffion O’Brien", "Renée Müller", "José Muñoz"),
         *("Ibáñez Núñez", "Þórður Ægisson", "Åsa Öberg", "Gonçalves Brontë", "Ñúñez Díaz"),
     ]
-    rows = [f"{name},01/12/2026 10:00,£{i} “paid” – ok" for i, name in enumerate(names)]
+    notes = ["£{i} “paid” – ok", "¿Qué? ¡Sí! £{i}.50", "2½ hours, 3¾ km, x² ¹st"]
+    rows = [f"{name},01/12/2026 10:00,{notes[i % 3].format(i=i)}" for i, name in enumerate(names)]
     text = "\r\n".join([f"{BOOK_HEADER},Notes", *rows]) + "\r\n"
     table = read_table(write(tmp_path, "in.csv", text, "cp1252"), kind="book")
     assert column(table, "claimant_name") == names
     assert table.frame["Notes"][9] == "£9 “paid” – ok"
+    assert table.frame["Notes"][1] == "¿Qué? ¡Sí! £1.50"
 
 
 def test_the_encoding_check_looks_at_a_bounded_sample_of_a_big_csv(tmp_path: Path) -> None:
