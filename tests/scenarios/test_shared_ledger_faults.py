@@ -12,14 +12,14 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
 
 from batch_scheduler.sandbox import RunningSandbox, SandboxConfig
 from tests.support.cli import invoke, run_env
-from tests.support.postgres import Cluster, free_port, wait_for_server
+from tests.support.postgres import Cluster, free_port, replaced, wait_for_server
 from tests.support.sandbox import SandboxFactory
 from tests.support.sheets import book_sheet, sheet_rows
 from tests.support.system import require_program
@@ -40,15 +40,6 @@ def book(tmp_path: Path, sandbox: RunningSandbox, env: dict[str, str], rows: int
 
 def with_url(tmp_path: Path, url: str) -> dict[str, str]:
     return run_env(tmp_path / "state") | {"BATCH_SCHEDULER_STATE_URL": url}
-
-
-def replaced(url: str, **parts: str) -> str:
-    """`url` with its password, port or database changed."""
-    split = urlsplit(url)
-    user, password = split.username or "", parts.get("password", split.password or "")
-    port = parts.get("port", str(split.port))
-    netloc = f"{user}:{password}@{split.hostname}:{port}"
-    return urlunsplit(split._replace(netloc=netloc, path=parts.get("path", split.path)))
 
 
 # ---------------------------------------------------------------- wrong or unreachable
