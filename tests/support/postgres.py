@@ -179,6 +179,18 @@ def replaced(url: str, **parts: str) -> str:
     return urlunsplit(split._replace(netloc=netloc, path=parts.get("path", split.path)))
 
 
+WRONG_PARTS = ("password", "port", "database")
+
+
+def made_wrong(url: str, part: str) -> str:
+    """`url` with one of WRONG_PARTS wrong: a password the server refuses, a port nothing
+    listens on, or a database that does not exist."""
+    change = {"password": {"password": "not-the-password-x7"},
+              "port": {"port": str(free_port())},
+              "database": {"path": "/no_such_ledger"}}[part]  # fmt: skip
+    return replaced(url, **change)
+
+
 def wait_for_server(url: str, timeout: float = 20.0) -> None:
     """Wait until the server at `url` takes connections again."""
     deadline = time.monotonic() + timeout
