@@ -5,6 +5,7 @@ Shared helpers (sheet builders, the CLI runner, the sending runner...) live in t
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import os
@@ -60,6 +61,24 @@ def _restore_logging() -> Iterator[None]:
         logger.setLevel(level)
         logger.propagate = propagate
         logger.handlers[:] = handlers
+
+
+@pytest.fixture(autouse=True)
+def _no_event_loop_left_by_the_browser(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Playwright's sync API (the session's chromium, tests/web/browser.py) marks its event
+    loop as running in this thread between its calls, on purpose. A later test on the same
+    worker that runs asyncio here (the CLI in-process, the sender) would find it and fail:
+    "asyncio.run() cannot be called from a running event loop". Such a test runs without
+    it; the loop is marked again afterwards, for the browser's next call."""
+    if "chromium" in request.fixturenames:
+        yield
+        return
+    left = asyncio.events._get_running_loop()
+    asyncio.events._set_running_loop(None)
+    try:
+        yield
+    finally:
+        asyncio.events._set_running_loop(left)
 
 
 @pytest.fixture
