@@ -5,10 +5,12 @@ Shared helpers (sheet builders, the CLI runner, the sending runner...) live in t
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -94,3 +96,38 @@ def postgres_cluster() -> Iterator[Cluster]:
 def state_url(postgres_cluster: Cluster) -> str:
     """The URL of a new, empty PostgreSQL database for this test (a shared ledger)."""
     return postgres_cluster.fresh_database()
+
+
+# ---------------------------------------------------------------- the browser's event loop
+
+
+@contextmanager
+def _without_the_browsers_loop(item: pytest.Item) -> Iterator[None]:
+    """Playwright's sync API (the session's chromium, tests/web/browser.py) marks its event
+    loop as running in this thread between its calls, on purpose. A later test on the same
+    worker that runs asyncio here (the CLI in-process, the sender, a module's fixture that
+    books) would find it and fail: "asyncio.run() cannot be called from a running event
+    loop". Such a test is set up and run without it; it is marked again after each, for
+    the browser's next call (not hidden at teardown: the last test of a worker tears the
+    browser down, which needs it)."""
+    if "chromium" in getattr(item, "fixturenames", ()):
+        yield
+        return
+    left = asyncio.events._get_running_loop()
+    asyncio.events._set_running_loop(None)
+    try:
+        yield
+    finally:
+        asyncio.events._set_running_loop(left)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    with _without_the_browsers_loop(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    with _without_the_browsers_loop(item):
+        return (yield)

@@ -12,14 +12,14 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
 
 from batch_scheduler.sandbox import RunningSandbox, SandboxConfig
 from tests.support.cli import invoke, run_env
-from tests.support.postgres import Cluster, free_port, wait_for_server
+from tests.support.postgres import WRONG_PARTS, Cluster, made_wrong, wait_for_server
 from tests.support.sandbox import SandboxFactory
 from tests.support.sheets import book_sheet, sheet_rows
 from tests.support.system import require_program
@@ -42,26 +42,14 @@ def with_url(tmp_path: Path, url: str) -> dict[str, str]:
     return run_env(tmp_path / "state") | {"BATCH_SCHEDULER_STATE_URL": url}
 
 
-def replaced(url: str, **parts: str) -> str:
-    """`url` with its password, port or database changed."""
-    split = urlsplit(url)
-    user, password = split.username or "", parts.get("password", split.password or "")
-    port = parts.get("port", str(split.port))
-    netloc = f"{user}:{password}@{split.hostname}:{port}"
-    return urlunsplit(split._replace(netloc=netloc, path=parts.get("path", split.path)))
-
-
 # ---------------------------------------------------------------- wrong or unreachable
 
 
-@pytest.mark.parametrize("wrong", ["password", "port", "database"])
+@pytest.mark.parametrize("wrong", WRONG_PARTS)
 def test_a_wrong_or_unreachable_state_url_is_exit_3_naming_the_host_and_nothing_is_sent(
     tmp_path: Path, sandbox: RunningSandbox, state_url: str, wrong: str
 ) -> None:
-    change = {"password": {"password": "not-the-password-x7"},
-              "port": {"port": str(free_port())},
-              "database": {"path": "/no_such_ledger"}}[wrong]  # fmt: skip
-    url = replaced(state_url, **change)
+    url = made_wrong(state_url, wrong)
 
     result = book(tmp_path, sandbox, with_url(tmp_path, url))
 

@@ -29,9 +29,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
+from psycopg import sql
 
 from tests.support.system import find_program
 
@@ -124,6 +125,19 @@ class Cluster:
             conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
         return self.url(name)
 
+    def fresh_database_of_new_user(self, password: str, prefix: str = "bs") -> str:
+        """A new empty database owned by a new login role whose password is `password`; its
+        URL, the password percent-encoded in it (as a URL must carry @ : / % and the like)."""
+        name = f"{prefix}_{os.getpid()}_{next(_numbers)}"
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            role, secret = sql.Identifier(name), sql.Literal(password)
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(role, secret))
+            conn.execute(sql.SQL("CREATE DATABASE {} OWNER {} TEMPLATE template0").format(
+                role, role))  # fmt: skip
+        parts = urlsplit(self.admin_url)
+        netloc = f"{name}:{quote(password, safe='')}@{parts.hostname}:{parts.port}"
+        return urlunsplit(parts._replace(netloc=netloc, path=f"/{name}"))
+
     @property
     def host_and_port(self) -> str:
         parts = urlsplit(self.admin_url)
@@ -154,6 +168,27 @@ def with_password_hidden(url: str) -> str:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+def replaced(url: str, **parts: str) -> str:
+    """`url` with its password, port or database changed."""
+    split = urlsplit(url)
+    user, password = split.username or "", parts.get("password", split.password or "")
+    port = parts.get("port", str(split.port))
+    netloc = f"{user}:{password}@{split.hostname}:{port}"
+    return urlunsplit(split._replace(netloc=netloc, path=parts.get("path", split.path)))
+
+
+WRONG_PARTS = ("password", "port", "database")
+
+
+def made_wrong(url: str, part: str) -> str:
+    """`url` with one of WRONG_PARTS wrong: a password the server refuses, a port nothing
+    listens on, or a database that does not exist."""
+    change = {"password": {"password": "not-the-password-x7"},
+              "port": {"port": str(free_port())},
+              "database": {"path": "/no_such_ledger"}}[part]  # fmt: skip
+    return replaced(url, **change)
 
 
 def wait_for_server(url: str, timeout: float = 20.0) -> None:

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from html import unescape
 from pathlib import Path
 from typing import Any
 
+import httpx
 from openpyxl import load_workbook
 from starlette.testclient import TestClient
 
-from batch_scheduler.config import ApiSettings, Secret, SendSettings, Settings
+from batch_scheduler.config import ApiSettings, Secret, SendSettings, Settings, check_state_url
 from batch_scheduler.web import WebContext, create_app
 from batch_scheduler.web.jobs import Job
 from batch_scheduler.web.settings import WebSettings
@@ -37,19 +40,29 @@ PASSWORD = "correct horse battery staple"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def library_settings(state_dir: Path, base_url: str | None) -> Settings:
-    """The samples' config (as their README says to run them), a quick send, the sandbox."""
+def library_settings(
+    state_dir: Path, base_url: str | None, state_url: str | None = None
+) -> Settings:
+    """The samples' config (as their README says to run them), a quick send, the sandbox;
+    the ledger in `state_dir`, or the shared one `state_url` names."""
     api = ApiSettings(base_url=base_url, token=Secret("sandbox-token")) if base_url else None
     send = SendSettings(rate=500, concurrency=8, backoff_initial=0.02, backoff_max=0.1,
                         retry_after_floor=0.05, jitter=False)  # fmt: skip
-    return dataclasses.replace(sample_settings(), api=api, send=send, state_dir=state_dir)
+    shared = check_state_url(state_url) if state_url else None
+    return dataclasses.replace(sample_settings(), api=api, send=send, state_dir=state_dir,
+                               state_url=shared)  # fmt: skip
 
 
 def make_context(
-    state_dir: Path, base_url: str | None, web: WebSettings | None = None, **fields: Any
+    state_dir: Path,
+    base_url: str | None,
+    web: WebSettings | None = None,
+    *,
+    state_url: str | None = None,
+    **fields: Any,
 ) -> WebContext:
     context = WebContext(
-        settings=library_settings(state_dir, base_url),
+        settings=library_settings(state_dir, base_url, state_url),
         web=web or WebSettings(),
         booking_off=None if base_url else "No base URL.",
         secure_cookies=False,
@@ -66,9 +79,10 @@ def csrf(html: str) -> str:
 
 
 class Browser:
-    """A TestClient that signs in and remembers the page's CSRF token."""
+    """A client (a TestClient, or httpx's on a real server) that signs in and remembers the
+    page's CSRF token."""
 
-    def __init__(self, client: TestClient) -> None:
+    def __init__(self, client: httpx.Client) -> None:
         self.client = client
         self.token = ""
 
@@ -132,3 +146,41 @@ def shown_counts(html: str) -> dict[str, int]:
 def text_of(html: str) -> str:
     """The words a person reads on a page (tags dropped, entities such as &#39; decoded)."""
     return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
+
+
+# ---------------------------------------------------------------- a real `serve` process
+
+
+def cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """`batch-scheduler ARGS...` as a process of its own."""
+    return subprocess.run([sys.executable, "-m", "batch_scheduler", *args], env=env,
+                          input=stdin, capture_output=True, text=True, timeout=60)  # fmt: skip
+
+
+@contextmanager
+def serving(
+    env: dict[str, str], config: Path, port: int, log: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`batch-scheduler serve` on `port`, once it answers; its stderr (the log lines of the
+    server and of its jobs' children) written to `log`, if given."""
+    with ExitStack() as files:
+        stderr = files.enter_context(log.open("ab")) if log else subprocess.DEVNULL
+        process = subprocess.Popen(
+            [sys.executable, "-m", "batch_scheduler", "serve", "--port", str(port), "--config",
+             str(config)], env=env, stdout=stderr, stderr=stderr,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert process.poll() is None and time.monotonic() < deadline, "serve did not start"
+                time.sleep(0.1)
+            yield process
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(10)

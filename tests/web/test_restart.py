@@ -6,22 +6,15 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
-import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from batch_scheduler.sandbox import SandboxConfig
+from tests.support.postgres import free_port
 from tests.support.samples_table import SAMPLE_CONFIG
 from tests.web.browser import check_page, sign_in
-from tests.web.helpers import PASSWORD, SAMPLE_BOOK, SAMPLE_NOW, SAMPLE_VALID
+from tests.web.helpers import PASSWORD, SAMPLE_BOOK, SAMPLE_NOW, SAMPLE_VALID, cli, serving
 
 # the samples' own config (their departments), and a send slow enough to kill mid-run
 CONFIG = (
@@ -35,40 +28,6 @@ backoff_max = 0.1
 retry_after_floor = 0.05
 """
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "batch_scheduler", *args], env=env,
-                          input=stdin, capture_output=True, text=True, timeout=60)  # fmt: skip
-
-
-@contextmanager
-def serving(env: dict[str, str], config: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "batch_scheduler", "serve", "--port", str(port), "--config",
-         str(config)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "serve did not start"
-            time.sleep(0.1)
-        yield process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(10)
 
 
 def test_restart_mid_run_then_resume(tmp_path: Path, sandbox_factory: Any, new_page: Any) -> None:
