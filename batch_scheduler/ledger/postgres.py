@@ -30,6 +30,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from batch_scheduler.errors import LedgerContention, LedgerError, LedgerUnavailable
+from batch_scheduler.i18n import _
 from batch_scheduler.ledger.account import IndexedLedger
 from batch_scheduler.ledger.claims import DEFAULT_LEASE
 from batch_scheduler.ledger.schema import (
@@ -233,19 +234,23 @@ def _check_and_migrate(conninfo: str, location: str, *, migrate: bool) -> None:
         with psycopg.connect(conninfo, autocommit=True) as conn:
             version = _version(conn)
             if version is not None and too_new(version):
+                words = _(
+                    "The ledger database {location} was written by a newer batch-scheduler "
+                    "(schema version {version}; this one understands up to {known}). Upgrade "
+                    "batch-scheduler, or point state_url at another database."
+                )
                 raise LedgerError(
-                    f"The ledger database {location} was written by a newer batch-scheduler "
-                    f"(schema version {version}; this one understands up to {SCHEMA_VERSION}). "
-                    "Upgrade batch-scheduler, or point state_url at another database."
+                    words.format(location=location, version=version, known=SCHEMA_VERSION)
                 )
             if migrate and version != SCHEMA_VERSION:
                 _migrate(conn)
     except (psycopg.Error, PoolTimeout) as exc:
-        raise LedgerError(
-            f"The ledger database {location} cannot be used: {_first_line(exc)}. Check "
-            "state_url (BATCH_SCHEDULER_STATE_URL or the config file): host, port, database, "
-            "user and password. Nothing was sent."
-        ) from None
+        words = _(
+            "The ledger database {location} cannot be used: {why}. Check state_url "
+            "(BATCH_SCHEDULER_STATE_URL or the config file): host, port, database, user and "
+            "password. Nothing was sent."
+        )
+        raise LedgerError(words.format(location=location, why=_first_line(exc))) from None
 
 
 def _version(conn: psycopg.Connection[Any]) -> int | None:
@@ -273,9 +278,8 @@ def has_schema(url: str) -> bool:
         with psycopg.connect(_with_timeouts(url), autocommit=True) as conn:
             return _version(conn) is not None
     except psycopg.Error as exc:
-        raise LedgerError(
-            f"The ledger database {where(url)} cannot be used: {_first_line(exc)}."
-        ) from None
+        words = _("The ledger database {location} cannot be used: {why}.")
+        raise LedgerError(words.format(location=where(url), why=_first_line(exc))) from None
 
 
 @atexit.register

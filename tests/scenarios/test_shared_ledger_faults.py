@@ -65,6 +65,24 @@ def test_a_wrong_or_unreachable_state_url_is_exit_3_naming_the_host_and_nothing_
     assert sandbox.requests() == []
 
 
+def test_a_wrong_state_url_is_said_in_welsh_in_a_welsh_run(
+    tmp_path: Path, sandbox: RunningSandbox, state_url: str
+) -> None:
+    url = made_wrong(state_url, WRONG_PARTS[0])
+    env = with_url(tmp_path, url) | {"BATCH_SCHEDULER_LANG": "cy"}
+
+    result = book(tmp_path, sandbox, env)
+
+    assert result.exit_code == 3, result.output  # type: ignore[attr-defined]
+    output: str = result.output  # type: ignore[attr-defined]
+    split = urlsplit(url)
+    where = f"{split.hostname}:{split.port}{split.path}"
+    assert f"Nid oes modd defnyddio cronfa ddata'r cyfriflyfr {where}" in output
+    assert "Ni chafodd dim ei anfon" in output and "Nothing was sent" not in output
+    assert split.password and split.password not in output
+    assert sandbox.requests() == []
+
+
 def test_a_state_url_that_is_not_postgresql_is_refused(
     tmp_path: Path, sandbox: RunningSandbox
 ) -> None:
