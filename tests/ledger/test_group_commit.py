@@ -1,5 +1,5 @@
 """The group commit exactly-once depends on, on a real SQLite file and on a real PostgreSQL
-database (where the commits run in a thread of their own, on a second connection).
+database (where a commit runs in pipeline mode on the run's one connection).
 
 A second, read-only connection to the same ledger is the outside observer: it sees only what
 was committed (neither WAL readers nor another PostgreSQL session see an open transaction),
