@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.common import Figure, baseline, figure, ratios, run_child, table
+from bench.common import Figure, baseline, figure, peak_rss_mib, ratios, run_child, table
 
 MODULE = "bench.bench_intake"
 CACHE = Path(__file__).parent / "results"
@@ -60,7 +59,7 @@ def child(path: Path) -> None:
                 "seconds": seconds,
                 "read_seconds": read_s,
                 "cpu_seconds": time.process_time() - cpu,
-                "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "peak_mib": peak_rss_mib(),
                 "valid": len(result.requests),
             }
         )

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import tempfile
 import time
@@ -24,7 +23,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, Figure, baseline, figure, ratios, run_child, table
+from bench.common import (
+    ROOT,
+    Figure,
+    baseline,
+    figure,
+    peak_rss_mib,
+    ratios,
+    run_child,
+    table,
+)
 
 MODULE = "bench.bench_workbook"
 FLAGS = ("Recording", "Breakout", "Agent cam", "Claimant cam", "Blur", "Mic", "Share", "Chat")
@@ -94,12 +102,12 @@ def child(rows: int, out: Path, language: str) -> None:
 
     table, lines, issues = build(rows)
     i18n.translations_for(language)  # the catalogue is read once per process, before timing
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    before = peak_rss_mib()
     start, cpu = time.perf_counter(), time.process_time()
     with i18n.use_language(language):
         write_results(out, table=table, lines=lines, issues=issues, summary={"command": "bench"})
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mib()
     size = out.stat().st_size / 2**20
     print(
         json.dumps(

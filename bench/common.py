@@ -62,6 +62,23 @@ class Figure:
         return f"{sign} {self.target:g} {self.unit}".rstrip()
 
 
+def peak_rss_mib() -> float:
+    """This process's own peak resident memory, in MiB: VmHWM, the high-water mark of the
+    memory it has had since it started its program. Not ru_maxrss, which Linux carries
+    across exec from the process that started it (subprocess forks the bench's own, larger
+    process), so a small child reported its parent's peak."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def baseline() -> Path | None:
     """The checkout to compare with (BENCH_BASELINE), or None."""
     value = os.environ.get(BASELINE_VAR, "").strip()

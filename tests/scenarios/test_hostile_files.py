@@ -125,19 +125,21 @@ def test_zip_bomb_is_refused_before_parsing_with_bounded_memory(
 ) -> None:
     """A 3 MB xlsx that inflates to 3 GiB. Honest headers: refused on the sizes declared,
     nothing inflated. Lying headers (the sheet claims 2 KB): refused once inflating passes
-    2 KB. Run in a fresh process that reports its own peak RSS (ru_maxrss) and CPU time, so
-    the figures are the refusal's alone: well under the 3 GiB a parser would need."""
+    2 KB. Run in a fresh process that reports its own peak RSS and CPU time, so the figures
+    are the refusal's alone: well under the 3 GiB a parser would need. The peak is VmHWM:
+    ru_maxrss carries the pytest worker's own peak across exec (it failed in full runs)."""
     sheet = hostile.zip_bomb_xlsx(tmp_path, lie=lie)
     assert sheet.stat().st_size < 4_000_000
     probe = (
-        "import json, resource, sys, time\n"
+        "import json, re, sys, time\n"
         "from click.testing import CliRunner\n"
         "from batch_scheduler.cli import cli\n"
         "cpu = time.process_time()\n"
         "result = CliRunner().invoke(cli, sys.argv[1:])\n"
         "print(json.dumps({'exit': result.exit_code, 'output': result.output,\n"
         "    'cpu': time.process_time() - cpu,\n"
-        "    'peak_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
+        "    'peak_mib': int(re.search(r'VmHWM:\\s*(\\d+)', open('/proc/self/status').read())[1])\n"
+        "    / 1024}))\n"
     )
     argv = [sys.executable, "-c", probe, "validate", str(sheet)]
     done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, env=env)
