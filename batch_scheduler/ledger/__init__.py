@@ -30,7 +30,7 @@ from batch_scheduler.ledger.account import Cursor, IndexedLedger
 from batch_scheduler.ledger.claims import DEFAULT_LEASE, Refusal
 from batch_scheduler.ledger.entries import CANCEL, CREATE, EntryState, LedgerEntry, LedgerUpdate
 from batch_scheduler.ledger.group_commit import GroupCommit
-from batch_scheduler.ledger.sql import utc_now
+from batch_scheduler.ledger.sql import Later, utc_now
 from batch_scheduler.ledger.store import Ledger
 from batch_scheduler.models import Appointment
 
@@ -65,7 +65,19 @@ class LedgerBackend(Protocol):
         references: Mapping[str, str] | None = None,
     ) -> dict[str, Refusal]: ...
 
+    def mark_sending_later(
+        self,
+        operation: str,
+        keys: Sequence[str],
+        run_id: str,
+        references: Mapping[str, str] | None = None,
+    ) -> Later[dict[str, Refusal]]: ...
+
     def claim(self, operation: str, keys: Sequence[str], run_id: str) -> dict[str, Refusal]: ...
+
+    def claim_later(
+        self, operation: str, keys: Sequence[str], run_id: str
+    ) -> Later[dict[str, Refusal]]: ...
 
     def renew(self, run_id: str) -> None: ...
 

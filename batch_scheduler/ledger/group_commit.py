@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from batch_scheduler.errors import LedgerContention
 from batch_scheduler.ledger.claims import Refusal
 from batch_scheduler.ledger.entries import LedgerUpdate
+from batch_scheduler.ledger.sql import Later
 
 if TYPE_CHECKING:  # the Protocol lives in the package's __init__, which imports this module
     from batch_scheduler.ledger import LedgerBackend
@@ -152,44 +153,49 @@ class GroupCommit:
                 mark.done.set_result(refusal)
 
     def _apply(self, writes: list[_Write]) -> list[tuple[_Mark, Refusal | None]]:
-        """The writes in one transaction: each mark's refusal. A transaction the database
-        undid to break a deadlock with another run's (nothing of it was written) is tried
-        again, a few times, after a short pause."""
+        """The writes in one transaction: each mark's refusal, read once it has committed
+        (a database over the network answers them all in one round trip). A transaction the
+        database undid to break a deadlock with another run's (nothing of it was written)
+        is tried again, a few times, after a short pause."""
         for attempt in range(1, CONTENTION_TRIES + 1):
-            marks: list[tuple[_Mark, Refusal | None]] = []
+            refused: list[tuple[list[_Mark], Later[dict[str, Refusal]]]] = []
             try:
                 with self._ledger.batch():
                     for group in _runs(writes):
                         if isinstance(group[0], LedgerUpdate):
                             self._ledger.record(group, self._run_id)  # type: ignore[arg-type]
                         else:
-                            marks += self._mark(group)  # type: ignore[arg-type]
+                            refused += self._mark(group)  # type: ignore[arg-type]
             except LedgerContention:
                 if attempt == CONTENTION_TRIES:
                     raise
                 time.sleep(0.005 * attempt)  # rare: two runs' transactions crossed
                 continue
+            marks: list[tuple[_Mark, Refusal | None]] = []
+            for part, later in refused:
+                found = later()
+                marks += [(mark, found.get(mark.key)) for mark in part]
             return marks
         raise AssertionError("unreachable")
 
-    def _mark(self, group: list[_Mark]) -> list[tuple[_Mark, Refusal | None]]:
+    def _mark(self, group: list[_Mark]) -> list[tuple[list[_Mark], Later[dict[str, Refusal]]]]:
         """Marks (and claims) sharing one operation, each kind in one statement; a key asked
         twice (two rows of one key never are: the engine sends one of them) goes alone."""
         live = [mark for mark in group if not mark.done.cancelled()]  # their sender gave up
         batches: dict[tuple[str, bool], list[_Mark]] = {}
         for mark in live:
             batches.setdefault((mark.operation, mark.claim_only), []).append(mark)
-        out: list[tuple[_Mark, Refusal | None]] = []
+        out: list[tuple[list[_Mark], Later[dict[str, Refusal]]]] = []
         for (operation, claim_only), marks in batches.items():
             for part in _distinct(marks):
                 keys = [m.key for m in part]
                 if claim_only:
-                    refused = self._ledger.claim(operation, keys, self._run_id)
+                    later = self._ledger.claim_later(operation, keys, self._run_id)
                 else:
-                    refused = self._ledger.mark_sending(
+                    later = self._ledger.mark_sending_later(
                         operation, keys, self._run_id, _references(part)
                     )
-                out += [(mark, refused.get(mark.key)) for mark in part]
+                out.append((part, later))
         return out
 
     def renew(self) -> None:

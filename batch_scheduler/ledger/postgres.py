@@ -40,7 +40,8 @@ from batch_scheduler.ledger.schema import (
     too_new,
     version_statement,
 )
-from batch_scheduler.ledger.sql import normalise_base_url, utc_now
+from batch_scheduler.ledger.sql import Later, normalise_base_url, utc_now
+from batch_scheduler.ledger.statements import MARK_SENDING, RECORD, as_arrays
 
 CONNECT_TIMEOUT = 10  # seconds to reach the server
 # a silent network (no reset) is noticed within ~30 s, instead of a run that hangs
@@ -82,6 +83,7 @@ class PostgresLedger(IndexedLedger):
 
     backend = "PostgreSQL"
     begin_statement = "BEGIN"
+    reads_after_commit = True
 
     def __init__(
         self,
@@ -143,8 +145,9 @@ class PostgresLedger(IndexedLedger):
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
         """SqlLedger.batch in pipeline mode: BEGIN, the writes and COMMIT travel together,
-        and the client waits only where it needs an answer (which keys a mark took) and at
-        the end, for the COMMIT. It returns only once that is committed."""
+        and the client waits once, at the end, for all their answers: it returns only once
+        the COMMIT is done (or raises what failed: then nothing of the batch was written).
+        Which keys a mark took is read from those answers afterwards (`returned_later`)."""
         try:
             with self._lost(), self._connection().pipeline() as pipeline:
                 self._pipeline = pipeline
@@ -157,9 +160,42 @@ class PostgresLedger(IndexedLedger):
         finally:
             self._pipeline = None
 
+    def control(self, statement: str) -> None:
+        if self._pipeline is None:
+            self.run(statement)
+            return
+        with self._lost():  # its answer is awaited with the others' when the batch ends
+            self._connection().execute(statement)
+
+    def returned_later(self, sql: str, params: Sequence[Sequence[Any]]) -> Later[set[str]]:
+        if self._pipeline is None:
+            return super().returned_later(sql, params)
+        with self._lost():  # sent now; the answers come in when the batch ends
+            cursors = self._send_many(sql, params)
+
+        def taken() -> set[str]:
+            with self._lost():
+                return {str(row[0]) for cursor in cursors for row in cursor.fetchall()}
+
+        return taken
+
     def run_many(self, sql: str, params: Sequence[Sequence[Any]]) -> None:
-        with self._lost(), self._connection().cursor() as cursor:
-            cursor.executemany(self._text(sql), params)
+        if sql not in _ARRAYS:
+            with self._lost(), self._connection().cursor() as cursor:
+                cursor.executemany(self._text(sql), params)
+            return
+        with self._lost():  # in a batch: sent now, its answer awaited when the batch ends
+            self._send_many(sql, params)
+
+    def _send_many(self, sql: str, params: Sequence[Sequence[Any]]) -> list[psycopg.Cursor[Any]]:
+        """Send `sql` for every row of `params`: as one statement per part without a
+        repeated key where it has an array form (`as_arrays`), else one per row."""
+        conn = self._connection()
+        if sql not in _ARRAYS:
+            text = self._text(sql)
+            return [conn.execute(text, row_params) for row_params in params]
+        text, width = _ARRAYS[sql][0], len(_ARRAYS[sql][1])
+        return [conn.execute(text, _columns(part, width)) for part in _distinct_keys(params)]
 
     def returned(self, sql: str, params: Sequence[Sequence[Any]]) -> set[str]:
         out: set[str] = set()
@@ -199,6 +235,42 @@ class PostgresLedger(IndexedLedger):
             raise LedgerContention(_first_line(exc)) from None
         except _LOST as exc:
             raise LedgerUnavailable(_lost_words(self.location, _first_line(exc))) from None
+
+
+# ---------------------------------------------------------------- many rows in one statement
+
+_TEXT, _TIME = "text", "timestamptz"
+_MARK_TYPES = (_TEXT,) * 6 + (_TIME,) * 2  # base_url ... owner, lease_until, updated_at
+_RECORD_TYPES = (_TEXT,) * 9 + (_TIME,)  # base_url ... error, updated_at
+# psycopg's placeholders; the arrays travel in binary (%b): quoting text arrays in Python
+# cost more client time than the round trips this saves
+_ARRAYS = {
+    sql: (as_arrays(sql, types).replace("?::", "%b::").replace("?", "%s"), types)
+    for sql, types in ((MARK_SENDING, _MARK_TYPES), (RECORD, _RECORD_TYPES))
+}
+
+
+def _distinct_keys(params: Sequence[Sequence[Any]]) -> list[list[Sequence[Any]]]:
+    """Rows split into parts without a repeated key (base_url, operation, key: the first
+    three values), each key's rows in order: its first in the first part, and so on."""
+    parts: list[list[Sequence[Any]]] = []
+    seen: dict[tuple[Any, ...], int] = {}
+    for row in params:
+        key = tuple(row[:3])
+        index = seen[key] = seen.get(key, -1) + 1
+        if index == len(parts):
+            parts.append([])
+        parts[index].append(row)
+    return parts
+
+
+def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[Any]:
+    """The parameters of `as_arrays`: the first `width` values of the rows as arrays, then
+    the values after them (the same in every row)."""
+    rest = list(rows[0][width:])
+    if any(list(row[width:]) != rest for row in rows):
+        raise ValueError("The values after VALUES differ between rows.")
+    return [[row[i] for row in rows] for i in range(width)] + rest
 
 
 # ---------------------------------------------------------------- connecting

@@ -29,7 +29,7 @@ import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypeVar
 
 from batch_scheduler.errors import LedgerConflictError
 from batch_scheduler.ledger.claims import DEFAULT_LEASE, Owner, Refusal, live_holder, machine
@@ -50,6 +50,9 @@ CHUNK = 500  # keys per IN (...) query: far below either database's parameter li
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _UNRESOLVED = (EntryState.SENDING.value, EntryState.UNKNOWN.value)
+
+T = TypeVar("T")
+Later = Callable[[], T]  # a result to read later (inside a batch: once it has committed)
 
 
 def normalise_base_url(base_url: str) -> str:
@@ -84,6 +87,8 @@ class SqlLedger:
     backend: ClassVar[str] = ""  # "SQLite" or "PostgreSQL", for people
     begin_statement: ClassVar[str] = "BEGIN"
     reaps_local_owners: ClassVar[bool] = False  # claims.py: one machine's file
+    # in a `batch`, rows a write returns are read once it has committed (postgres.py)
+    reads_after_commit: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -118,6 +123,15 @@ class SqlLedger:
     def returned(self, sql: str, params: Sequence[Sequence[Any]]) -> set[str]:
         """Run a statement once per parameter row; the first column of every row returned."""
         raise NotImplementedError
+
+    def returned_later(self, sql: str, params: Sequence[Sequence[Any]]) -> Later[set[str]]:
+        """`returned`, read when asked (in a `batch`, once committed: `reads_after_commit`)."""
+        found = self.returned(sql, params)
+        return lambda: found
+
+    def control(self, statement: str) -> None:
+        """BEGIN or COMMIT of a batch (a backend may send it without waiting for it)."""
+        self.run(statement)
 
     def stamp(self, moment: datetime) -> Any:
         """A time as this backend stores it."""
@@ -183,13 +197,25 @@ class SqlLedger:
         run_id: str,
         references: Mapping[str, str] | None = None,
     ) -> dict[str, Refusal]:
+        """Claim `keys` for `run_id` and mark them SENDING (`mark_sending_later`); the keys
+        refused."""
+        return self.mark_sending_later(operation, keys, run_id, references)()
+
+    def mark_sending_later(
+        self,
+        operation: str,
+        keys: Sequence[str],
+        run_id: str,
+        references: Mapping[str, str] | None = None,
+    ) -> Later[dict[str, Refusal]]:
         """Claim `keys` for `run_id` and mark them SENDING, in one committed transaction.
 
         Call it before sending (inside `batch`, send only once the batch has committed);
         attempts += 1. A key is marked only when its state allows a send (none, REJECTED,
         NOT_APPLIED) and no other run holds it; the others are returned as Refusals, and
         must not be sent now. The same key twice in one call is a bug (LedgerConflictError,
-        nothing written). For "create", the reference defaults to the key.
+        nothing written). For "create", the reference defaults to the key. Inside `batch`,
+        call what it returns only once the batch has committed (`reads_after_commit`).
         """
         check_operation(operation)
         self._check_writable()
@@ -206,14 +232,19 @@ class SqlLedger:
             for key in sorted(keys)  # rows locked in one order: fewer deadlocks between runs
         ]  # fmt: skip
         with self._transaction():
-            done = self.returned(MARK_SENDING, params)
-            return self._refusals(operation, [k for k in keys if k not in done], owner, now)
+            return self._refusals_later(operation, keys, (MARK_SENDING, params), owner, now)
 
     def claim(self, operation: str, keys: Sequence[str], run_id: str) -> dict[str, Refusal]:
+        """Claim existing entries (`claim_later`); the keys refused."""
+        return self.claim_later(operation, keys, run_id)()
+
+    def claim_later(
+        self, operation: str, keys: Sequence[str], run_id: str
+    ) -> Later[dict[str, Refusal]]:
         """Claim existing entries (to check them with the server) without changing them.
 
         Keys another run holds, and DONE ones (nothing left to check), come back as
-        Refusals; keys with no entry need no claim.
+        Refusals; keys with no entry need no claim. Inside `batch`, as `mark_sending_later`.
         """
         check_operation(operation)
         self._check_writable()
@@ -223,10 +254,25 @@ class SqlLedger:
         params = [(owner, until, self.base_url, operation, key, owner, at)
                   for key in sorted(keys)]  # fmt: skip
         with self._transaction():
-            done = self.returned(CLAIM, params)
-            missing = [key for key in keys if key not in done]
-            refused = self._refusals(operation, missing, owner, now)
-        return {key: refusal for key, refusal in refused.items() if refusal.entry is not None}
+            refused = self._refusals_later(operation, keys, (CLAIM, params), owner, now)
+        return lambda: {k: r for k, r in refused().items() if r.entry is not None}
+
+    def _refusals_later(
+        self, operation: str, keys: Sequence[str], taking: tuple[str, list[Any]], owner: str,
+        now: datetime,
+    ) -> Later[dict[str, Refusal]]:  # fmt: skip
+        """Run the statement that takes `keys`; why each key it did not take was refused,
+        read in the transaction, or after it where the backend `reads_after_commit`."""
+        taken = self.returned_later(*taking)
+
+        def refusals() -> dict[str, Refusal]:
+            done = taken()
+            return self._refusals(operation, [k for k in keys if k not in done], owner, now)
+
+        if self.reads_after_commit:
+            return refusals
+        found = refusals()
+        return lambda: found
 
     def renew(self, run_id: str) -> None:
         """Extend every claim of `run_id` by a lease from now (committed)."""
@@ -332,7 +378,7 @@ class SqlLedger:
         self._check_writable()
         if self._batching:
             raise RuntimeError("The ledger's batch() cannot be nested.")
-        self.run(self.begin_statement)
+        self.control(self.begin_statement)
         self._batching = True
         try:
             yield
@@ -341,7 +387,7 @@ class SqlLedger:
             self._rollback()
             raise
         self._batching = False
-        self.run("COMMIT")
+        self.control("COMMIT")
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:

@@ -1,5 +1,5 @@
 """The group commit exactly-once depends on, on a real SQLite file and on a real PostgreSQL
-database (where a commit runs in pipeline mode on the run's one connection).
+database (where a commit is one pipeline: the marks' answers are read after the COMMIT's).
 
 A second, read-only connection to the same ledger is the outside observer: it sees only what
 was committed (neither WAL readers nor another PostgreSQL session see an open transaction),
@@ -26,9 +26,11 @@ from batch_scheduler.ledger import (
     IndexedLedger,
     Ledger,
     LedgerUpdate,
+    Refusal,
     open_ledger,
 )
 from batch_scheduler.ledger.group_commit import MARK_TURNS
+from batch_scheduler.ledger.postgres import PostgresLedger
 
 BASE = "https://api.example.test"
 UNEXPECTED: list[BaseException] = []  # commits that failed where none should
@@ -219,3 +221,91 @@ def _cross(other: psycopg.Connection[Any], state_url: str) -> None:
     other.execute("UPDATE entries SET attempts = attempts WHERE key = 'REF-1'")
     other.commit()
     CROSSED.append("REF-1 updated")
+
+
+def test_answers_to_one_key_in_one_commit_are_written_in_order(
+    ledger: IndexedLedger, outside: IndexedLedger
+) -> None:
+    """PostgreSQL writes a commit's answers as one statement per run of distinct keys: a key
+    answered twice in one commit still ends as its last answer says."""
+    answers = [
+        LedgerUpdate(CREATE, "REF-1", EntryState.UNKNOWN, error="timed out"),
+        LedgerUpdate(CREATE, "REF-2", EntryState.DONE, appointment_id="a-2"),
+        LedgerUpdate(CREATE, "REF-1", EntryState.NOT_APPLIED, error="not there"),
+        LedgerUpdate(CREATE, "REF-1", EntryState.DONE, appointment_id="a-1"),
+    ]
+
+    async def run() -> None:
+        writes = GroupCommit(ledger, "run-1", on_error=UNEXPECTED.append)
+        writes.record(answers)
+        await writes.mark_sending(CREATE, "REF-3")  # the answers ride along with it
+        writes.release()
+
+    asyncio.run(run())
+
+    found = outside.get_many(CREATE, ["REF-1", "REF-2", "REF-3"])
+    assert {key: entry.state for key, entry in found.items()} == {
+        "REF-1": EntryState.DONE,
+        "REF-2": EntryState.DONE,
+        "REF-3": EntryState.SENDING,
+    }
+    assert (found["REF-1"].appointment_id, found["REF-1"].error) == ("a-1", None)
+
+
+def test_a_mark_another_run_holds_is_refused_with_its_holder_in_a_group_commit(
+    tmp_path: Path, url: str | None, ledger: IndexedLedger
+) -> None:
+    """The refusals of a group commit's marks are read once it has committed (PostgreSQL):
+    the key another run holds is refused, with who holds it; the others are marked."""
+    with open_ledger(tmp_path, url, base_url=BASE) as other:
+        assert other.mark_sending(CREATE, ["REF-1"], "run-other") == {}
+
+        async def mark_three() -> list[object]:
+            writes = GroupCommit(ledger, "run-1", on_error=UNEXPECTED.append)
+            keys = ["REF-0", "REF-1", "REF-2"]
+            refusals = await asyncio.gather(*(writes.mark_sending(CREATE, k) for k in keys))
+            writes.release()
+            return list(refusals)
+
+        refusals = asyncio.run(mark_three())
+
+        assert refusals[0] is None and refusals[2] is None
+        refused = refusals[1]
+        assert isinstance(refused, Refusal) and refused.held
+        assert refused.holder == other.owner_of("run-other")
+        assert committed(other, "REF-0", "REF-2") == dict.fromkeys(
+            ["REF-0", "REF-2"], EntryState.SENDING
+        )
+
+
+def test_a_group_commit_on_postgresql_waits_for_the_server_once(
+    tmp_path: Path, state_url: str
+) -> None:
+    """30 marks and 30 answers in one group commit: one statement of each kind, and one
+    Sync (the client waits for the server once, for the COMMIT and the marks' answers),
+    read on the wire with libpq's own trace of the messages sent."""
+    trace = tmp_path / "wire.trace"
+    with open_ledger(tmp_path, state_url, base_url=BASE) as ledger:
+        assert isinstance(ledger, PostgresLedger)
+        ledger.record([LedgerUpdate(CREATE, f"OLD-{n}", EntryState.UNKNOWN) for n in range(30)])
+
+        async def one_commit() -> None:
+            writes = GroupCommit(ledger, "run-1", on_error=UNEXPECTED.append)
+            writes.record([LedgerUpdate(CREATE, f"OLD-{n}", EntryState.DONE) for n in range(30)])
+            with trace.open("w") as wire:
+                ledger._connection().pgconn.trace(wire.fileno())
+                try:
+                    await asyncio.gather(
+                        *(writes.mark_sending(CREATE, f"REF-{n}") for n in range(30))
+                    )
+                finally:
+                    ledger._connection().pgconn.untrace()
+            assert writes.commits == 1
+            writes.release()
+
+        asyncio.run(one_commit())
+
+    sent = [line.split("\t") for line in trace.read_text().splitlines()]
+    sent = [fields for fields in sent if len(fields) > 2 and fields[1] == "F"]
+    assert [f[3].split()[0] for f in sent].count("Sync") == 1
+    assert [f[3].split()[0] for f in sent].count("Execute") == 4  # BEGIN, marks, answers, COMMIT
