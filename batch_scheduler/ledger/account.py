@@ -18,7 +18,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from batch_scheduler.ledger.sql import SqlLedger, chunks, marks
+from batch_scheduler.ledger.sql import SqlLedger
+from batch_scheduler.ledger.statements import chunks, marks
 from batch_scheduler.models import Appointment
 
 _ADD = """

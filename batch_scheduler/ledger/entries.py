@@ -133,3 +133,8 @@ def entry_from_row(row: tuple[Any, ...]) -> LedgerEntry:
     entry = object.__new__(LedgerEntry)
     entry.__dict__.update(zip(_FIELDS, values, strict=True))
     return entry
+
+
+def check_operation(operation: str) -> None:
+    if operation not in OPERATIONS:
+        raise ValueError(f"Unknown ledger operation {operation!r}; expected one of {OPERATIONS}.")

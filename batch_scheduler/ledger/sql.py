@@ -36,17 +36,16 @@ from batch_scheduler.ledger.claims import DEFAULT_LEASE, Owner, Refusal, live_ho
 from batch_scheduler.ledger.entries import (
     COLUMNS,
     CREATE,
-    OPERATIONS,
     EntryState,
     LedgerEntry,
     LedgerUpdate,
     as_time,
+    check_operation,
     entry_from_row,
     json_text,
 )
-from batch_scheduler.ledger.statements import CLAIM, MARK_SENDING, RECORD
+from batch_scheduler.ledger.statements import CLAIM, MARK_SENDING, RECORD, chunks, marks
 
-CHUNK = 500  # keys per IN (...) query: far below either database's parameter limit
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _UNRESOLVED = (EntryState.SENDING.value, EntryState.UNKNOWN.value)
@@ -65,20 +64,6 @@ def normalise_base_url(base_url: str) -> str:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def check_operation(operation: str) -> None:
-    if operation not in OPERATIONS:
-        raise ValueError(f"Unknown ledger operation {operation!r}; expected one of {OPERATIONS}.")
-
-
-def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def marks(count: int) -> str:
-    return ",".join("?" * count)
 
 
 class SqlLedger:

@@ -1,5 +1,5 @@
 """The statements that write an entry, with the guards that make claims safe (sql.py runs
-them on either backend; `?` for parameters).
+them on either backend; `?` for parameters), and the helpers that build `IN (?, ...)` lists.
 
 Each guard is in the statement itself, so no check-then-write gap exists between two runs:
 
@@ -13,7 +13,10 @@ Each guard is in the statement itself, so no check-then-write gap exists between
                   nobody does, and DONE or REJECTED release the claim
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+CHUNK = 500  # keys per IN (...) query: far below either database's parameter limit
 
 MARK_SENDING = """
 INSERT INTO entries (base_url, operation, key, state, attempts, reference, run_id, owner,
@@ -78,3 +81,12 @@ def as_arrays(statement: str, types: Sequence[str]) -> str:
     arrays = ", ".join(f"?::{kind}[]" for kind in types)
     columns = ", ".join(f"v{i}" for i in range(len(types)))
     return f"{head}SELECT {picked} FROM unnest({arrays}) AS given ({columns})\n{tail}"
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def marks(count: int) -> str:
+    return ",".join("?" * count)
